@@ -1,0 +1,356 @@
+// Package actions runs connector actions (the integration.<connector>.<action>
+// nodes of a workflow) against each provider's real, documented API.
+//
+// An action validates its parameters, builds one HTTP request, sends it
+// through a Doer (an *http.Client) or, for OAuth 1.0a connectors such as
+// Trello whose requests Nango signs, through a Proxy, and decodes the
+// answer. Failures are *connectors.Error values with codes an executor maps
+// to its error names:
+//
+//	invalid parameters           EInvalid (naming the field; cause *ParamError)
+//	401                          EUnauthorized (refresh the token, retry once)
+//	429 and provider rate limits ERateLimited, with RetryAfter
+//	408, 5xx, network errors     EUnavailable
+//	other 4xx, ok:false          EUpstream, with the provider's message
+//
+// Provider failures carry a *ProviderError cause. No message ever holds a
+// credential: provider text is scrubbed of the request's tokens.
+//
+// The package imports nothing of AWS and holds no state: credentials come
+// with each Request.
+package actions
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
+)
+
+// Doer sends an HTTP request; *http.Client is one.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// ProxyCall is one request sent through Nango's proxy. Path is relative to
+// the provider's base URL in Nango's catalogue (for Trello,
+// https://api.trello.com, so "/1/cards"); Nango adds the credentials.
+type ProxyCall struct {
+	Method string
+	Path   string
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+}
+
+// Proxy forwards a request to a provider with the connection's credentials
+// (Nango's /proxy). A Proxy is bound to one connection by its caller. It
+// returns the provider's status, headers and body; err is for failures to
+// reach the provider (or Nango) at all.
+type Proxy interface {
+	Proxy(ctx context.Context, call ProxyCall) (status int, header http.Header, body []byte, err error)
+}
+
+// ProxyFunc adapts a function to the Proxy interface.
+type ProxyFunc func(ctx context.Context, call ProxyCall) (int, http.Header, []byte, error)
+
+// Proxy calls f.
+func (f ProxyFunc) Proxy(ctx context.Context, call ProxyCall) (int, http.Header, []byte, error) {
+	return f(ctx, call)
+}
+
+// Credentials are what an action authenticates with. Only the fields the
+// connector's auth needs are set. They never print: String, GoString,
+// LogValue and MarshalJSON show which fields are set, not their values.
+type Credentials struct {
+	AccessToken      string // OAuth 2.0 access token
+	OAuthToken       string // OAuth 1.0a token (normally left to Nango's proxy)
+	OAuthTokenSecret string // OAuth 1.0a token secret
+	APIKey           string // an API key or bot token
+	// ConnectionConfig is the connection's non-secret configuration from
+	// Nango (instance_url for Salesforce, subdomain for Shopify, ...).
+	ConnectionConfig map[string]string
+}
+
+func (c Credentials) secrets() []string {
+	return []string{c.AccessToken, c.OAuthToken, c.OAuthTokenSecret, c.APIKey}
+}
+
+func mark(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "[REDACTED]"
+}
+
+// String shows which credentials are set, never their values.
+func (c Credentials) String() string {
+	return fmt.Sprintf("Credentials{AccessToken:%s OAuthToken:%s OAuthTokenSecret:%s APIKey:%s ConnectionConfig:%v}",
+		mark(c.AccessToken), mark(c.OAuthToken), mark(c.OAuthTokenSecret), mark(c.APIKey), sortedKeys(c.ConnectionConfig))
+}
+
+// GoString is String, so that %#v redacts too.
+func (c Credentials) GoString() string { return "actions." + c.String() }
+
+// LogValue implements slog.LogValuer: which credentials are set, no values.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("access_token", c.AccessToken != ""),
+		slog.Bool("oauth_token", c.OAuthToken != ""),
+		slog.Bool("oauth_token_secret", c.OAuthTokenSecret != ""),
+		slog.Bool("api_key", c.APIKey != ""),
+		slog.Any("connection_config_keys", sortedKeys(c.ConnectionConfig)),
+	)
+}
+
+// MarshalJSON writes the redacted form, so that credentials dumped into a
+// log or a result by mistake stay secret.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + c.String() + `"`), nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Request is one action to run.
+type Request struct {
+	Connector   string         // registry id, e.g. "slack"
+	Action      string         // action name, e.g. "send_message"
+	Params      map[string]any // the node's parameters, as decoded from JSON
+	Credentials Credentials
+	// IdempotencyKey, when set, is passed to providers that deduplicate
+	// writes themselves (Stripe's Idempotency-Key).
+	IdempotencyKey string
+	// BaseURL, when set, replaces the provider's origin (scheme://host[:port])
+	// for tests and sandboxes; the documented path (API version and
+	// resource) is kept, and connection configuration is not needed for
+	// the origin.
+	BaseURL string
+}
+
+// LogValue implements slog.LogValuer without parameters' values (they may
+// hold personal data) and with redacted credentials.
+func (r Request) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("connector", r.Connector),
+		slog.String("action", r.Action),
+		slog.Any("params", slices.Sorted(maps.Keys(r.Params))),
+		slog.Any("credentials", r.Credentials),
+	)
+}
+
+// Action is one operation of a connector.
+type Action interface {
+	Connector() string
+	Name() string
+	// Write reports whether the action changes data at the provider, so
+	// that an executor records its result before a retry can repeat it.
+	Write() bool
+	// Params describes the accepted parameters.
+	Params() []Param
+	// Validate checks params; the error is an EInvalid *connectors.Error
+	// naming the field, with a *ParamError cause.
+	Validate(params map[string]any) error
+}
+
+// Lookup returns the action of a connector by name.
+func Lookup(connector, action string) (Action, bool) {
+	s, ok := byKey[connector+"."+action]
+	return s, ok
+}
+
+// All returns every action, sorted by connector then name.
+func All() []Action {
+	out := make([]Action, 0, len(specs))
+	for _, s := range specs {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.Connector() < b.Connector() || a.Connector() == b.Connector() && a.Name() < b.Name()
+	})
+	return out
+}
+
+// maxResponse bounds what is read from a provider: an answer larger than a
+// workflow step can carry is an error, not a reason to exhaust memory.
+const maxResponse = 8 << 20
+
+// Run validates req, sends its request to the provider and returns the
+// provider's answer decoded from JSON (an array answer is under "items").
+// doer serves direct calls; proxy serves connectors whose requests Nango
+// signs (Trello) and may be nil otherwise.
+func Run(ctx context.Context, doer Doer, proxy Proxy, req Request) (map[string]any, error) {
+	s, ok := byKey[req.Connector+"."+req.Action]
+	if !ok {
+		return nil, connectors.Errorf(connectors.EUnknownConnector, "unknown action %s.%s", req.Connector, req.Action)
+	}
+	args, err := s.validate(req.Params)
+	if err != nil {
+		return nil, err
+	}
+	c := &call{method: http.MethodGet, header: http.Header{}}
+	if err := s.build(args, req, c); err != nil {
+		return nil, err
+	}
+	p := s.provider
+	var (
+		status int
+		header http.Header
+		body   []byte
+	)
+	if p.viaProxy {
+		status, header, body, err = s.sendProxy(ctx, proxy, c)
+	} else {
+		status, header, body, err = s.sendDirect(ctx, doer, req, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.answerError(status, header, body, req.Credentials); err != nil {
+		return nil, err
+	}
+	return decodeOutput(s, body)
+}
+
+// call is the request an action builds; the path is relative to the
+// manifest's base URL.
+type call struct {
+	method   string
+	path     string
+	query    url.Values
+	rawQuery string // used instead of query when set (Graph's $-options)
+	header   http.Header
+	body     []byte
+}
+
+func (c *call) json(v any) error {
+	b, err := marshalJSON(v)
+	if err != nil {
+		return connectors.Wrap(err, connectors.EInvalid, "parameters cannot be encoded as JSON")
+	}
+	c.body = b
+	c.header.Set("Content-Type", "application/json; charset=utf-8")
+	return nil
+}
+
+func (c *call) form(v url.Values) {
+	c.body = []byte(v.Encode())
+	c.header.Set("Content-Type", "application/x-www-form-urlencoded")
+}
+
+func (c *call) encodedQuery() string {
+	if c.rawQuery != "" {
+		return c.rawQuery
+	}
+	return c.query.Encode()
+}
+
+func (s *spec) sendDirect(ctx context.Context, doer Doer, req Request, c *call) (int, http.Header, []byte, error) {
+	if doer == nil {
+		return 0, nil, nil, connectors.Errorf(connectors.EInternal, "%s: no HTTP client", s.key)
+	}
+	base, err := s.baseURL(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	u := base + c.path
+	if q := c.encodedQuery(); q != "" {
+		u += "?" + q
+	}
+	var body io.Reader
+	if c.body != nil {
+		body = bytes.NewReader(c.body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, c.method, u, body)
+	if err != nil {
+		return 0, nil, nil, connectors.Wrap(err, connectors.EInvalid, s.key+": cannot build the request URL")
+	}
+	hr.Header = c.header
+	hr.Header.Set("Accept", "application/json")
+	if hr.Header.Get("User-Agent") == "" {
+		hr.Header.Set("User-Agent", userAgent)
+	}
+	if err := s.provider.auth(req.Credentials, hr.Header); err != nil {
+		return 0, nil, nil, err
+	}
+	resp, err := doer.Do(hr)
+	if err != nil {
+		return 0, nil, nil, unavailable(s, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return 0, nil, nil, unavailable(s, err)
+	}
+	if len(b) > maxResponse {
+		return 0, nil, nil, connectors.Errorf(connectors.EUpstream, "%s: response larger than %d bytes", s.provider.id, maxResponse)
+	}
+	return resp.StatusCode, resp.Header, b, nil
+}
+
+func (s *spec) sendProxy(ctx context.Context, proxy Proxy, c *call) (int, http.Header, []byte, error) {
+	if proxy == nil {
+		return 0, nil, nil, connectors.Errorf(connectors.ENotConfigured, "%s: requests go through Nango's proxy, and none is configured", s.provider.id)
+	}
+	c.header.Set("Accept", "application/json")
+	status, header, body, err := proxy.Proxy(ctx, ProxyCall{
+		Method: c.method,
+		Path:   s.manifest.BasePath() + c.path,
+		Query:  c.query,
+		Header: c.header,
+		Body:   c.body,
+	})
+	if err != nil {
+		var ce *connectors.Error
+		if errors.As(err, &ce) {
+			return 0, nil, nil, err // the proxy's adapter already classified it
+		}
+		return 0, nil, nil, unavailable(s, err)
+	}
+	if header == nil {
+		header = http.Header{}
+	}
+	return status, header, body, nil
+}
+
+func unavailable(s *spec, err error) error {
+	return &connectors.Error{
+		Code:    connectors.EUnavailable,
+		Message: s.provider.id + ": provider unreachable",
+		Err:     err,
+	}
+}
+
+// baseURL is the manifest's base URL, resolved from the connection's
+// configuration, or Request.BaseURL plus the manifest's path.
+func (s *spec) baseURL(req Request) (string, error) {
+	if req.BaseURL != "" {
+		return strings.TrimSuffix(req.BaseURL, "/") + s.manifest.BasePath(), nil
+	}
+	return s.manifest.ResolveBaseURL(req.Credentials.ConnectionConfig)
+}
+
+const userAgent = "automators-connectors/1.0 (+https://github.com/automators/connectors)"
+
+// manifests is the registry the actions are written against: base URLs and
+// action lists. Per-deployment overrides change only integration keys,
+// which actions do not use.
+var manifests = registry.Default()

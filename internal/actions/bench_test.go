@@ -1,0 +1,73 @@
+package actions
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"testing"
+)
+
+// cannedDoer answers every request in process with the same response, so
+// that a benchmark measures request building and response decoding only.
+type cannedDoer struct {
+	status int
+	body   []byte
+}
+
+func (d *cannedDoer) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	return &http.Response{
+		StatusCode: d.status,
+		Header:     http.Header{"Content-Type": {"application/json"}},
+		Body:       io.NopCloser(bytes.NewReader(d.body)),
+	}, nil
+}
+
+// BenchmarkRun measures each action's warm path without a network: validate
+// parameters, build the documented request, pass it to an in-process Doer
+// (or Proxy, for Trello) and decode the provider's canned answer.
+func BenchmarkRun(b *testing.B) {
+	ctx := context.Background()
+	for _, tc := range requestCases() {
+		b.Run(tc.connector+"."+tc.action, func(b *testing.B) {
+			doer := &cannedDoer{status: tc.status, body: []byte(tc.answer)}
+			req := Request{
+				Connector: tc.connector, Action: tc.action, Params: tc.params,
+				Credentials: tc.creds, IdempotencyKey: tc.idempotencyKey,
+				BaseURL: "https://provider.test",
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Run(ctx, doer, nil, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	for _, tc := range []struct {
+		action string
+		params map[string]any
+		answer string
+	}{
+		{"create_card", map[string]any{"list_id": "5abbe4b7ddc1b351ef961414", "name": "Write docs"}, `{"id":"5abbe4b7ddc1b351ef961415","name":"Write docs"}`},
+		{"list_cards", map[string]any{"list_id": "5abbe4b7ddc1b351ef961414"}, `[{"id":"c1","name":"a"},{"id":"c2","name":"b"}]`},
+	} {
+		b.Run("trello."+tc.action, func(b *testing.B) {
+			body := []byte(tc.answer)
+			proxy := ProxyFunc(func(context.Context, ProxyCall) (int, http.Header, []byte, error) {
+				return 200, nil, body, nil
+			})
+			req := Request{Connector: "trello", Action: tc.action, Params: tc.params}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Run(ctx, nil, proxy, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,52 @@
+package actions
+
+import "net/http"
+
+// HubSpot CRM API v3 (https://developers.hubspot.com/docs/api/crm/contacts).
+// Failures are {"status":"error","message","category","correlationId"}.
+var hubspotProvider = &provider{id: "hubspot", auth: bearer}
+
+func init() {
+	register(hubspotProvider,
+		&spec{
+			name:   "create_contact",
+			write:  true,
+			params: []Param{{Name: "properties", Kind: Object, Required: true}},
+			// POST /crm/v3/objects/contacts {"properties":{...}}
+			build: func(a args, _ Request, c *call) error {
+				c.method, c.path = http.MethodPost, "/crm/v3/objects/contacts"
+				return c.json(map[string]any{"properties": a.obj("properties")})
+			},
+		},
+		&spec{
+			name: "search_contacts",
+			params: []Param{
+				{Name: "email", Kind: String, SingleLine: true},
+				{Name: "query", Kind: String},
+				{Name: "properties", Kind: Strings},
+				{Name: "limit", Kind: Int, Min: 1, Max: 200},
+				{Name: "after", Kind: String, SingleLine: true},
+			},
+			// POST /crm/v3/objects/contacts/search: a read sent as POST.
+			build: func(a args, _ Request, c *call) error {
+				c.method, c.path = http.MethodPost, "/crm/v3/objects/contacts/search"
+				body := map[string]any{"limit": defaultInt(a, "limit", 10)}
+				if a.has("email") {
+					body["filterGroups"] = []any{map[string]any{"filters": []any{
+						map[string]any{"propertyName": "email", "operator": "EQ", "value": a.str("email")},
+					}}}
+				}
+				if a.has("query") {
+					body["query"] = a.str("query")
+				}
+				if a.has("properties") {
+					body["properties"] = a.strs("properties")
+				}
+				if a.has("after") {
+					body["after"] = a.str("after")
+				}
+				return c.json(body)
+			},
+		},
+	)
+}

@@ -1,0 +1,552 @@
+package actions
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// wantRequest is the request a provider documents for an action.
+type wantRequest struct {
+	method string
+	path   string            // escaped path, exactly as sent
+	query  url.Values        // compared as parsed values
+	raw    string            // exact raw query, when the encoding matters
+	header map[string]string // exact values
+	noAuth bool              // no Authorization header at all
+	json   string            // body, compared as JSON
+	form   url.Values        // body, compared as a form
+	check  func(t *testing.T, body []byte)
+}
+
+type requestCase struct {
+	connector, action string
+	params            map[string]any
+	creds             Credentials
+	idempotencyKey    string
+	want              wantRequest
+	status            int
+	answer            string
+	wantOut           func(t *testing.T, out map[string]any)
+}
+
+const (
+	tok   = "ya29.secret-access-token"
+	jsonC = "application/json; charset=utf-8"
+)
+
+func bearerCreds() Credentials { return Credentials{AccessToken: tok} }
+
+func requestCases() []requestCase {
+	return []requestCase{
+		{
+			connector: "slack", action: "send_message",
+			params: map[string]any{"channel": "C123", "text": "Deploy <done> & dusted", "thread_ts": "1700000000.000100"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "POST", path: "/api/chat.postMessage",
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
+				json:   `{"channel":"C123","text":"Deploy <done> & dusted","thread_ts":"1700000000.000100"}`,
+				check: func(t *testing.T, b []byte) {
+					if !strings.Contains(string(b), "<done> &") {
+						t.Errorf("text was HTML-escaped: %s", b)
+					}
+				},
+			},
+			status: 200, answer: `{"ok":true,"channel":"C123","ts":"1700000001.000200","message":{"text":"Deploy"}}`,
+			wantOut: func(t *testing.T, out map[string]any) {
+				if out["ts"] != "1700000001.000200" {
+					t.Errorf("out = %v", out)
+				}
+			},
+		},
+		{
+			connector: "slack", action: "list_channels",
+			params: map[string]any{"types": []any{"public_channel", "private_channel"}, "limit": float64(200), "cursor": "dGVhbTpDMDYxRkE1UEI="},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "GET", path: "/api/conversations.list",
+				query:  url.Values{"types": {"public_channel,private_channel"}, "limit": {"200"}, "cursor": {"dGVhbTpDMDYxRkE1UEI="}, "exclude_archived": {"true"}},
+				header: map[string]string{"Authorization": "Bearer " + tok},
+			},
+			status: 200, answer: `{"ok":true,"channels":[{"id":"C1","name":"general"}],"response_metadata":{"next_cursor":""}}`,
+			wantOut: func(t *testing.T, out map[string]any) {
+				if chs, _ := out["channels"].([]any); len(chs) != 1 {
+					t.Errorf("out = %v", out)
+				}
+			},
+		},
+		{
+			connector: "google-sheets", action: "append_values",
+			params: map[string]any{"spreadsheet_id": "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms", "range": "Class Data!A1:E1", "values": []any{[]any{"Ada", float64(36), true, nil}}},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "POST", path: "/v4/spreadsheets/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/values/Class%20Data%21A1:E1:append",
+				query:  url.Values{"valueInputOption": {"USER_ENTERED"}, "insertDataOption": {"INSERT_ROWS"}},
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
+				json:   `{"majorDimension":"ROWS","values":[["Ada",36,true,null]]}`,
+			},
+			status: 200, answer: `{"spreadsheetId":"1Bxi","tableRange":"'Class Data'!A1:E10","updates":{"updatedRows":1}}`,
+		},
+		{
+			connector: "google-sheets", action: "get_values",
+			params: map[string]any{"spreadsheet_id": "1Bxi", "range": "Sheet1!A1:B2", "major_dimension": "COLUMNS", "value_render_option": "UNFORMATTED_VALUE"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "GET", path: "/v4/spreadsheets/1Bxi/values/Sheet1%21A1:B2",
+				query:  url.Values{"majorDimension": {"COLUMNS"}, "valueRenderOption": {"UNFORMATTED_VALUE"}},
+				header: map[string]string{"Authorization": "Bearer " + tok},
+			},
+			status: 200, answer: `{"range":"Sheet1!A1:B2","majorDimension":"COLUMNS","values":[["a","b"]]}`,
+		},
+		{
+			connector: "salesforce", action: "create_record",
+			params: map[string]any{"sobject": "Account", "fields": map[string]any{"Name": "Express Logistics", "NumberOfEmployees": float64(120)}},
+			creds:  Credentials{AccessToken: tok, ConnectionConfig: map[string]string{"instance_url": "https://acme.my.salesforce.com"}},
+			want: wantRequest{
+				method: "POST", path: "/services/data/v60.0/sobjects/Account/",
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
+				json:   `{"Name":"Express Logistics","NumberOfEmployees":120}`,
+			},
+			status: 201, answer: `{"id":"001D000000IqhSLIAZ","errors":[],"success":true}`,
+			wantOut: func(t *testing.T, out map[string]any) {
+				if out["id"] != "001D000000IqhSLIAZ" || out["success"] != true {
+					t.Errorf("out = %v", out)
+				}
+			},
+		},
+		{
+			connector: "salesforce", action: "query",
+			params: map[string]any{"soql": "SELECT Id, Name FROM Account WHERE Name = 'A&B'"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "GET", path: "/services/data/v60.0/query/",
+				raw:    "q=SELECT+Id%2C+Name+FROM+Account+WHERE+Name+%3D+%27A%26B%27",
+				header: map[string]string{"Authorization": "Bearer " + tok},
+			},
+			status: 200, answer: `{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Account"},"Id":"001","Name":"A&B"}]}`,
+		},
+		{
+			connector: "hubspot", action: "create_contact",
+			params: map[string]any{"properties": map[string]any{"email": "ada@example.com", "firstname": "Ada"}},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "POST", path: "/crm/v3/objects/contacts",
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
+				json:   `{"properties":{"email":"ada@example.com","firstname":"Ada"}}`,
+			},
+			status: 201, answer: `{"id":"512","properties":{"email":"ada@example.com"},"archived":false}`,
+		},
+		{
+			connector: "hubspot", action: "search_contacts",
+			params: map[string]any{"email": "ada@example.com", "properties": []any{"email", "firstname"}, "limit": float64(5)},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "POST", path: "/crm/v3/objects/contacts/search",
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
+				json:   `{"filterGroups":[{"filters":[{"propertyName":"email","operator":"EQ","value":"ada@example.com"}]}],"properties":["email","firstname"],"limit":5}`,
+			},
+			status: 200, answer: `{"total":1,"results":[{"id":"512"}]}`,
+		},
+		{
+			connector: "microsoft-teams", action: "send_channel_message",
+			params: map[string]any{"team_id": "fbe2bf47-16c8-47cf-b4a5-4b9b187c508b", "channel_id": "19:4a95f7d8db4c4e7fae857bcebe0623e6@thread.tacv2", "content": "<b>Hello</b>", "content_type": "html"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "POST", path: "/v1.0/teams/fbe2bf47-16c8-47cf-b4a5-4b9b187c508b/channels/19:4a95f7d8db4c4e7fae857bcebe0623e6@thread.tacv2/messages",
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
+				json:   `{"body":{"contentType":"html","content":"<b>Hello</b>"}}`,
+			},
+			status: 201, answer: `{"id":"1616990032035","messageType":"message"}`,
+		},
+		{
+			connector: "microsoft-teams", action: "list_channels",
+			params: map[string]any{"team_id": "team 1"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "GET", path: "/v1.0/teams/team%201/channels",
+				header: map[string]string{"Authorization": "Bearer " + tok},
+			},
+			status: 200, answer: `{"value":[{"id":"19:abc@thread.tacv2","displayName":"General"}]}`,
+		},
+		{
+			connector: "discord", action: "send_message",
+			params: map[string]any{"channel_id": "1099090999999999999", "content": "hi"},
+			creds:  Credentials{AccessToken: "user-oauth-token", APIKey: "bot.token.value"},
+			want: wantRequest{
+				method: "POST", path: "/api/v10/channels/1099090999999999999/messages",
+				header: map[string]string{"Authorization": "Bot bot.token.value", "Content-Type": jsonC, "User-Agent": discordUserAgent},
+				json:   `{"content":"hi"}`,
+			},
+			status: 200, answer: `{"id":"1100000000000000001","channel_id":"1099090999999999999","content":"hi"}`,
+		},
+		{
+			connector: "discord", action: "list_guilds",
+			params: map[string]any{"limit": float64(50)},
+			creds:  Credentials{AccessToken: "user-oauth-token"},
+			want: wantRequest{
+				method: "GET", path: "/api/v10/users/@me/guilds",
+				query:  url.Values{"limit": {"50"}},
+				header: map[string]string{"Authorization": "Bearer user-oauth-token", "User-Agent": discordUserAgent},
+			},
+			status: 200, answer: `[{"id":"80351110224678912","name":"1337 Krew"}]`,
+			wantOut: func(t *testing.T, out map[string]any) {
+				if items, _ := out["items"].([]any); len(items) != 1 {
+					t.Errorf("array answer not under items: %v", out)
+				}
+			},
+		},
+		{
+			connector: "asana", action: "create_task",
+			params: map[string]any{"name": "Ship it", "projects": []any{"1200"}, "due_on": "2026-09-01", "notes": "n"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "POST", path: "/api/1.0/tasks",
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
+				json:   `{"data":{"name":"Ship it","projects":["1200"],"due_on":"2026-09-01","notes":"n"}}`,
+			},
+			status: 201, answer: `{"data":{"gid":"12345","resource_type":"task","name":"Ship it"}}`,
+		},
+		{
+			connector: "asana", action: "list_tasks",
+			params: map[string]any{"project": "1200", "limit": float64(20), "opt_fields": []any{"name", "completed"}},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "GET", path: "/api/1.0/tasks",
+				query:  url.Values{"project": {"1200"}, "limit": {"20"}, "opt_fields": {"name,completed"}},
+				header: map[string]string{"Authorization": "Bearer " + tok},
+			},
+			status: 200, answer: `{"data":[{"gid":"1","name":"a"}],"next_page":null}`,
+		},
+		{
+			connector: "shopify", action: "list_products",
+			params: map[string]any{"limit": float64(10), "status": "active", "since_id": float64(632910392)},
+			creds:  Credentials{AccessToken: "shpat_secret", ConnectionConfig: map[string]string{"subdomain": "acme"}},
+			want: wantRequest{
+				method: "GET", path: "/admin/api/2026-04/products.json",
+				query:  url.Values{"limit": {"10"}, "status": {"active"}, "since_id": {"632910392"}},
+				header: map[string]string{"X-Shopify-Access-Token": "shpat_secret"},
+				noAuth: true,
+			},
+			status: 200, answer: `{"products":[{"id":632910392,"title":"IPod Nano - 8GB"}]}`,
+			wantOut: func(t *testing.T, out map[string]any) {
+				p := out["products"].([]any)[0].(map[string]any)
+				if p["id"] != json.Number("632910392") {
+					t.Errorf("id decoded as %T %v, want an exact json.Number", p["id"], p["id"])
+				}
+			},
+		},
+		{
+			connector: "shopify", action: "create_order",
+			params: map[string]any{"line_items": []any{map[string]any{"variant_id": float64(447654529), "quantity": float64(1)}}, "email": "jane@example.com", "financial_status": "pending", "send_receipt": true},
+			creds:  Credentials{AccessToken: "shpat_secret"},
+			want: wantRequest{
+				method: "POST", path: "/admin/api/2026-04/orders.json",
+				header: map[string]string{"X-Shopify-Access-Token": "shpat_secret", "Content-Type": jsonC},
+				noAuth: true,
+				json:   `{"order":{"line_items":[{"variant_id":447654529,"quantity":1}],"email":"jane@example.com","financial_status":"pending","send_receipt":true}}`,
+			},
+			status: 201, answer: `{"order":{"id":450789469,"email":"jane@example.com"}}`,
+		},
+		{
+			connector: "stripe", action: "create_customer",
+			params:         map[string]any{"email": "jenny@example.com", "name": "Jenny Rosen", "metadata": map[string]any{"order_id": "6735"}},
+			creds:          Credentials{APIKey: "sk_test_secret"},
+			idempotencyKey: "exec-1/node-2",
+			want: wantRequest{
+				method: "POST", path: "/v1/customers",
+				header: map[string]string{"Authorization": "Bearer sk_test_secret", "Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": "exec-1/node-2"},
+				form:   url.Values{"email": {"jenny@example.com"}, "name": {"Jenny Rosen"}, "metadata[order_id]": {"6735"}},
+			},
+			status: 200, answer: `{"id":"cus_NffrFeUfNV2Hib","object":"customer","email":"jenny@example.com"}`,
+		},
+		{
+			connector: "stripe", action: "list_customers",
+			params: map[string]any{"limit": float64(3), "email": "jenny@example.com"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "GET", path: "/v1/customers",
+				query:  url.Values{"limit": {"3"}, "email": {"jenny@example.com"}},
+				header: map[string]string{"Authorization": "Bearer " + tok},
+			},
+			status: 200, answer: `{"object":"list","url":"/v1/customers","has_more":false,"data":[{"id":"cus_1"}]}`,
+		},
+		{
+			connector: "gmail", action: "send_email",
+			params: map[string]any{"to": []any{"Ada Lovelace <ada@example.com>", "bob@example.com"}, "subject": "Grüße", "body": "Hello,\nworld"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "POST", path: "/gmail/v1/users/me/messages/send",
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
+				check:  checkGmailRaw,
+			},
+			status: 200, answer: `{"id":"18c2f","threadId":"18c2f","labelIds":["SENT"]}`,
+		},
+		{
+			connector: "gmail", action: "list_messages",
+			params: map[string]any{"query": "from:ada is:unread", "max_results": float64(5), "label_ids": []any{"INBOX", "UNREAD"}},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "GET", path: "/gmail/v1/users/me/messages",
+				query:  url.Values{"q": {"from:ada is:unread"}, "maxResults": {"5"}, "labelIds": {"INBOX", "UNREAD"}},
+				header: map[string]string{"Authorization": "Bearer " + tok},
+			},
+			status: 200, answer: `{"messages":[{"id":"1","threadId":"1"}],"resultSizeEstimate":1}`,
+		},
+		{
+			connector: "outlook", action: "send_mail",
+			params: map[string]any{"to": "Ada <ada@example.com>", "cc": []any{"bob@example.com"}, "subject": "Lunch", "body": "<p>At noon</p>", "html": true},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "POST", path: "/v1.0/me/sendMail",
+				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
+				json: `{"message":{"subject":"Lunch","body":{"contentType":"HTML","content":"<p>At noon</p>"},
+					"toRecipients":[{"emailAddress":{"address":"ada@example.com","name":"Ada"}}],
+					"ccRecipients":[{"emailAddress":{"address":"bob@example.com"}}]},"saveToSentItems":true}`,
+			},
+			status: 202, answer: ``,
+			wantOut: func(t *testing.T, out map[string]any) {
+				if len(out) != 0 {
+					t.Errorf("202 without body gave %v", out)
+				}
+			},
+		},
+		{
+			connector: "outlook", action: "list_messages",
+			params: map[string]any{"top": float64(5), "select": []any{"subject", "from"}, "filter": "isRead eq false"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "GET", path: "/v1.0/me/messages",
+				raw:    "$top=5&$select=subject%2Cfrom&$filter=isRead%20eq%20false",
+				header: map[string]string{"Authorization": "Bearer " + tok},
+			},
+			status: 200, answer: `{"value":[{"id":"AAMk","subject":"Hi"}]}`,
+		},
+	}
+}
+
+// checkGmailRaw decodes the base64url "raw" message and checks it is the
+// RFC 5322 message Gmail documents.
+func checkGmailRaw(t *testing.T, body []byte) {
+	t.Helper()
+	var b struct {
+		Raw string `json:"raw"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil || b.Raw == "" {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	if strings.ContainsAny(b.Raw, "+/") {
+		t.Errorf("raw is not base64url: %q", b.Raw)
+	}
+	raw, err := base64.URLEncoding.DecodeString(b.Raw)
+	if err != nil {
+		t.Fatalf("raw: %v", err)
+	}
+	if !strings.Contains(string(raw), "\r\n\r\n") {
+		t.Error("message lines do not end in CRLF")
+	}
+	msg, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatalf("not an RFC 5322 message: %v\n%s", err, raw)
+	}
+	to, err := msg.Header.AddressList("To")
+	if err != nil || len(to) != 2 || to[0].Address != "ada@example.com" || to[0].Name != "Ada Lovelace" || to[1].Address != "bob@example.com" {
+		t.Errorf("To = %v, %v", to, err)
+	}
+	subj, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil || subj != "Grüße" {
+		t.Errorf("Subject = %q (%q), %v", subj, msg.Header.Get("Subject"), err)
+	}
+	if !strings.HasPrefix(msg.Header.Get("Content-Type"), "text/plain") || msg.Header.Get("Content-Transfer-Encoding") != "base64" {
+		t.Errorf("content headers %v", msg.Header)
+	}
+	text, _ := io.ReadAll(base64.NewDecoder(base64.StdEncoding, msg.Body))
+	if string(text) != "Hello,\nworld" {
+		t.Errorf("body = %q", text)
+	}
+}
+
+// TestRequestsMatchProviderDocs runs every action against an httptest
+// server standing in for the provider and checks the exact request.
+func TestRequestsMatchProviderDocs(t *testing.T) {
+	covered := map[string]bool{}
+	for _, tc := range requestCases() {
+		if tc.connector == "trello" {
+			continue
+		}
+		covered[tc.connector+"."+tc.action] = true
+		t.Run(tc.connector+"."+tc.action, func(t *testing.T) {
+			var got *http.Request
+			var gotBody []byte
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = r
+				gotBody, _ = io.ReadAll(r.Body)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.answer)
+			}))
+			defer srv.Close()
+			out, err := Run(context.Background(), srv.Client(), nil, Request{
+				Connector: tc.connector, Action: tc.action, Params: tc.params,
+				Credentials: tc.creds, IdempotencyKey: tc.idempotencyKey, BaseURL: srv.URL,
+			})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if got == nil {
+				t.Fatal("no request reached the provider")
+			}
+			checkRequest(t, tc.want, got.Method, got.URL, got.Header, gotBody)
+			if tc.wantOut != nil {
+				tc.wantOut(t, out)
+			}
+		})
+	}
+	for _, a := range All() {
+		if a.Connector() != "trello" && !covered[a.Connector()+"."+a.Name()] {
+			t.Errorf("no request test for %s.%s", a.Connector(), a.Name())
+		}
+	}
+}
+
+func checkRequest(t *testing.T, w wantRequest, method string, u *url.URL, h http.Header, body []byte) {
+	t.Helper()
+	if method != w.method {
+		t.Errorf("method %s, want %s", method, w.method)
+	}
+	if p := u.EscapedPath(); p != w.path {
+		t.Errorf("path %s, want %s", p, w.path)
+	}
+	switch {
+	case w.raw != "":
+		if u.RawQuery != w.raw {
+			t.Errorf("query %s, want %s", u.RawQuery, w.raw)
+		}
+	case w.query != nil:
+		if got := u.Query(); !reflect.DeepEqual(got, w.query) {
+			t.Errorf("query %v, want %v", got, w.query)
+		}
+	default:
+		if u.RawQuery != "" {
+			t.Errorf("query %s, want none", u.RawQuery)
+		}
+	}
+	for k, v := range w.header {
+		if got := h.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	if w.noAuth && h.Get("Authorization") != "" {
+		t.Errorf("unexpected Authorization header %q", h.Get("Authorization"))
+	}
+	switch {
+	case w.json != "":
+		var gotV, wantV any
+		if err := json.Unmarshal(body, &gotV); err != nil {
+			t.Fatalf("body is not JSON: %s", body)
+		}
+		if err := json.Unmarshal([]byte(w.json), &wantV); err != nil {
+			t.Fatalf("bad want JSON: %v", err)
+		}
+		if !reflect.DeepEqual(gotV, wantV) {
+			t.Errorf("body\n got %s\nwant %s", body, w.json)
+		}
+	case w.form != nil:
+		got, err := url.ParseQuery(string(body))
+		if err != nil || !reflect.DeepEqual(got, w.form) {
+			t.Errorf("form body %s (%v), want %v", body, err, w.form)
+		}
+	case w.check == nil && len(body) != 0:
+		t.Errorf("unexpected body %s", body)
+	}
+	if w.check != nil {
+		w.check(t, body)
+	}
+}
+
+// fakeProxy stands in for Nango's proxy: it records the call and answers.
+type fakeProxy struct {
+	calls  []ProxyCall
+	status int
+	header http.Header
+	body   string
+	err    error
+}
+
+func (p *fakeProxy) Proxy(_ context.Context, c ProxyCall) (int, http.Header, []byte, error) {
+	p.calls = append(p.calls, c)
+	return p.status, p.header, []byte(p.body), p.err
+}
+
+func TestTrelloGoesThroughNangoProxy(t *testing.T) {
+	tests := []struct {
+		action string
+		params map[string]any
+		want   wantRequest
+		answer string
+	}{
+		{
+			action: "create_card",
+			params: map[string]any{"list_id": "5abbe4b7ddc1b351ef961414", "name": "Write docs", "desc": "all of them", "pos": "top"},
+			want: wantRequest{
+				method: "POST", path: "/1/cards",
+				query: url.Values{"idList": {"5abbe4b7ddc1b351ef961414"}, "name": {"Write docs"}, "desc": {"all of them"}, "pos": {"top"}},
+			},
+			answer: `{"id":"5abbe4b7ddc1b351ef961415","name":"Write docs"}`,
+		},
+		{
+			action: "list_cards",
+			params: map[string]any{"list_id": "5abbe4b7ddc1b351ef961414", "fields": []any{"name", "due"}},
+			want:   wantRequest{method: "GET", path: "/1/lists/5abbe4b7ddc1b351ef961414/cards", query: url.Values{"fields": {"name,due"}}},
+			answer: `[{"id":"c1","name":"a"},{"id":"c2","name":"b"}]`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			p := &fakeProxy{status: 200, body: tt.answer}
+			doer := &countingDoer{}
+			out, err := Run(context.Background(), doer, p, Request{
+				Connector: "trello", Action: tt.action, Params: tt.params,
+				Credentials: Credentials{OAuthToken: "oauth-tok", OAuthTokenSecret: "oauth-secret"},
+			})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if doer.n != 0 || len(p.calls) != 1 {
+				t.Fatalf("direct requests %d, proxy calls %d; want 0 and 1", doer.n, len(p.calls))
+			}
+			c := p.calls[0]
+			u := &url.URL{Path: c.Path, RawQuery: c.Query.Encode()}
+			checkRequest(t, tt.want, c.Method, u, c.Header, c.Body)
+			for k, vs := range c.Header {
+				for _, v := range vs {
+					if strings.Contains(v, "oauth-") {
+						t.Errorf("proxy call carries a credential in %s", k)
+					}
+				}
+			}
+			if len(out) == 0 {
+				t.Error("empty output")
+			}
+		})
+	}
+	if _, err := Run(context.Background(), nil, nil, Request{Connector: "trello", Action: "list_cards", Params: map[string]any{"list_id": "x"}}); !hasCode(err, "not_configured") {
+		t.Errorf("Trello without a proxy: %v", err)
+	}
+}
+
+type countingDoer struct{ n int }
+
+func (d *countingDoer) Do(*http.Request) (*http.Response, error) {
+	d.n++
+	return nil, io.EOF
+}

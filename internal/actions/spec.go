@@ -1,0 +1,307 @@
+package actions
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
+)
+
+// provider is what the actions of one connector share: how to
+// authenticate and how the provider reports failures.
+type provider struct {
+	id       string
+	auth     func(Credentials, http.Header) error
+	viaProxy bool // OAuth 1.0a: Nango's proxy signs each request
+	// classify, when set, inspects an answer before the status mapping:
+	// Slack fails with 200 and ok:false, Google rate limits with 403. It
+	// returns "" to leave the answer to the generic mapping.
+	classify func(status int, body []byte) (code, message string)
+}
+
+// spec is an Action: parameters, a request builder and its provider.
+type spec struct {
+	provider *provider
+	manifest registry.Manifest
+	key      string // connector.action
+	name     string
+	write    bool
+	params   []Param
+	rule     func(s *spec, a args) error // cross-field rules, after each field is valid
+	build    func(a args, req Request, c *call) error
+}
+
+func (s *spec) Connector() string { return s.provider.id }
+func (s *spec) Name() string      { return s.name }
+func (s *spec) Write() bool       { return s.write }
+
+var (
+	specs []*spec
+	byKey = map[string]*spec{}
+)
+
+// register adds a connector's actions; the registry must list exactly them.
+func register(p *provider, actions ...*spec) {
+	m, ok := manifests.Lookup(p.id)
+	if !ok {
+		panic("actions: no manifest for " + p.id)
+	}
+	for _, s := range actions {
+		s.provider, s.manifest = p, m
+		s.key = p.id + "." + s.name
+		if !m.HasAction(s.name) {
+			panic("actions: " + s.key + " is not in the registry")
+		}
+		if _, dup := byKey[s.key]; dup {
+			panic("actions: duplicate " + s.key)
+		}
+		specs = append(specs, s)
+		byKey[s.key] = s
+	}
+}
+
+// bearer sets "Authorization: Bearer" from the OAuth access token, or an
+// API key when the route gave one instead (Stripe takes either).
+func bearer(c Credentials, h http.Header) error {
+	tok := c.AccessToken
+	if tok == "" {
+		tok = c.APIKey
+	}
+	if tok == "" {
+		return connectors.Errorf(connectors.EUnauthorized, "no access token for the request")
+	}
+	h.Set("Authorization", "Bearer "+tok)
+	return nil
+}
+
+// ProviderError is the provider's side of a failed action; it is the cause
+// of the *connectors.Error Run returns.
+type ProviderError struct {
+	Connector  string
+	Status     int           // HTTP status; 200 for Slack's ok:false
+	Message    string        // the provider's message, scrubbed of credentials
+	RetryAfter time.Duration // from Retry-After (or the body) on rate limits
+}
+
+// Error implements error.
+func (e *ProviderError) Error() string {
+	return fmt.Sprintf("%s: HTTP %d: %s", e.Connector, e.Status, e.Message)
+}
+
+// check maps a provider's answer to nil or an error.
+func (s *spec) answerError(status int, header http.Header, body []byte, cred Credentials) error {
+	code, msg := "", ""
+	if s.provider.classify != nil {
+		code, msg = s.provider.classify(status, body)
+	}
+	if code == "" {
+		switch {
+		case status >= 200 && status < 300:
+			return nil
+		case status == http.StatusUnauthorized:
+			code = connectors.EUnauthorized
+		case status == http.StatusTooManyRequests:
+			code = connectors.ERateLimited
+		case status == http.StatusRequestTimeout || status >= 500:
+			code = connectors.EUnavailable
+		default:
+			code = connectors.EUpstream
+		}
+	}
+	if msg == "" {
+		msg = providerMessage(header, body)
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	pe := &ProviderError{Connector: s.provider.id, Status: status, Message: scrub(msg, cred)}
+	if code == connectors.ERateLimited {
+		pe.RetryAfter = retryAfter(header, body, time.Now())
+	}
+	return &connectors.Error{
+		Code:       code,
+		Message:    fmt.Sprintf("%s: %s", s.key, pe.Message),
+		RetryAfter: pe.RetryAfter,
+		Err:        pe,
+	}
+}
+
+// retryAfter reads Retry-After as seconds (Shopify sends "2.0") or an HTTP
+// date, else a JSON body's retry_after in seconds (Discord).
+func retryAfter(h http.Header, body []byte, now time.Time) time.Duration {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 && !math.IsInf(secs, 0) {
+			return time.Duration(secs * float64(time.Second))
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(t.Sub(now), 0)
+		}
+	}
+	var b struct {
+		RetryAfter float64 `json:"retry_after"`
+	}
+	if json.Unmarshal(body, &b) == nil && b.RetryAfter > 0 {
+		return time.Duration(b.RetryAfter * float64(time.Second))
+	}
+	return 0
+}
+
+// providerMessage extracts a human message from an error body, whatever
+// the provider's shape: {"error":{"message"}} (Google, Graph, Stripe),
+// {"message"} (HubSpot, Discord), [{"message","errorCode"}] (Salesforce),
+// {"errors":[{"message"}]} (Asana), {"errors":"..." or {field:[...]}}
+// (Shopify), plain text (Trello).
+func providerMessage(h http.Header, body []byte) string {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		// Plain text is a message (Trello); an HTML error page is not.
+		if ct := h.Get("Content-Type"); strings.HasPrefix(ct, "text/html") || body[0] == '<' {
+			return ""
+		}
+		return string(body)
+	}
+	return findMessage(v, 0)
+}
+
+func findMessage(v any, depth int) string {
+	if depth > 4 {
+		return ""
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case []any:
+		var parts []string
+		for _, e := range x {
+			if m := findMessage(e, depth+1); m != "" && !slices.Contains(parts, m) {
+				parts = append(parts, m)
+			}
+			if len(parts) == 3 {
+				break
+			}
+		}
+		return strings.Join(parts, "; ")
+	case map[string]any:
+		if msg, _ := x["message"].(string); msg != "" {
+			if code := errorCode(x); code != "" && code != msg {
+				return code + ": " + msg
+			}
+			return msg
+		}
+		for _, k := range []string{"error", "errors", "error_description", "detail", "title"} {
+			if e, ok := x[k]; ok {
+				if m := findMessage(e, depth+1); m != "" {
+					return m
+				}
+			}
+		}
+		if depth > 0 { // {field: [messages]}, as Shopify's errors
+			var parts []string
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				if m := findMessage(x[k], depth+1); m != "" {
+					parts = append(parts, k+": "+m)
+				}
+			}
+			return strings.Join(parts, "; ")
+		}
+	}
+	return ""
+}
+
+func errorCode(x map[string]any) string {
+	for _, k := range []string{"errorCode", "code", "category", "status"} {
+		if s, ok := x[k].(string); ok && s != "" && s != "error" {
+			return s
+		}
+	}
+	if n, ok := x["code"].(json.Number); ok {
+		return n.String()
+	}
+	return ""
+}
+
+// maxMessage bounds a provider message kept in an error.
+const maxMessage = 300
+
+// scrub makes a provider's message safe to return: the request's
+// credentials and anything after "Bearer " are removed, control characters
+// flattened, and the length bounded.
+func scrub(msg string, c Credentials) string {
+	for _, s := range c.secrets() {
+		if len(s) >= 4 {
+			msg = strings.ReplaceAll(msg, s, "[REDACTED]")
+		}
+	}
+	for _, scheme := range []string{"Bearer ", "bearer ", "Bot "} {
+		if i := strings.Index(msg, scheme); i >= 0 {
+			j := i + len(scheme)
+			k := strings.IndexFunc(msg[j:], unicode.IsSpace)
+			if k < 0 {
+				k = len(msg) - j
+			}
+			msg = msg[:j] + "[REDACTED]" + msg[j+k:]
+		}
+	}
+	msg = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, msg)
+	msg = strings.Join(strings.Fields(msg), " ")
+	if utf8.RuneCountInString(msg) > maxMessage {
+		msg = string([]rune(msg)[:maxMessage]) + "…"
+	}
+	return msg
+}
+
+// decodeOutput decodes a successful answer: an object as is, an array
+// under "items", nothing as an empty object.
+func decodeOutput(s *spec, body []byte) (map[string]any, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return map[string]any{}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // keep 64-bit ids exact
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, connectors.Wrap(err, connectors.EUpstream, s.key+": the provider's answer is not JSON")
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		return x, nil
+	case []any:
+		return map[string]any{"items": x}, nil
+	}
+	return map[string]any{"value": v}, nil
+}
+
+// marshalJSON encodes without HTML escaping, so that message text such as
+// "a < b" reaches the provider as written.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

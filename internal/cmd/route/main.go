@@ -1,0 +1,74 @@
+// Command route prints the router's decision for a connector as JSON, with
+// the trace of all twelve steps:
+//
+//	go run ./internal/cmd/route -connector gmail
+//	go run ./internal/cmd/route -connector gmail -org acme -policy 'org:acme/gmail=nango'
+//	go run ./internal/cmd/route -connector gmail -existing legacy -policy gmail=nango
+//
+// The policy defaults to $ROUTING_POLICY and provider config key
+// overrides to $NANGO_INTEGRATIONS, as in a deployment. It exits 1
+// when no step can serve the connector (the decision is still printed) and
+// 2 on bad flags.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/router"
+)
+
+func main() {
+	connector := flag.String("connector", "", "connector id, e.g. slack (required)")
+	org := flag.String("org", "", "organization id")
+	policy := flag.String("policy", os.Getenv(router.PolicyEnv), "routing policy, e.g. gmail=nango,org:acme/outlook=nango")
+	keys := flag.String("provider-config-keys", os.Getenv("NANGO_INTEGRATIONS"), "Nango integration keys, e.g. slack=slack-prod")
+	existing := flag.String("existing", "", "auth provider of an existing connection (nango or legacy)")
+	apiKey := flag.Bool("api-key", false, "the organization holds an API key for the connector")
+	flag.Parse()
+	if err := run(*connector, *org, *policy, *keys, *existing, *apiKey); err != nil {
+		fmt.Fprintln(os.Stderr, "route:", err)
+		if connectors.ErrorCode(err) == connectors.ENotConfigured {
+			os.Exit(1)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(connector, org, policy, keys, existing string, apiKey bool) error {
+	if connector == "" {
+		return fmt.Errorf("-connector is required")
+	}
+	reg := registry.Default()
+	overrides, err := reg.ParseProviderConfigKeys(keys)
+	if err != nil {
+		return err
+	}
+	reg = reg.WithProviderConfigKeys(overrides)
+	m, ok := reg.Lookup(connector)
+	if !ok {
+		return fmt.Errorf("unknown connector %q (known: %v)", connector, reg.IDs())
+	}
+	p, err := router.ParsePolicy(policy)
+	if err != nil {
+		return err
+	}
+	if err := p.Validate(reg); err != nil {
+		return err
+	}
+	in := router.Input{Manifest: m, OrganizationID: org, HasAPIKey: apiKey}
+	if existing != "" {
+		in.Existing = &connectors.Connection{ID: "existing", OrganizationID: org, Connector: connector, AuthProvider: existing, Status: connectors.StatusActive}
+	}
+	d, routeErr := router.New(p).Route(in)
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	return routeErr
+}

@@ -1,0 +1,421 @@
+// Package executor runs one workflow integration node for Step Functions:
+// it routes the connector, finds the caller's connection, fetches its
+// credentials (Nango, the built-in OAuth, an API key), performs the action
+// against the provider's API, and records the result under an idempotency
+// key so that a retried task never repeats a write.
+package executor
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/automators/connectors/internal/actions"
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/legacyoauth"
+	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/nango"
+	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/router"
+)
+
+// Input is the task input Step Functions sends (DESIGN §7).
+type Input struct {
+	ExecutionID    string         `json:"executionId"`
+	NodeID         string         `json:"nodeId"`
+	NodeType       string         `json:"nodeType"` // integration.<connector>.<action>
+	UserID         string         `json:"userId"`
+	OrganizationID string         `json:"organizationId"`
+	ConnectionID   string         `json:"connectionId,omitempty"`
+	Params         map[string]any `json:"params"`
+	IdempotencyKey string         `json:"idempotencyKey,omitempty"`
+}
+
+// Route is the routing decision in the output, without its trace.
+type Route struct {
+	Step   int           `json:"step"`
+	Name   string        `json:"name"`
+	Target router.Target `json:"target"`
+}
+
+// Output is the task output.
+type Output struct {
+	Status       string         `json:"status"` // "succeeded"
+	Output       map[string]any `json:"output"`
+	Route        Route          `json:"route"`
+	ConnectionID string         `json:"connectionId"`
+	Attempts     int            `json:"attempts"`
+	DurationMs   int64          `json:"durationMs"`
+}
+
+// Nango is what the executor needs of Nango.
+type Nango interface {
+	GetConnection(ctx context.Context, providerConfigKey, connectionID string, opt nango.GetConnectionOptions) (*nango.Connection, error)
+	Proxy(ctx context.Context, req nango.ProxyRequest) (*nango.ProxyResponse, error)
+}
+
+// Tokens opens and refreshes built-in OAuth tokens (the connection service).
+type Tokens interface {
+	OpenToken(c *connectors.Connection) (legacyoauth.Token, error)
+	RefreshLegacy(ctx context.Context, c *connectors.Connection) (*connectors.Connection, legacyoauth.Token, error)
+	// MarkReauth records that the provider refused the connection's grant.
+	MarkReauth(ctx context.Context, c *connectors.Connection, cause error) error
+}
+
+// Deps are the executor's dependencies.
+type Deps struct {
+	Store    connectors.Store
+	Registry *registry.Registry
+	Router   *router.Router
+	Nango    Nango // nil when Nango is not configured
+	Tokens   Tokens
+	HTTP     actions.Doer
+	Now      func() time.Time
+	// Lease bounds how long one invocation holds an idempotency key; it
+	// outlives the function's timeout so that a live holder is never
+	// overtaken.
+	Lease time.Duration
+	// Wait is how long a duplicate invocation waits for the holder's result
+	// before failing with a retryable error.
+	Wait time.Duration
+	// BaseURLs replace a connector's API origin (connector id -> URL), for
+	// sandboxes and tests; empty in production.
+	BaseURLs map[string]string
+}
+
+// recordMargin is the time kept after the provider call for recording its
+// result.
+const recordMargin = 2 * time.Second
+
+// Executor runs integration nodes. Build it once per cold start; it keeps
+// credentials cached in the container.
+type Executor struct {
+	Deps
+	creds *credCache
+}
+
+// New returns an executor.
+func New(d Deps) *Executor {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Lease == 0 {
+		d.Lease = 2 * time.Minute
+	}
+	if d.Wait == 0 {
+		d.Wait = 10 * time.Second
+	}
+	return &Executor{Deps: d, creds: newCredCache()}
+}
+
+// Execute runs one node exactly once per idempotency key. Failures are
+// *Error values carrying their Step Functions name.
+func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
+	start := e.Now()
+	connector, action, err := in.validate()
+	if err != nil {
+		return Output{}, named(err)
+	}
+	m, ok := e.Registry.Lookup(connector)
+	if !ok {
+		return Output{}, &Error{Name: NameUnknownConnector, Message: fmt.Sprintf("unknown connector %q", connector)}
+	}
+	if !m.HasAction(action) {
+		return Output{}, &Error{Name: NameInvalidInput, Message: fmt.Sprintf("connector %s has no action %q", connector, action)}
+	}
+	act, ok := actions.Lookup(connector, action)
+	if !ok {
+		return Output{}, &Error{Name: NameInvalidInput, Message: fmt.Sprintf("connector %s has no action %q", connector, action)}
+	}
+	if err := act.Validate(in.Params); err != nil {
+		return Output{}, named(err)
+	}
+
+	key := in.Key()
+	owner := uuid.NewString()
+	rec, err := e.begin(ctx, key, owner)
+	if err != nil {
+		return Output{}, named(err)
+	}
+	if rec.Status == connectors.IdempotencyCompleted {
+		// Numbers stay json.Number, as in the first answer: a float64
+		// would round 64-bit ids and the replay would differ from it.
+		var out Output
+		dec := json.NewDecoder(bytes.NewReader(rec.Result))
+		dec.UseNumber()
+		if err := dec.Decode(&out); err != nil {
+			return Output{}, named(fmt.Errorf("decode recorded result of %s: %w", key, err))
+		}
+		return out, nil
+	}
+
+	// Leave time to record the result before the function's deadline: a
+	// write that succeeds but is not recorded would run again on retry.
+	runCtx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithDeadline(ctx, d.Add(-recordMargin))
+		defer cancel()
+	}
+	out, err := e.run(runCtx, in, m, action, key)
+	if err != nil {
+		// Give the key back so that a retry can run; a failure Step
+		// Functions will not retry leaves nothing behind either.
+		if rerr := e.Store.ReleaseIdempotent(ctx, key, owner); rerr != nil {
+			logging.FromContext(ctx).Warn("release idempotency key", "err", rerr)
+		}
+		return Output{}, named(err)
+	}
+	out.DurationMs = e.Now().Sub(start).Milliseconds()
+	result, err := json.Marshal(out)
+	if err != nil {
+		return Output{}, named(fmt.Errorf("encode result: %w", err))
+	}
+	if err := e.Store.CompleteIdempotent(ctx, key, owner, result); err != nil {
+		// The write happened; failing now would make Step Functions retry
+		// it. Answer the result and let the lease expire.
+		logging.FromContext(ctx).Error("record idempotent result", "err", err)
+	}
+	return out, nil
+}
+
+// begin claims key, or waits for another invocation holding it to finish.
+// The wait is measured on the real clock, as its sleeps are: an injected
+// Deps.Now that stands still must not make it endless.
+func (e *Executor) begin(ctx context.Context, key, owner string) (*connectors.IdempotencyRecord, error) {
+	deadline := time.Now().Add(e.Wait)
+	for {
+		rec, err := e.Store.BeginIdempotent(ctx, key, owner, e.Lease)
+		if !errors.Is(err, connectors.ErrConflict) {
+			return rec, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, connectors.Errorf(connectors.EUnavailable, "another invocation is running node %s; retry later", key)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for another invocation")
+		case <-time.After(min(left, 200*time.Millisecond)):
+		}
+	}
+}
+
+// run performs the action once, or twice when the provider answered 401
+// and a forced refresh gave a new token.
+func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, action, key string) (Output, error) {
+	conn, err := e.connection(ctx, in, m.ID)
+	if err != nil {
+		return Output{}, err
+	}
+	decision, err := e.Router.Route(router.Input{Manifest: m, OrganizationID: in.OrganizationID, Existing: conn})
+	if err != nil {
+		return Output{}, err
+	}
+	out := Output{
+		Status:       "succeeded",
+		Route:        Route{Step: decision.Step, Name: decision.Name, Target: decision.Target},
+		ConnectionID: conn.ID,
+	}
+	for attempt := 1; ; attempt++ {
+		creds, err := e.credentials(ctx, conn, attempt > 1)
+		if err != nil {
+			return Output{}, err
+		}
+		out.Attempts = attempt
+		res, err := actions.Run(ctx, e.HTTP, e.proxy(conn), actions.Request{
+			Connector: m.ID, Action: action, Params: in.Params, Credentials: creds,
+			IdempotencyKey: providerKey(key), BaseURL: e.BaseURLs[m.ID],
+		})
+		if connectors.ErrorCode(err) == connectors.EUnauthorized && attempt == 1 {
+			e.creds.forget(conn)
+			continue
+		}
+		if err != nil {
+			return Output{}, err
+		}
+		out.Output = res
+		return out, nil
+	}
+}
+
+// connection finds the node's connection within the input's organization
+// and user: the one named, or the user's active one for the connector.
+func (e *Executor) connection(ctx context.Context, in Input, connector string) (*connectors.Connection, error) {
+	notFound := connectors.Errorf(connectors.ENotFound, "no %s connection for this user", connector)
+	var c *connectors.Connection
+	if in.ConnectionID != "" {
+		got, err := e.Store.GetConnection(ctx, in.OrganizationID, in.ConnectionID)
+		if errors.Is(err, connectors.ErrNotFound) {
+			return nil, notFound
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load connection %s: %w", in.ConnectionID, err)
+		}
+		if got.UserID != in.UserID || got.Connector != connector {
+			return nil, notFound
+		}
+		c = got
+	} else {
+		page, err := e.Store.ListConnections(ctx, connectors.ConnectionFilter{
+			OrganizationID: in.OrganizationID, UserID: in.UserID, Connector: connector, Limit: 20,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list connections: %w", err)
+		}
+		for _, cand := range page.Connections {
+			if c == nil || cand.Status == connectors.StatusActive && c.Status != connectors.StatusActive {
+				c = cand
+			}
+		}
+		if c == nil {
+			return nil, notFound
+		}
+	}
+	switch c.Status {
+	case connectors.StatusRevoked, connectors.StatusReauthRequired:
+		return nil, connectors.Errorf(connectors.EReauthRequired, "connection %s needs the user to reconnect (%s)", c.ID, c.Status)
+	}
+	return c, nil
+}
+
+// credentials returns the connection's credentials, from the container's
+// cache unless force.
+func (e *Executor) credentials(ctx context.Context, c *connectors.Connection, force bool) (actions.Credentials, error) {
+	switch c.AuthProvider {
+	case connectors.ProviderNango:
+		if !force {
+			if cr, ok := e.creds.get(c, e.Now()); ok {
+				return cr, nil
+			}
+		}
+		if e.Nango == nil {
+			return actions.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+		}
+		nc, err := e.Nango.GetConnection(ctx, c.ProviderConfigKey, c.ID, nango.GetConnectionOptions{ForceRefresh: force})
+		if nango.IsRefreshFailure(err) || nango.IsNotFound(err) {
+			// Record it, so the user sees reauth_required and later runs
+			// fail fast instead of asking Nango again.
+			return actions.Credentials{}, e.Tokens.MarkReauth(ctx, c, err)
+		}
+		if err != nil {
+			return actions.Credentials{}, nangoError(err)
+		}
+		cr := fromNango(nc)
+		e.creds.put(c, cr, nc.Credentials.ExpiresAt, e.Now())
+		return cr, nil
+	case connectors.ProviderLegacy:
+		t, err := e.Tokens.OpenToken(c)
+		if err != nil {
+			return actions.Credentials{}, err
+		}
+		if force || (!t.Expiry.IsZero() && t.Expiry.Before(e.Now().Add(time.Minute))) {
+			if _, t, err = e.Tokens.RefreshLegacy(ctx, c); err != nil {
+				return actions.Credentials{}, err
+			}
+		}
+		return actions.Credentials{AccessToken: t.AccessToken}, nil
+	}
+	return actions.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "connection %s has an unknown auth provider", c.ID)
+}
+
+func fromNango(nc *nango.Connection) actions.Credentials {
+	cfg := make(map[string]string, len(nc.ConnectionConfig))
+	for k, v := range nc.ConnectionConfig {
+		if s, ok := v.(string); ok {
+			cfg[k] = s
+		}
+	}
+	return actions.Credentials{
+		AccessToken:      nc.Credentials.AccessToken,
+		OAuthToken:       nc.Credentials.OAuthToken,
+		OAuthTokenSecret: nc.Credentials.OAuthTokenSecret,
+		APIKey:           nc.Credentials.APIKey,
+		ConnectionConfig: cfg,
+	}
+}
+
+// nangoError maps Nango failures to the executor's vocabulary.
+func nangoError(err error) error {
+	switch {
+	case nango.IsRefreshFailure(err), nango.IsNotFound(err):
+		return connectors.Wrap(err, connectors.EReauthRequired, "Nango could not provide a valid token; the user must reconnect")
+	case isRateLimited(err):
+		wait, _ := nango.IsRateLimited(err)
+		return &connectors.Error{Code: connectors.ERateLimited, Message: "Nango is rate limiting", RetryAfter: wait, Err: err}
+	case nango.IsUnavailable(err):
+		return connectors.Wrap(err, connectors.EUnavailable, "Nango is unavailable")
+	}
+	return connectors.Wrap(err, connectors.EInternal, "Nango refused the credentials request")
+}
+
+func isRateLimited(err error) bool { _, ok := nango.IsRateLimited(err); return ok }
+
+// validate checks the input and splits the node type.
+func (in Input) validate() (connector, action string, err error) {
+	for _, f := range []struct{ name, v string }{
+		{"executionId", in.ExecutionID}, {"nodeId", in.NodeID}, {"nodeType", in.NodeType},
+		{"userId", in.UserID}, {"organizationId", in.OrganizationID},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			return "", "", connectors.Errorf(connectors.EInvalid, "%s is required", f.name)
+		}
+		if len(f.v) > 512 {
+			return "", "", connectors.Errorf(connectors.EInvalid, "%s is too long", f.name)
+		}
+	}
+	parts := strings.Split(in.NodeType, ".")
+	if len(parts) != 3 || parts[0] != "integration" || parts[1] == "" || parts[2] == "" {
+		return "", "", connectors.Errorf(connectors.EInvalid, "nodeType must be integration.<connector>.<action>")
+	}
+	if len(in.IdempotencyKey) > 512 {
+		return "", "", connectors.Errorf(connectors.EInvalid, "idempotencyKey is too long")
+	}
+	return parts[1], parts[2], nil
+}
+
+// maxProviderKey is the longest idempotency key providers take (Stripe's
+// Idempotency-Key: 255 characters).
+const maxProviderKey = 255
+
+// providerKey is key as sent to a provider: itself, or when longer than
+// providers accept (an execution ARN alone may be 200 characters), its
+// SHA-256, which is as stable across retries.
+func providerKey(key string) string {
+	if len(key) <= maxProviderKey {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256-" + hex.EncodeToString(sum[:])
+}
+
+// Key is the idempotency key: the caller's, or the node of the execution.
+//
+// Each part is length-prefixed, so no choice of ids makes two inputs share
+// a key: a custom key "x/y" and the node y of execution x stay apart, and so
+// do organizations whose ids contain separators.
+func (in Input) Key() string {
+	parts := []string{in.OrganizationID, "node", in.ExecutionID, in.NodeID}
+	if in.IdempotencyKey != "" {
+		parts = []string{in.OrganizationID, "key", in.IdempotencyKey}
+	}
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(strconv.Itoa(len(p)))
+		b.WriteByte(':')
+		b.WriteString(p)
+	}
+	return b.String()
+}

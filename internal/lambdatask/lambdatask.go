@@ -1,0 +1,70 @@
+// Package lambdatask adapts the non-HTTP invocations to the service: the
+// Step Functions task that runs the executor, and the EventBridge schedule
+// that runs the sweeper.
+package lambdatask
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/executor"
+	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/sweeper"
+)
+
+// Executor returns the execute-connector handler. A failure is returned as
+// messages.InvokeResponse_Error so that Step Functions sees its name
+// (Connectors.*) as the errorType; a wrapped Go error would lose it.
+func Executor(e *executor.Executor, logger *slog.Logger) func(context.Context, executor.Input) (executor.Output, error) {
+	return func(ctx context.Context, in executor.Input) (executor.Output, error) {
+		ctx = logging.WithRequest(ctx, logger, requestID(ctx), "execute-connector")
+		log := logging.FromContext(ctx).With("executionId", in.ExecutionID, "nodeId", in.NodeID, "nodeType", in.NodeType)
+		out, err := e.Execute(ctx, in)
+		if err != nil {
+			xe := executor.AsError(err)
+			log.Warn("node failed", "errorType", xe.Name, "err", err)
+			return executor.Output{}, messages.InvokeResponse_Error{Type: xe.Name, Message: xe.Message}
+		}
+		log.Info("node succeeded", "attempts", out.Attempts, "durationMs", out.DurationMs)
+		return out, nil
+	}
+}
+
+// SweepInput is the sweeper's event: the schedule's (ignored fields), or a
+// manual invocation carrying a cursor to continue from.
+type SweepInput struct {
+	events.CloudWatchEvent
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// Sweeper returns the connection-sweeper handler.
+func Sweeper(s *sweeper.Sweeper, logger *slog.Logger) func(context.Context, json.RawMessage) (sweeper.Result, error) {
+	return func(ctx context.Context, raw json.RawMessage) (sweeper.Result, error) {
+		ctx = logging.WithRequest(ctx, logger, requestID(ctx), "connection-sweeper")
+		var in SweepInput
+		if len(raw) > 0 {
+			if err := json.Unmarshal(raw, &in); err != nil {
+				return sweeper.Result{}, messages.InvokeResponse_Error{Type: executor.NameInvalidInput, Message: "the sweeper input is not valid JSON"}
+			}
+		}
+		res, err := s.Sweep(ctx, in.Cursor)
+		if err != nil {
+			logging.FromContext(ctx).Error("sweep failed", "err", err)
+			return res, messages.InvokeResponse_Error{Type: executor.NameInternal, Message: connectors.ErrorMessage(err)}
+		}
+		return res, nil
+	}
+}
+
+func requestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}

@@ -1,0 +1,126 @@
+package registry
+
+import "github.com/automators/connectors/internal/connectors"
+
+// Default returns the registry of the twelve connectors of DESIGN §2. Each
+// call returns a fresh registry, so callers may derive from it freely.
+//
+// Base URLs include the API version the actions are written against; their
+// origins agree with the proxy base URLs of Nango's catalogue (a test holds
+// them to it). ProviderConfigKey defaults to the Nango provider name, the
+// name Nango's dashboard suggests for a new integration.
+func Default() *Registry {
+	r, err := New(defaultManifests()...)
+	if err != nil {
+		panic(err) // the table below is a constant; its tests keep it valid
+	}
+	return r
+}
+
+func defaultManifests() []Manifest {
+	return []Manifest{
+		{
+			ID: "slack", DisplayName: "Slack", Category: "communication",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "slack", ProviderConfigKey: "slack",
+			Scopes:  []string{"chat:write", "channels:read", "groups:read"},
+			BaseURL: "https://slack.com/api",
+			Actions: []string{"send_message", "list_channels"},
+		},
+		{
+			ID: "google-sheets", DisplayName: "Google Sheets", Category: "productivity",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "google-sheet", ProviderConfigKey: "google-sheet",
+			Scopes:  []string{"https://www.googleapis.com/auth/spreadsheets"},
+			BaseURL: "https://sheets.googleapis.com/v4",
+			Actions: []string{"append_values", "get_values"},
+		},
+		{
+			ID: "salesforce", DisplayName: "Salesforce", Category: "crm",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "salesforce", ProviderConfigKey: "salesforce",
+			Scopes: []string{"api", "refresh_token", "offline_access"},
+			// Every Salesforce org has its own host, returned as instance_url
+			// with the token; Nango keeps it in the connection configuration.
+			BaseURL: "${connectionConfig.instance_url}/services/data/v60.0",
+			Actions: []string{"create_record", "query"},
+		},
+		{
+			ID: "hubspot", DisplayName: "HubSpot", Category: "crm",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "hubspot", ProviderConfigKey: "hubspot",
+			Scopes:  []string{"crm.objects.contacts.read", "crm.objects.contacts.write"},
+			BaseURL: "https://api.hubapi.com",
+			Actions: []string{"create_contact", "search_contacts"},
+		},
+		{
+			ID: "microsoft-teams", DisplayName: "Microsoft Teams", Category: "communication",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "microsoft-teams", ProviderConfigKey: "microsoft-teams",
+			Scopes:  []string{"offline_access", "ChannelMessage.Send", "Channel.ReadBasic.All"},
+			BaseURL: "https://graph.microsoft.com/v1.0",
+			Actions: []string{"send_channel_message", "list_channels"},
+		},
+		{
+			ID: "discord", DisplayName: "Discord", Category: "communication",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "discord", ProviderConfigKey: "discord",
+			Scopes:  []string{"identify", "guilds", "bot"},
+			BaseURL: "https://discord.com/api/v10",
+			Actions: []string{"send_message", "list_guilds"},
+		},
+		{
+			ID: "trello", DisplayName: "Trello", Category: "productivity",
+			AuthType: AuthOAuth1, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "trello", ProviderConfigKey: "trello",
+			Scopes:  []string{"read", "write"},
+			BaseURL: "https://api.trello.com/1",
+			Actions: []string{"create_card", "list_cards"},
+		},
+		{
+			ID: "asana", DisplayName: "Asana", Category: "productivity",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "asana", ProviderConfigKey: "asana",
+			Scopes:  []string{"default"},
+			BaseURL: "https://app.asana.com/api/1.0",
+			Actions: []string{"create_task", "list_tasks"},
+		},
+		{
+			ID: "shopify", DisplayName: "Shopify", Category: "e-commerce",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "shopify", ProviderConfigKey: "shopify",
+			Scopes: []string{"read_products", "write_orders"},
+			// The shop's own domain, <subdomain>.myshopify.com, from the
+			// connection; the Admin REST API is versioned by date.
+			BaseURL: "https://${connectionConfig.subdomain}.myshopify.com/admin/api/2026-04",
+			Actions: []string{"list_products", "create_order"},
+		},
+		{
+			ID: "stripe", DisplayName: "Stripe", Category: "payments",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
+			NangoProvider: "stripe", ProviderConfigKey: "stripe",
+			Scopes:  []string{"read_write"},
+			BaseURL: "https://api.stripe.com/v1",
+			Actions: []string{"create_customer", "list_customers"},
+		},
+		{
+			ID: "gmail", DisplayName: "Gmail", Category: "email",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderLegacy,
+			NangoProvider: "google-mail", ProviderConfigKey: "google-mail",
+			Scopes: []string{
+				"https://www.googleapis.com/auth/gmail.send",
+				"https://www.googleapis.com/auth/gmail.readonly",
+			},
+			BaseURL: "https://gmail.googleapis.com/gmail/v1",
+			Actions: []string{"send_email", "list_messages"},
+		},
+		{
+			ID: "outlook", DisplayName: "Outlook", Category: "email",
+			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderLegacy,
+			NangoProvider: "outlook", ProviderConfigKey: "outlook",
+			Scopes:  []string{"offline_access", "Mail.Send", "Mail.Read"},
+			BaseURL: "https://graph.microsoft.com/v1.0",
+			Actions: []string{"send_mail", "list_messages"},
+		},
+	}
+}

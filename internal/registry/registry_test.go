@@ -1,0 +1,199 @@
+package registry
+
+import (
+	"errors"
+	"regexp"
+	"slices"
+	"testing"
+
+	"github.com/automators/connectors/internal/connectors"
+)
+
+var wantIDs = []string{
+	"asana", "discord", "gmail", "google-sheets", "hubspot", "microsoft-teams",
+	"outlook", "salesforce", "shopify", "slack", "stripe", "trello",
+}
+
+func TestDefaultHasTheTwelveConnectors(t *testing.T) {
+	r := Default()
+	if got := r.IDs(); !slices.Equal(got, wantIDs) {
+		t.Fatalf("IDs = %v, want %v", got, wantIDs)
+	}
+	all := r.All()
+	if len(all) != len(wantIDs) {
+		t.Fatalf("All: %d manifests", len(all))
+	}
+	kebab := regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	for i, m := range all {
+		if m.ID != wantIDs[i] {
+			t.Errorf("All()[%d] = %s, want %s (sorted)", i, m.ID, wantIDs[i])
+		}
+		if !kebab.MatchString(m.ID) {
+			t.Errorf("%s: id is not kebab-case", m.ID)
+		}
+		if m.DisplayName == "" || m.Category == "" || m.BaseURL == "" || len(m.Scopes) == 0 {
+			t.Errorf("%s: incomplete manifest %+v", m.ID, m)
+		}
+		if len(m.Actions) < 2 {
+			t.Errorf("%s: %d actions, want a write and a read", m.ID, len(m.Actions))
+		}
+		if m.ProviderConfigKey == "" {
+			t.Errorf("%s: no default providerConfigKey", m.ID)
+		}
+		wantProvider := connectors.ProviderNango
+		if m.ID == "gmail" || m.ID == "outlook" {
+			wantProvider = connectors.ProviderLegacy
+		}
+		if m.OAuthProvider != wantProvider {
+			t.Errorf("%s: OAuthProvider %q, want %q", m.ID, m.OAuthProvider, wantProvider)
+		}
+		wantAuth := AuthOAuth2
+		if m.ID == "trello" {
+			wantAuth = AuthOAuth1
+		}
+		if m.AuthType != wantAuth {
+			t.Errorf("%s: AuthType %q, want %q", m.ID, m.AuthType, wantAuth)
+		}
+	}
+}
+
+func TestLookupReturnsCopies(t *testing.T) {
+	r := Default()
+	m, ok := r.Lookup("slack")
+	if !ok {
+		t.Fatal("slack not found")
+	}
+	m.Actions[0] = "mutated"
+	m.Scopes[0] = "mutated"
+	again, _ := r.Lookup("slack")
+	if again.Actions[0] == "mutated" || again.Scopes[0] == "mutated" {
+		t.Error("a caller's change leaked into the registry")
+	}
+	if _, ok := r.Lookup("myspace"); ok {
+		t.Error("unknown connector found")
+	}
+}
+
+func TestWithProviderConfigKeys(t *testing.T) {
+	base := Default()
+	r := base.WithProviderConfigKeys(map[string]string{"slack": "slack-prod", "nope": "x", "gmail": ""})
+	if m, _ := r.Lookup("slack"); m.ProviderConfigKey != "slack-prod" {
+		t.Errorf("override: %q", m.ProviderConfigKey)
+	}
+	if m, _ := r.Lookup("gmail"); m.ProviderConfigKey != "google-mail" {
+		t.Errorf("empty override replaced the default: %q", m.ProviderConfigKey)
+	}
+	if m, _ := base.Lookup("slack"); m.ProviderConfigKey != "slack" {
+		t.Errorf("original registry changed: %q", m.ProviderConfigKey)
+	}
+	if _, ok := r.Lookup("nope"); ok {
+		t.Error("override invented a connector")
+	}
+}
+
+func TestParseProviderConfigKeys(t *testing.T) {
+	r := Default()
+	tests := []struct {
+		in      string
+		want    map[string]string
+		wantErr bool
+	}{
+		{in: "", want: map[string]string{}},
+		{in: " slack = slack-prod , gmail=gm ,", want: map[string]string{"slack": "slack-prod", "gmail": "gm"}},
+		{in: "slack", wantErr: true},
+		{in: "slack=", wantErr: true},
+		{in: "=x", wantErr: true},
+		{in: "myspace=x", wantErr: true},
+		{in: "slack=a,slack=b", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := r.ParseProviderConfigKeys(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%q: err = %v, wantErr %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if !tt.wantErr && !mapsEqual(got, tt.want) {
+			t.Errorf("%q: got %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestNewRejectsBadManifests(t *testing.T) {
+	if _, err := New(Manifest{ID: "a"}, Manifest{ID: "a"}); err == nil {
+		t.Error("duplicate ids accepted")
+	}
+	if _, err := New(Manifest{}); err == nil {
+		t.Error("empty id accepted")
+	}
+}
+
+func TestResolveBaseURL(t *testing.T) {
+	r := Default()
+	sf, _ := r.Lookup("salesforce")
+	shop, _ := r.Lookup("shopify")
+	slack, _ := r.Lookup("slack")
+	tests := []struct {
+		name   string
+		m      Manifest
+		config map[string]string
+		want   string // "" means an EInvalid error
+	}{
+		{"plain", slack, nil, "https://slack.com/api"},
+		{"salesforce", sf, map[string]string{"instance_url": "https://acme.my.salesforce.com"}, "https://acme.my.salesforce.com/services/data/v60.0"},
+		{"salesforce trailing slash", sf, map[string]string{"instance_url": "https://acme.my.salesforce.com/"}, "https://acme.my.salesforce.com/services/data/v60.0"},
+		{"salesforce missing", sf, map[string]string{}, ""},
+		{"salesforce http", sf, map[string]string{"instance_url": "http://acme.my.salesforce.com"}, ""},
+		{"salesforce userinfo", sf, map[string]string{"instance_url": "https://x@evil.example"}, ""},
+		{"salesforce path", sf, map[string]string{"instance_url": "https://evil.example/x?"}, ""},
+		{"shopify", shop, map[string]string{"subdomain": "acme-store"}, "https://acme-store.myshopify.com/admin/api/2026-04"},
+		{"shopify other host", shop, map[string]string{"subdomain": "evil.example/"}, ""},
+		{"shopify fragment", shop, map[string]string{"subdomain": "evil.example#"}, ""},
+		{"shopify userinfo", shop, map[string]string{"subdomain": "evil.example@x"}, ""},
+		{"shopify missing", shop, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.m.ResolveBaseURL(tt.config)
+			if tt.want == "" {
+				var ce *connectors.Error
+				if !errors.As(err, &ce) || ce.Code != connectors.EInvalid {
+					t.Fatalf("got %q, %v; want an EInvalid error", got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBasePath(t *testing.T) {
+	want := map[string]string{
+		"slack":           "/api",
+		"salesforce":      "/services/data/v60.0",
+		"shopify":         "/admin/api/2026-04",
+		"hubspot":         "",
+		"microsoft-teams": "/v1.0",
+		"gmail":           "/gmail/v1",
+	}
+	r := Default()
+	for id, w := range want {
+		m, _ := r.Lookup(id)
+		if got := m.BasePath(); got != w {
+			t.Errorf("%s: BasePath = %q, want %q", id, got, w)
+		}
+	}
+}

@@ -1,0 +1,161 @@
+// Package sweeper keeps connections healthy between uses: every run finds
+// connections whose token expires soon or whose last refresh failed, and
+// refreshes (built-in OAuth) or health-checks (Nango) them, updating their
+// status and auditing what it did. Work per run is bounded; a run that stops
+// early returns a cursor to continue from. Two runs at once are safe: each
+// connection is worked on under a lease.
+package sweeper
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/logging"
+)
+
+// Store is what the sweeper needs of the store.
+type Store interface {
+	connectors.SweepStore
+	connectors.LeaseStore
+	connectors.AuditLog
+}
+
+// Checker refreshes or health-checks one connection and records its new
+// status (the connection service).
+type Checker interface {
+	CheckConnection(ctx context.Context, c *connectors.Connection) (*connectors.Connection, error)
+}
+
+// Options bound a run.
+type Options struct {
+	Window    time.Duration // tokens expiring within it are refreshed; default 30 min
+	PageSize  int           // default 25
+	MaxPerRun int           // connections worked per run; default 200
+	LeaseTTL  time.Duration // default 2 min
+	Now       func() time.Time
+	Owner     string // lease owner id of this container
+}
+
+// Sweeper runs sweeps.
+type Sweeper struct {
+	store   Store
+	checker Checker
+	opt     Options
+}
+
+// New returns a sweeper.
+func New(store Store, checker Checker, opt Options) *Sweeper {
+	if opt.Window == 0 {
+		opt.Window = 30 * time.Minute
+	}
+	if opt.PageSize == 0 {
+		opt.PageSize = 25
+	}
+	if opt.MaxPerRun == 0 {
+		opt.MaxPerRun = 200
+	}
+	if opt.LeaseTTL == 0 {
+		opt.LeaseTTL = 2 * time.Minute
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Sweeper{store: store, checker: checker, opt: opt}
+}
+
+// Result counts what a run did. Cursor is where the next run should
+// continue; "" when the run reached the end.
+type Result struct {
+	Checked        int    `json:"checked"`
+	Healthy        int    `json:"healthy"`
+	Failed         int    `json:"failed"`
+	ReauthRequired int    `json:"reauthRequired"`
+	Skipped        int    `json:"skipped"` // leased by another run
+	Cursor         string `json:"cursor,omitempty"`
+}
+
+// Sweep works through due connections from cursor ("" to start), until it
+// has checked MaxPerRun of them, the context is nearly out of time, or none
+// are left.
+func (s *Sweeper) Sweep(ctx context.Context, cursor string) (Result, error) {
+	var res Result
+	log := logging.FromContext(ctx)
+	before := s.opt.Now().Add(s.opt.Window)
+	for {
+		// A page never holds more than the work left, so that a run that
+		// uses up MaxPerRun ends on a page boundary and its continuation is
+		// the store's cursor (the first page has no cursor of its own to
+		// resume from: "" means "reached the end").
+		budget := s.opt.MaxPerRun - (res.Checked + res.Skipped)
+		page, err := s.store.ListDueConnections(ctx, before, min(s.opt.PageSize, budget), cursor)
+		if err != nil {
+			return res, err
+		}
+		for _, c := range page.Connections {
+			if s.nearDeadline(ctx) {
+				// Resume from this page next time: re-checking a few is harmless.
+				res.Cursor = cursor
+				return res, nil
+			}
+			if c.Status == connectors.StatusReauthRequired || c.Status == connectors.StatusRevoked {
+				// Only the user reconnecting changes these: refreshing them
+				// again would only be refused again, every run, and they
+				// would hold the run's budget forever.
+				continue
+			}
+			s.one(ctx, c, &res)
+		}
+		cursor = page.NextCursor
+		if cursor == "" {
+			log.Info("sweep done", "checked", res.Checked, "healthy", res.Healthy, "failed", res.Failed, "reauth", res.ReauthRequired, "skipped", res.Skipped)
+			return res, nil
+		}
+		if res.Checked+res.Skipped >= s.opt.MaxPerRun {
+			res.Cursor = cursor
+			return res, nil
+		}
+	}
+}
+
+func (s *Sweeper) one(ctx context.Context, c *connectors.Connection, res *Result) {
+	lease := "sweep/" + c.OrganizationID + "/" + c.ID
+	if err := s.store.AcquireLease(ctx, lease, s.opt.Owner, s.opt.LeaseTTL); err != nil {
+		res.Skipped++
+		return
+	}
+	defer s.store.ReleaseLease(context.WithoutCancel(ctx), lease, s.opt.Owner)
+	res.Checked++
+	got, err := s.checker.CheckConnection(ctx, c)
+	status := c.Status
+	if got != nil {
+		status = got.Status
+	}
+	outcome := "success"
+	switch {
+	case err == nil && status == connectors.StatusActive:
+		res.Healthy++
+	case status == connectors.StatusReauthRequired || errors.Is(err, connectors.ErrReauthRequired):
+		res.ReauthRequired++
+		outcome = connectors.EReauthRequired
+	default:
+		res.Failed++
+		outcome = connectors.ErrorCode(err)
+	}
+	if err != nil {
+		logging.FromContext(ctx).Warn("sweep check failed", "connection", c.ID, "code", connectors.ErrorCode(err))
+	}
+	if aerr := s.store.AppendAudit(ctx, connectors.AuditEvent{
+		OrganizationID: c.OrganizationID, Actor: "sweeper", Action: "health_check",
+		ConnectionID: c.ID, Connector: c.Connector, Outcome: outcome, Detail: string(status),
+	}); aerr != nil {
+		logging.FromContext(ctx).Error("audit write failed", "err", aerr)
+	}
+}
+
+// nearDeadline leaves the last 5 seconds of an invocation for wrapping up.
+func (s *Sweeper) nearDeadline(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < 5*time.Second
+}

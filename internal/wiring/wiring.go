@@ -1,0 +1,244 @@
+// Package wiring builds every dependency of the service once per cold start
+// from configuration. The Lambda functions and the local API both use it, so
+// local runs and deployed ones execute the same code; local runs swap in
+// their own store and secrets through Options.
+//
+// It links only what a deployed function needs: the embedded store, the fake
+// Nango and the local API are passed in by internal/localdev, never imported.
+package wiring
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/google/uuid"
+
+	"github.com/automators/connectors/internal/apigw"
+	"github.com/automators/connectors/internal/auth"
+	"github.com/automators/connectors/internal/awssecrets"
+	"github.com/automators/connectors/internal/config"
+	"github.com/automators/connectors/internal/connections"
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/dynamostore"
+	"github.com/automators/connectors/internal/executor"
+	"github.com/automators/connectors/internal/httpapi"
+	"github.com/automators/connectors/internal/lambdatask"
+	"github.com/automators/connectors/internal/legacyoauth"
+	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/nango"
+	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/router"
+	"github.com/automators/connectors/internal/seal"
+	"github.com/automators/connectors/internal/sweeper"
+)
+
+// Options replace parts of the deployed wiring, for local runs and tests.
+// Zero values mean "as deployed".
+type Options struct {
+	Getenv     func(string) string // default os.Getenv
+	LogOutput  io.Writer           // default os.Stdout
+	Store      connectors.Store    // default DynamoDB on TABLE_NAME
+	Secrets    config.SecretsSource
+	HTTPClient *http.Client // outbound calls (Nango, providers)
+}
+
+// App holds the dependencies of one process.
+type App struct {
+	Config      config.Config
+	Secrets     *config.CachedSecrets
+	Logger      *slog.Logger
+	Store       connectors.Store
+	Auth        *auth.Verifier
+	HTTP        *http.Client
+	Registry    *registry.Registry
+	Router      *router.Router
+	Nango       *nango.Client // nil when NANGO_SECRET_KEY is empty
+	Connections *connections.Service
+	Executor    *executor.Executor
+}
+
+// New builds the App for the function named function.
+func New(ctx context.Context, function string, opts Options) (*App, error) {
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	out := opts.LogOutput
+	if out == nil {
+		out = os.Stdout
+	}
+	logger := logging.New(out, cfg.LogLevel, slog.String("function", function))
+
+	source := opts.Secrets
+	var awsCfg aws.Config
+	if opts.Store == nil || (source == nil && cfg.SecretsID != "") {
+		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
+			return nil, fmt.Errorf("aws configuration: %w", err)
+		}
+	}
+	if source == nil {
+		if cfg.SecretsID != "" {
+			source = awssecrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsID)
+		} else {
+			source = config.EnvSource{Getenv: getenv}
+		}
+	}
+	secrets := config.NewCachedSecrets(source, config.CacheOptions{Logger: logger})
+	sec, err := secrets.LoadSecrets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	if sec.StateSigningKey == "" {
+		return nil, fmt.Errorf("secrets: state_signing_key is not set")
+	}
+
+	store := opts.Store
+	if store == nil {
+		if cfg.TableName == "" {
+			return nil, fmt.Errorf("configuration: TABLE_NAME is not set")
+		}
+		store = dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, DeriveKey(sec.StateSigningKey, "cursor"))
+	}
+
+	httpClient := opts.HTTPClient
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 25 * time.Second}
+	}
+	verifier, err := auth.New(ctx, auth.Options{
+		HS256Secret: []byte(sec.JWTHS256Secret),
+		JWKSURL:     cfg.JWTJWKSURL,
+		Issuer:      cfg.JWTIssuer,
+		Audience:    cfg.JWTAudience,
+		OrgClaim:    cfg.JWTOrgClaim,
+		HTTPClient:  httpClient,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+
+	keys := make([]seal.Key, 0, len(sec.TokenEncryptionKeys))
+	for _, k := range sec.TokenEncryptionKeys {
+		keys = append(keys, seal.Key{ID: k.ID, Secret: k.Secret})
+	}
+	sealer, err := seal.New(keys...)
+	if err != nil {
+		return nil, fmt.Errorf("token encryption keys: %w", err)
+	}
+
+	reg := registry.Default().WithProviderConfigKeys(cfg.ProviderConfigKeys)
+	policy, err := router.ParsePolicy(cfg.RoutingPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("ROUTING_POLICY: %w", err)
+	}
+	if err := policy.Validate(reg); err != nil {
+		return nil, fmt.Errorf("ROUTING_POLICY: %w", err)
+	}
+	rt := router.New(policy)
+
+	var nc *nango.Client
+	if sec.NangoSecretKey != "" && cfg.NangoHost != "" {
+		nc = nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(httpClient))
+	}
+	var nangoPort connections.Nango
+	var execNango executor.Nango
+	if nc != nil {
+		nangoPort, execNango = nc, nc
+	}
+	callback := func(connector string) string {
+		return cfg.PublicURL + "/api/v1/nango/oauth/" + connector + "/callback"
+	}
+	legacy := legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{
+		"gmail":   legacyoauth.Google(sec.GoogleClientID, sec.GoogleClientSecret, callback("gmail")),
+		"outlook": legacyoauth.Microsoft(sec.MicrosoftClientID, sec.MicrosoftClientSecret, callback("outlook")),
+	})
+	svc := connections.New(connections.Deps{
+		Store: store, Registry: reg, Router: rt, Nango: nangoPort, NangoHost: cfg.NangoHost,
+		Legacy: legacy, Sealer: sealer, StateKey: DeriveKey(sec.StateSigningKey, "state"),
+		RedirectAllowlist: cfg.RedirectAllowlist,
+	})
+	exec := executor.New(executor.Deps{
+		Store: store, Registry: reg, Router: rt, Nango: execNango, Tokens: svc, HTTP: httpClient,
+		BaseURLs: cfg.ProviderBaseURLs,
+	})
+	return &App{
+		Config: cfg, Secrets: secrets, Logger: logger, Store: store, Auth: verifier, HTTP: httpClient,
+		Registry: reg, Router: rt, Nango: nc, Connections: svc, Executor: exec,
+	}, nil
+}
+
+// DeriveKey returns a purpose-bound key from a secret, so one configured
+// secret can key several MACs (states, cursors) without any two sharing a key.
+func DeriveKey(secret, purpose string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+// webhookKeys reads Nango's signing keys from the cached secret, re-reading
+// it when asked (a signature matched none of the cached keys).
+func (a *App) webhookKeys(ctx context.Context, fresh bool) ([]string, error) {
+	if fresh {
+		a.Secrets.Invalidate()
+	}
+	s, err := a.Secrets.LoadSecrets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load secrets: %w", err)
+	}
+	return s.NangoWebhookSigningKeys, nil
+}
+
+// API returns the HTTP API of the function named function.
+func (a *App) API(function string) *httpapi.API {
+	return httpapi.New(a.Auth, a.Connections, a.webhookKeys, apigw.Middleware{
+		Function: function,
+		Logger:   a.Logger,
+		CORS:     apigw.CORS{AllowOrigins: a.Config.CORSAllowOrigins},
+	})
+}
+
+// MustAPI builds the HTTP API of a function at cold start, or exits: a
+// function that cannot wire itself must fail its init, loudly, not serve.
+func MustAPI(ctx context.Context, function string) *httpapi.API {
+	return must(New(ctx, function, Options{})).API(function)
+}
+
+func must(app *App, err error) *App {
+	if err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	return app
+}
+
+// MustExecutor builds the execute-connector handler at cold start, or exits.
+func MustExecutor(ctx context.Context) func(context.Context, executor.Input) (executor.Output, error) {
+	app := must(New(ctx, "execute-connector", Options{}))
+	return lambdatask.Executor(app.Executor, app.Logger)
+}
+
+// MustSweeper builds the connection-sweeper handler at cold start, or exits.
+func MustSweeper(ctx context.Context) func(context.Context, json.RawMessage) (sweeper.Result, error) {
+	app := must(New(ctx, "connection-sweeper", Options{}))
+	return lambdatask.Sweeper(app.Sweeper(), app.Logger)
+}
+
+// Sweeper returns the connection sweeper.
+func (a *App) Sweeper() *sweeper.Sweeper {
+	return sweeper.New(a.Store, a.Connections, sweeper.Options{Owner: uuid.NewString()})
+}
