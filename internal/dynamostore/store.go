@@ -422,7 +422,9 @@ func (s *Store) BeginIdempotent(ctx context.Context, key, owner string, lease ti
 		if err != nil {
 			return nil, err
 		}
-		if rec.Status == connectors.IdempotencyCompleted {
+		// The SDK retries a put whose answer was lost; the retry then finds
+		// our own claim. It is ours: take it, as the first attempt did.
+		if rec.Status == connectors.IdempotencyCompleted || rec.Owner == owner {
 			return rec, nil
 		}
 		return nil, connectors.Errorf(connectors.EConflict, "idempotency key %s is in progress", key)

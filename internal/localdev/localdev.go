@@ -113,7 +113,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		app.closeSandbox()
 		return nil, fmt.Errorf("open embedded store: %w", err)
 	}
-	app.App, err = wiring.New(ctx, "localapi", wiring.Options{
+	app.App, err = wiring.New(ctx, "", wiring.Options{
 		Getenv: env.get, LogOutput: opts.LogOutput, Store: app.store,
 	})
 	if err != nil {

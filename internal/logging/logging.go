@@ -59,7 +59,11 @@ func WithRequest(ctx context.Context, logger *slog.Logger, requestID, function s
 	if logger == nil {
 		logger = Discard()
 	}
-	return context.WithValue(ctx, ctxKey{}, logger.With(KeyRequestID, requestID, KeyFunction, function))
+	l := logger.With(KeyRequestID, requestID)
+	if function != "" {
+		l = l.With(KeyFunction, function)
+	}
+	return context.WithValue(ctx, ctxKey{}, l)
 }
 
 // FromContext returns the logger WithRequest stored in ctx, or a logger that

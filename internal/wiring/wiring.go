@@ -69,7 +69,9 @@ type App struct {
 	Executor    *executor.Executor
 }
 
-// New builds the App for the function named function.
+// New builds the App. A non-empty function names the function in every line
+// of the App's logger; the Lambda entry points leave it empty, since their
+// handlers add the name per request.
 func New(ctx context.Context, function string, opts Options) (*App, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -83,7 +85,10 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	if out == nil {
 		out = os.Stdout
 	}
-	logger := logging.New(out, cfg.LogLevel, slog.String("function", function))
+	logger := logging.New(out, cfg.LogLevel)
+	if function != "" {
+		logger = logger.With(slog.String(logging.KeyFunction, function))
+	}
 
 	source := opts.Secrets
 	var awsCfg aws.Config
@@ -206,8 +211,9 @@ func (a *App) webhookKeys(ctx context.Context, fresh bool) ([]string, error) {
 // API returns the HTTP API of the function named function.
 func (a *App) API(function string) *httpapi.API {
 	return httpapi.New(a.Auth, a.Connections, a.webhookKeys, apigw.Middleware{
-		Function: function,
-		Logger:   a.Logger,
+		// The logger names the function once; the middleware adds only the
+		// request id.
+		Logger: a.Logger.With(slog.String(logging.KeyFunction, function)),
 		CORS:     apigw.CORS{AllowOrigins: a.Config.CORSAllowOrigins},
 	})
 }
@@ -215,7 +221,7 @@ func (a *App) API(function string) *httpapi.API {
 // MustAPI builds the HTTP API of a function at cold start, or exits: a
 // function that cannot wire itself must fail its init, loudly, not serve.
 func MustAPI(ctx context.Context, function string) *httpapi.API {
-	return must(New(ctx, function, Options{})).API(function)
+	return must(New(ctx, "", Options{})).API(function)
 }
 
 func must(app *App, err error) *App {
@@ -228,13 +234,13 @@ func must(app *App, err error) *App {
 
 // MustExecutor builds the execute-connector handler at cold start, or exits.
 func MustExecutor(ctx context.Context) func(context.Context, executor.Input) (executor.Output, error) {
-	app := must(New(ctx, "execute-connector", Options{}))
+	app := must(New(ctx, "", Options{}))
 	return lambdatask.Executor(app.Executor, app.Logger)
 }
 
 // MustSweeper builds the connection-sweeper handler at cold start, or exits.
 func MustSweeper(ctx context.Context) func(context.Context, json.RawMessage) (sweeper.Result, error) {
-	app := must(New(ctx, "connection-sweeper", Options{}))
+	app := must(New(ctx, "", Options{}))
 	return lambdatask.Sweeper(app.Sweeper(), app.Logger)
 }
 
