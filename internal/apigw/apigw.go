@@ -211,7 +211,11 @@ func (c CORS) apply(req events.APIGatewayV2HTTPRequest, resp *events.APIGatewayV
 		resp.Headers = map[string]string{}
 	}
 	resp.Headers["Access-Control-Allow-Origin"] = origin
-	resp.Headers["Access-Control-Allow-Credentials"] = "true"
+	if allowed {
+		// Credentials only for an origin listed by name: a wildcard that
+		// reflects any origin must not also let it send credentials.
+		resp.Headers["Access-Control-Allow-Credentials"] = "true"
+	}
 	resp.Headers["Access-Control-Expose-Headers"] = "Retry-After, WWW-Authenticate"
 	resp.Headers["Vary"] = "Origin"
 }
@@ -252,7 +256,8 @@ func (m Middleware) Wrap(h Handler) Handler {
 			if connectors.ErrorCode(err) == connectors.EInternal {
 				log.Error("request failed", "err", err)
 			} else {
-				log.Info("request refused", "code", connectors.ErrorCode(err), "err", err)
+				// Not "code": the log redaction hides that key (OAuth codes).
+				log.Info("request refused", "errorCode", connectors.ErrorCode(err), "err", err)
 			}
 			resp = Error(err, requestID)
 		}

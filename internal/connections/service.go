@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -460,7 +461,7 @@ func (s *Service) revokeLegacy(ctx context.Context, c *connectors.Connection) st
 	case !supported:
 		return "revocation not supported by the provider"
 	case err != nil:
-		logging.FromContext(ctx).Warn("revoke failed", "connection", c.ID, "code", connectors.ErrorCode(err))
+		logging.FromContext(ctx).Warn("revoke failed", "connection", c.ID, "errorCode", connectors.ErrorCode(err))
 		return "revocation failed: " + connectors.ErrorCode(err)
 	}
 	return "revoked at the provider"
@@ -496,7 +497,9 @@ func (s *Service) checkRedirect(raw string) error {
 	if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil || u.Opaque != "" {
 		return bad
 	}
-	if !slices.Contains(s.RedirectAllowlist, u.Scheme+"://"+u.Host) {
+	// The allow-list holds lower-case origins (config.ParseOrigin); hosts
+	// compare case-insensitively, as browsers do.
+	if !slices.Contains(s.RedirectAllowlist, u.Scheme+"://"+strings.ToLower(u.Host)) {
 		return bad
 	}
 	return nil

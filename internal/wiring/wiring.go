@@ -214,7 +214,7 @@ func (a *App) API(function string) *httpapi.API {
 		// The logger names the function once; the middleware adds only the
 		// request id.
 		Logger: a.Logger.With(slog.String(logging.KeyFunction, function)),
-		CORS:     apigw.CORS{AllowOrigins: a.Config.CORSAllowOrigins},
+		CORS:   apigw.CORS{AllowOrigins: a.Config.CORSAllowOrigins},
 	})
 }
 
