@@ -25,12 +25,6 @@ import (
 	"github.com/automators/connectors/internal/cursor"
 )
 
-// Page sizes of listings, as in the DynamoDB adapter.
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 100
-)
-
 const (
 	stateTTL   = 10 * time.Minute
 	idempTTL   = 24 * time.Hour
@@ -332,13 +326,10 @@ func (s *Store) DeleteConnection(ctx context.Context, orgID, id string) error {
 // the organization's connections, or of the user index (narrowed by
 // connector when one is given).
 func (s *Store) ListConnections(ctx context.Context, f connectors.ConnectionFilter) (connectors.ConnectionPage, error) {
-	if f.OrganizationID == "" {
-		return connectors.ConnectionPage{}, connectors.Errorf(connectors.EInvalid, "organization is required")
+	if err := f.Validate(); err != nil {
+		return connectors.ConnectionPage{}, err
 	}
-	if f.Status != "" && !f.Status.Valid() {
-		return connectors.ConnectionPage{}, connectors.Errorf(connectors.EInvalid, "unknown status %q", f.Status)
-	}
-	scope := []string{"connections", f.OrganizationID, f.UserID, f.Connector, string(f.Status)}
+	scope := f.CursorScope()
 	after, err := s.cursors.decode(scope, f.Cursor)
 	if err != nil {
 		return connectors.ConnectionPage{}, err
@@ -359,7 +350,7 @@ func (s *Store) ListConnections(ctx context.Context, f connectors.ConnectionFilt
 			(f.Connector == "" || r.Connector == f.Connector) &&
 			(f.Status == "" || r.Status == string(f.Status))
 	}
-	page, err := s.scan(scope, bucket, prefix, after, pageSize(f.Limit), match)
+	page, err := s.scan(scope, bucket, prefix, after, connectors.PageSize(f.Limit), match)
 	if err != nil {
 		return connectors.ConnectionPage{}, fmt.Errorf("list connections of %s: %w", f.OrganizationID, err)
 	}
@@ -380,7 +371,7 @@ func (s *Store) ListDueConnections(ctx context.Context, before time.Time, limit 
 	match := func(r *connRecord) bool {
 		return r.Status == string(connectors.StatusRefreshFailed) || (!r.ExpiresAt.IsZero() && r.ExpiresAt.Before(before))
 	}
-	page, err := s.scan(scope, bucketConns, nil, after, pageSize(limit), match)
+	page, err := s.scan(scope, bucketConns, nil, after, connectors.PageSize(limit), match)
 	if err != nil {
 		return connectors.ConnectionPage{}, fmt.Errorf("list due connections: %w", err)
 	}
@@ -647,10 +638,10 @@ func (s *Store) AppendAudit(ctx context.Context, e connectors.AuditEvent) error 
 }
 
 // ListAudit implements connectors.AuditLog. limit <= 0 means
-// DefaultPageSize; it is capped at 1000.
+// connectors.DefaultPageSize; it is capped at 1000.
 func (s *Store) ListAudit(ctx context.Context, orgID string, limit int) ([]connectors.AuditEvent, error) {
 	if limit <= 0 {
-		limit = DefaultPageSize
+		limit = connectors.DefaultPageSize
 	}
 	limit = min(limit, maxAudited)
 	if err := ctx.Err(); err != nil {
@@ -749,11 +740,4 @@ func wrap(err error, format string, args ...any) error {
 		return err
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
-}
-
-func pageSize(limit int) int {
-	if limit <= 0 {
-		return DefaultPageSize
-	}
-	return min(limit, MaxPageSize)
 }

@@ -218,3 +218,35 @@ type SweepStore interface {
 	// per page, continuing from cursor ("" for the first page).
 	ListDueConnections(ctx context.Context, before time.Time, limit int, cursor string) (ConnectionPage, error)
 }
+
+// Page sizes of a connection listing.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 100
+)
+
+// PageSize is the page size an adapter uses for a requested limit.
+func PageSize(limit int) int {
+	if limit <= 0 {
+		return DefaultPageSize
+	}
+	return min(limit, MaxPageSize)
+}
+
+// Validate checks a filter before an adapter runs it.
+func (f ConnectionFilter) Validate() error {
+	if f.OrganizationID == "" {
+		return Errorf(EInvalid, "organization is required")
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return Errorf(EInvalid, "unknown status %q", f.Status)
+	}
+	return nil
+}
+
+// CursorScope is what a page cursor of this listing is bound to: a cursor
+// sealed under one scope opens under no other, so it cannot be replayed
+// against another organization, user or filter.
+func (f ConnectionFilter) CursorScope() []string {
+	return []string{"connections", f.OrganizationID, f.UserID, f.Connector, string(f.Status)}
+}

@@ -2,7 +2,6 @@ package dynamostore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -17,7 +16,7 @@ func (s *Store) ReleaseIdempotent(ctx context.Context, key, owner string) error 
 		And(expression.Name(attrStatus).Equal(expression.Value(string(connectors.IdempotencyInProgress))))
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
-		return fmt.Errorf("release idempotent %s: %w", key, err)
+		return wrapErr(err, "release idempotent %s", key)
 	}
 	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 s.table,
@@ -30,7 +29,7 @@ func (s *Store) ReleaseIdempotent(ctx context.Context, key, owner string) error 
 		return nil // not ours (any more): nothing to give back
 	}
 	if err != nil {
-		return fmt.Errorf("release idempotent %s: %w", key, err)
+		return wrapErr(err, "release idempotent %s", key)
 	}
 	return nil
 }

@@ -16,16 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/cursor"
-)
-
-// Page sizes of listings.
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 100
 )
 
 // Retention of the items that expire (DESIGN §4).
@@ -78,7 +73,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) 
 		return connectors.Errorf(connectors.EConflict, "connection %s already exists", c.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("create connection %s: %w", c.ID, err)
+		return wrapErr(err, "create connection %s", c.ID)
 	}
 	c.Version = 1
 	return nil
@@ -100,7 +95,7 @@ func (s *Store) UpdateConnection(ctx context.Context, c *connectors.Connection) 
 			if _, err := s.GetConnection(ctx, c.OrganizationID, c.ID); err == nil {
 				exists = true
 			} else if !errors.Is(err, connectors.ErrNotFound) {
-				return fmt.Errorf("update connection %s: %w", c.ID, err)
+				return wrapErr(err, "update connection %s", c.ID)
 			}
 		}
 		if exists {
@@ -109,7 +104,7 @@ func (s *Store) UpdateConnection(ctx context.Context, c *connectors.Connection) 
 		return connectors.Errorf(connectors.ENotFound, "connection %s not found", c.ID)
 	}
 	if err != nil {
-		return fmt.Errorf("update connection %s: %w", c.ID, err)
+		return wrapErr(err, "update connection %s", c.ID)
 	}
 	c.Version++
 	return nil
@@ -123,7 +118,7 @@ func (s *Store) GetConnection(ctx context.Context, orgID, id string) (*connector
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("get connection %s: %w", id, err)
+		return nil, wrapErr(err, "get connection %s", id)
 	}
 	if len(out.Item) == 0 {
 		return nil, connectors.Errorf(connectors.ENotFound, "connection %s not found", id)
@@ -138,23 +133,20 @@ func (s *Store) DeleteConnection(ctx context.Context, orgID, id string) error {
 		Key:       itemKey(orgPK(orgID), connSK(id)),
 	})
 	if err != nil {
-		return fmt.Errorf("delete connection %s: %w", id, err)
+		return wrapErr(err, "delete connection %s", id)
 	}
 	return nil
 }
 
 // ListConnections implements connectors.ConnectionStore. With a UserID it
 // queries GSI1 (a connector filter narrows the sort key); without, it queries
-// the organization's partition. Pages hold DefaultPageSize connections unless
-// f.Limit says otherwise, at most MaxPageSize.
+// the organization's partition. Pages hold connectors.DefaultPageSize connections unless
+// f.Limit says otherwise, at most connectors.MaxPageSize.
 func (s *Store) ListConnections(ctx context.Context, f connectors.ConnectionFilter) (connectors.ConnectionPage, error) {
-	if f.OrganizationID == "" {
-		return connectors.ConnectionPage{}, connectors.Errorf(connectors.EInvalid, "organization is required")
+	if err := f.Validate(); err != nil {
+		return connectors.ConnectionPage{}, err
 	}
-	if f.Status != "" && !f.Status.Valid() {
-		return connectors.ConnectionPage{}, connectors.Errorf(connectors.EInvalid, "unknown status %q", f.Status)
-	}
-	scope := []string{"connections", f.OrganizationID, f.UserID, f.Connector, string(f.Status)}
+	scope := f.CursorScope()
 	start, err := s.cursors.decode(scope, f.Cursor)
 	if err != nil {
 		return connectors.ConnectionPage{}, err
@@ -196,10 +188,10 @@ func (s *Store) ListConnections(ctx context.Context, f connectors.ConnectionFilt
 	}
 	expr, err := b.Build()
 	if err != nil {
-		return connectors.ConnectionPage{}, fmt.Errorf("list connections: %w", err)
+		return connectors.ConnectionPage{}, wrapErr(err, "list connections")
 	}
 
-	limit := pageSize(f.Limit)
+	limit := connectors.PageSize(f.Limit)
 	fetch := func(ctx context.Context, start map[string]types.AttributeValue) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
 		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 s.table,
@@ -219,7 +211,7 @@ func (s *Store) ListConnections(ctx context.Context, f connectors.ConnectionFilt
 	}
 	page, err := s.collect(ctx, scope, limit, start, keyAttrs, fetch)
 	if err != nil {
-		return connectors.ConnectionPage{}, fmt.Errorf("list connections of %s: %w", f.OrganizationID, err)
+		return connectors.ConnectionPage{}, wrapErr(err, "list connections of %s", f.OrganizationID)
 	}
 	return page, nil
 }
@@ -240,7 +232,7 @@ func (s *Store) ListDueConnections(ctx context.Context, before time.Time, limit 
 		And(expression.Name(AttrSK).BeginsWith(prefixConn), due)
 	expr, err := expression.NewBuilder().WithFilter(filter).Build()
 	if err != nil {
-		return connectors.ConnectionPage{}, fmt.Errorf("list due connections: %w", err)
+		return connectors.ConnectionPage{}, wrapErr(err, "list due connections")
 	}
 	fetch := func(ctx context.Context, start map[string]types.AttributeValue) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
 		out, err := s.client.Scan(ctx, &dynamodb.ScanInput{
@@ -256,9 +248,9 @@ func (s *Store) ListDueConnections(ctx context.Context, before time.Time, limit 
 		}
 		return out.Items, out.LastEvaluatedKey, nil
 	}
-	page, err := s.collect(ctx, scope, pageSize(limit), start, []string{AttrPK, AttrSK}, fetch)
+	page, err := s.collect(ctx, scope, connectors.PageSize(limit), start, []string{AttrPK, AttrSK}, fetch)
 	if err != nil {
-		return connectors.ConnectionPage{}, fmt.Errorf("list due connections: %w", err)
+		return connectors.ConnectionPage{}, wrapErr(err, "list due connections")
 	}
 	return page, nil
 }
@@ -340,7 +332,7 @@ func (s *Store) CreateState(ctx context.Context, st *connectors.OAuthState) erro
 		return connectors.Errorf(connectors.EConflict, "state already exists")
 	}
 	if err != nil {
-		return fmt.Errorf("create state: %w", err)
+		return wrapErr(err, "create state")
 	}
 	return nil
 }
@@ -351,7 +343,7 @@ func (s *Store) ConsumeState(ctx context.Context, nonce string) (*connectors.OAu
 	expr, err := expression.NewBuilder().
 		WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
 	if err != nil {
-		return nil, fmt.Errorf("consume state: %w", err)
+		return nil, wrapErr(err, "consume state")
 	}
 	out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 s.table,
@@ -365,11 +357,11 @@ func (s *Store) ConsumeState(ctx context.Context, nonce string) (*connectors.OAu
 		return nil, connectors.Errorf(connectors.EInvalidState, "state is unknown or already used")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("consume state: %w", err)
+		return nil, wrapErr(err, "consume state")
 	}
 	var it stateItem
 	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
-		return nil, fmt.Errorf("consume state: decode: %w", err)
+		return nil, wrapErr(err, "consume state: decode")
 	}
 	st, err := it.state()
 	if err != nil {
@@ -413,7 +405,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, key, owner string, lease ti
 			return it.record()
 		}
 		if !isConditionFailed(err) {
-			return nil, fmt.Errorf("begin idempotent %s: %w", key, err)
+			return nil, wrapErr(err, "begin idempotent %s", key)
 		}
 		rec, err := s.GetIdempotent(ctx, key)
 		if errors.Is(err, connectors.ErrNotFound) {
@@ -442,7 +434,7 @@ func (s *Store) CompleteIdempotent(ctx context.Context, key, owner string, resul
 		And(expression.Name(attrStatus).Equal(expression.Value(string(connectors.IdempotencyInProgress))))
 	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
 	if err != nil {
-		return fmt.Errorf("complete idempotent %s: %w", key, err)
+		return wrapErr(err, "complete idempotent %s", key)
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 s.table,
@@ -456,7 +448,7 @@ func (s *Store) CompleteIdempotent(ctx context.Context, key, owner string, resul
 		return connectors.Errorf(connectors.EConflict, "idempotency key %s is not held by this owner", key)
 	}
 	if err != nil {
-		return fmt.Errorf("complete idempotent %s: %w", key, err)
+		return wrapErr(err, "complete idempotent %s", key)
 	}
 	return nil
 }
@@ -470,12 +462,12 @@ func (s *Store) GetIdempotent(ctx context.Context, key string) (*connectors.Idem
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("get idempotent %s: %w", key, err)
+		return nil, wrapErr(err, "get idempotent %s", key)
 	}
 	var it idempItem
 	if len(out.Item) > 0 {
 		if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-			return nil, fmt.Errorf("get idempotent %s: decode: %w", key, err)
+			return nil, wrapErr(err, "get idempotent %s: decode", key)
 		}
 	}
 	if len(out.Item) == 0 || it.ExpiresAtEpoch < time.Now().Unix() {
@@ -512,22 +504,22 @@ func (s *Store) AppendAudit(ctx context.Context, e connectors.AuditEvent) error 
 		ExpiresAtEpoch: epoch(e.Time.Add(auditTTL)),
 	}
 	if err := s.put(ctx, it, expression.ConditionBuilder{}, false); err != nil {
-		return fmt.Errorf("append audit event %s: %w", e.ID, err)
+		return wrapErr(err, "append audit event %s", e.ID)
 	}
 	return nil
 }
 
 // ListAudit implements connectors.AuditLog. limit <= 0 means
-// DefaultPageSize; it is capped at 1000.
+// connectors.DefaultPageSize; it is capped at 1000.
 func (s *Store) ListAudit(ctx context.Context, orgID string, limit int) ([]connectors.AuditEvent, error) {
 	if limit <= 0 {
-		limit = DefaultPageSize
+		limit = connectors.DefaultPageSize
 	}
 	limit = min(limit, maxAudited)
 	expr, err := expression.NewBuilder().
 		WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(prefixAudit + orgID))).Build()
 	if err != nil {
-		return nil, fmt.Errorf("list audit of %s: %w", orgID, err)
+		return nil, wrapErr(err, "list audit of %s", orgID)
 	}
 	var events []connectors.AuditEvent
 	var start map[string]types.AttributeValue
@@ -543,16 +535,16 @@ func (s *Store) ListAudit(ctx context.Context, orgID string, limit int) ([]conne
 			ConsistentRead:            aws.Bool(true),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list audit of %s: %w", orgID, err)
+			return nil, wrapErr(err, "list audit of %s", orgID)
 		}
 		for _, item := range out.Items {
 			var it auditItem
 			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return nil, fmt.Errorf("list audit of %s: decode: %w", orgID, err)
+				return nil, wrapErr(err, "list audit of %s: decode", orgID)
 			}
 			t, err := parseTime(it.Time)
 			if err != nil {
-				return nil, fmt.Errorf("list audit of %s: %w", orgID, err)
+				return nil, wrapErr(err, "list audit of %s", orgID)
 			}
 			events = append(events, connectors.AuditEvent{
 				ID:             it.ID,
@@ -596,7 +588,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, owner string, ttl time.D
 		return connectors.Errorf(connectors.EConflict, "lease %s is held", name)
 	}
 	if err != nil {
-		return fmt.Errorf("acquire lease %s: %w", name, err)
+		return wrapErr(err, "acquire lease %s", name)
 	}
 	return nil
 }
@@ -606,7 +598,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 	expr, err := expression.NewBuilder().
 		WithCondition(expression.Name(attrOwner).Equal(expression.Value(owner))).Build()
 	if err != nil {
-		return fmt.Errorf("release lease %s: %w", name, err)
+		return wrapErr(err, "release lease %s", name)
 	}
 	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 s.table,
@@ -616,7 +608,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 		ExpressionAttributeValues: expr.Values(),
 	})
 	if err != nil && !isConditionFailed(err) { // someone else's lease: nothing to do
-		return fmt.Errorf("release lease %s: %w", name, err)
+		return wrapErr(err, "release lease %s", name)
 	}
 	return nil
 }
@@ -626,13 +618,13 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 func (s *Store) put(ctx context.Context, item any, cond expression.ConditionBuilder, returnOld bool) error {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
-		return fmt.Errorf("encode item: %w", err)
+		return wrapErr(err, "encode item")
 	}
 	in := &dynamodb.PutItemInput{TableName: s.table, Item: av}
 	if cond.IsSet() {
 		expr, err := expression.NewBuilder().WithCondition(cond).Build()
 		if err != nil {
-			return fmt.Errorf("build condition: %w", err)
+			return wrapErr(err, "build condition")
 		}
 		in.ConditionExpression = expr.Condition()
 		in.ExpressionAttributeNames = expr.Names()
@@ -648,7 +640,7 @@ func (s *Store) put(ctx context.Context, item any, cond expression.ConditionBuil
 func decodeConnection(item map[string]types.AttributeValue) (*connectors.Connection, error) {
 	var it connItem
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-		return nil, fmt.Errorf("decode connection: %w", err)
+		return nil, wrapErr(err, "decode connection")
 	}
 	return it.connection()
 }
@@ -661,6 +653,21 @@ func validateConnection(c *connectors.Connection) error {
 		return connectors.Errorf(connectors.EInvalid, "unknown status %q", c.Status)
 	}
 	return nil
+}
+
+// wrapErr adds context to a failed call. Throttling is the store being busy,
+// not a fault of the request: it becomes an EUnavailable error, which the API
+// answers with 503 and the executor with a retryable error.
+func wrapErr(err error, format string, args ...any) error {
+	wrapped := fmt.Errorf(format+": %w", append(args, err)...)
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded":
+			return connectors.Wrap(wrapped, connectors.EUnavailable, "the connection store is busy; retry shortly")
+		}
+	}
+	return wrapped
 }
 
 func isConditionFailed(err error) bool {
@@ -681,11 +688,4 @@ func and(conds []expression.ConditionBuilder) expression.ConditionBuilder {
 		return conds[0]
 	}
 	return expression.And(conds[0], conds[1], conds[2:]...)
-}
-
-func pageSize(limit int) int {
-	if limit <= 0 {
-		return DefaultPageSize
-	}
-	return min(limit, MaxPageSize)
 }

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"errors"
 
 	"github.com/automators/connectors/internal/connectors"
@@ -44,6 +45,10 @@ func named(err error) *Error {
 		return e
 	}
 	name := NameInternal
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// Out of time before the work could finish: a retry may make it.
+		return &Error{Name: NameProviderUnavailable, Message: "the invocation ran out of time; retry", Err: err}
+	}
 	switch connectors.ErrorCode(err) {
 	case connectors.EInvalid:
 		name = NameInvalidInput

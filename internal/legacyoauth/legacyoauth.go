@@ -7,6 +7,7 @@ package legacyoauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -141,7 +142,13 @@ func (c *Client) Exchange(ctx context.Context, connector, code, verifier string)
 	}
 	t, err := p.Config.Exchange(c.ctx(ctx), code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return Token{}, mapError("exchange code", err)
+		err = mapError("exchange code", err)
+		if errors.Is(err, ErrRefused) {
+			// A refused code is a bad request (reused, expired or forged),
+			// not a connection that needs the user to reconnect.
+			return Token{}, connectors.Errorf(connectors.EInvalid, "the provider refused the authorization code")
+		}
+		return Token{}, err
 	}
 	return fromOAuth2(t), nil
 }
@@ -212,7 +219,8 @@ func mapError(op string, err error) error {
 		case status == http.StatusTooManyRequests:
 			return connectors.Errorf(connectors.ERateLimited, "%s: the provider is rate limiting", op)
 		case status >= 500:
-			return connectors.Errorf(connectors.EUpstream, "%s: the provider answered %d", op, status)
+			// A provider outage passes: retryable, like an unreachable one.
+			return connectors.Errorf(connectors.EUnavailable, "%s: the provider answered %d", op, status)
 		default:
 			return connectors.Errorf(connectors.EUpstream, "%s: the provider answered %d %s", op, status, re.ErrorCode)
 		}
@@ -221,7 +229,7 @@ func mapError(op string, err error) error {
 }
 
 // ErrRefused marks a grant the provider refused: the user must reconnect.
-var ErrRefused = fmt.Errorf("grant refused")
+var ErrRefused = errors.New("grant refused")
 
 // redactURLError drops the URL of a *url.Error, which may carry a token in
 // its query.

@@ -144,7 +144,7 @@ func (s *Sweeper) one(ctx context.Context, c *connectors.Connection, res *Result
 		outcome = connectors.ErrorCode(err)
 	}
 	if err != nil {
-		logging.FromContext(ctx).Warn("sweep check failed", "connection", c.ID, "code", connectors.ErrorCode(err))
+		logging.FromContext(ctx).Warn("sweep check failed", "connection", c.ID, "errorCode", connectors.ErrorCode(err))
 	}
 	if aerr := s.store.AppendAudit(ctx, connectors.AuditEvent{
 		OrganizationID: c.OrganizationID, Actor: "sweeper", Action: "health_check",
