@@ -232,6 +232,17 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) (*Result, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
+	for retry := 0; err != nil && retry < 2 && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)); retry++ {
+		// Under load the emulator sometimes drops the first connection
+		// while its runtime API comes up; it answers the next one.
+		select {
+		case <-e.done:
+		case <-time.After(200 * time.Millisecond):
+			req, _ = http.NewRequestWithContext(ctx, http.MethodPost, e.URL+InvokePath, bytes.NewReader(event))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err = http.DefaultClient.Do(req)
+		}
+	}
 	if err != nil {
 		select {
 		case <-e.done:
