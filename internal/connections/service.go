@@ -147,7 +147,7 @@ func (s *Service) Authorize(ctx context.Context, p connectors.Principal, in Auth
 		ExpiresAt:      now.Add(StateTTL),
 	}
 	state := signState(s.StateKey, stateClaims{Nonce: st.Nonce, OrgID: st.OrganizationID, UserID: st.UserID, Connector: st.Connector, Expires: st.ExpiresAt.Unix()})
-	out := &Authorization{Provider: m.ID, Route: decision, State: state, ExpiresAt: st.ExpiresAt}
+	out := &Authorization{Provider: m.ID, Route: decision, State: state, ExpiresAt: st.ExpiresAt.UTC()}
 
 	switch st.AuthProvider {
 	case connectors.ProviderNango:

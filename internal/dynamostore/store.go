@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,7 +69,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) 
 		c.UpdatedAt = c.CreatedAt
 	}
 	cond := expression.AttributeNotExists(expression.Name(AttrPK))
-	err := s.put(ctx, newConnItem(c, 1), cond, false)
+	err := s.put(ctx, newConnItem(c, 1), cond)
 	if isConditionFailed(err) {
 		return connectors.Errorf(connectors.EConflict, "connection %s already exists", c.ID)
 	}
@@ -86,7 +87,7 @@ func (s *Store) UpdateConnection(ctx context.Context, c *connectors.Connection) 
 	}
 	cond := expression.AttributeExists(expression.Name(AttrPK)).
 		And(expression.Name(attrVersion).Equal(expression.Value(c.Version)))
-	err := s.put(ctx, newConnItem(c, c.Version+1), cond, true)
+	err := s.put(ctx, newConnItem(c, c.Version+1), cond)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		exists := len(ccf.Item) > 0
@@ -327,7 +328,7 @@ func (s *Store) CreateState(ctx context.Context, st *connectors.OAuthState) erro
 		ExpiresAt:      formatTime(st.ExpiresAt),
 		ExpiresAtEpoch: epoch(st.ExpiresAt),
 	}
-	err := s.put(ctx, it, expression.AttributeNotExists(expression.Name(AttrPK)), false)
+	err := s.put(ctx, it, expression.AttributeNotExists(expression.Name(AttrPK)))
 	if isConditionFailed(err) {
 		return connectors.Errorf(connectors.EConflict, "state already exists")
 	}
@@ -400,7 +401,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, key, owner string, lease ti
 			Or(expression.Name(attrStatus).Equal(expression.Value(string(connectors.IdempotencyInProgress))).
 				And(expression.Name(attrLeaseUntil).LessThan(expression.Value(formatTime(now)))),
 				expression.Name(AttrTTL).LessThan(expression.Value(now.Unix())))
-		err := s.put(ctx, it, cond, false)
+		err := s.put(ctx, it, cond)
 		if err == nil {
 			return it.record()
 		}
@@ -503,7 +504,7 @@ func (s *Store) AppendAudit(ctx context.Context, e connectors.AuditEvent) error 
 		Time:           ts,
 		ExpiresAtEpoch: epoch(e.Time.Add(auditTTL)),
 	}
-	if err := s.put(ctx, it, expression.ConditionBuilder{}, false); err != nil {
+	if err := s.put(ctx, it, expression.ConditionBuilder{}); err != nil {
 		return wrapErr(err, "append audit event %s", e.ID)
 	}
 	return nil
@@ -583,7 +584,7 @@ func (s *Store) AcquireLease(ctx context.Context, name, owner string, ttl time.D
 	cond := expression.AttributeNotExists(expression.Name(AttrPK)).
 		Or(expression.Name(attrLeaseUntil).LessThan(expression.Value(formatTime(now))),
 			expression.Name(attrOwner).Equal(expression.Value(owner)))
-	err := s.put(ctx, it, cond, false)
+	err := s.put(ctx, it, cond)
 	if isConditionFailed(err) {
 		return connectors.Errorf(connectors.EConflict, "lease %s is held", name)
 	}
@@ -613,9 +614,9 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 	return nil
 }
 
-// put writes item, if cond holds when it is set. returnOld asks for the
-// existing item on a failed condition (see UpdateConnection).
-func (s *Store) put(ctx context.Context, item any, cond expression.ConditionBuilder, returnOld bool) error {
+// put writes item, if cond holds when it is set. A failed condition carries
+// the existing item (see UpdateConnection).
+func (s *Store) put(ctx context.Context, item any, cond expression.ConditionBuilder) error {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
 		return wrapErr(err, "encode item")
@@ -630,10 +631,16 @@ func (s *Store) put(ctx context.Context, item any, cond expression.ConditionBuil
 		in.ExpressionAttributeNames = expr.Names()
 		in.ExpressionAttributeValues = expr.Values()
 	}
-	if returnOld {
+	if cond.IsSet() {
 		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	}
 	_, err = s.client.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) && len(ccf.Item) > 0 && reflect.DeepEqual(ccf.Item, av) {
+		// The SDK retried a put whose answer was lost, and the first
+		// attempt had landed: the item is exactly ours, so it succeeded.
+		return nil
+	}
 	return err
 }
 
