@@ -37,6 +37,11 @@ func FuzzRequestDecoding(f *testing.F) {
 		"JWT_HS256_SECRET": jwtSecret, "STATE_SIGNING_KEY": "fuzz-state-key",
 		"TOKEN_ENCRYPTION_KEYS":      "k1:" + base64.StdEncoding.EncodeToString(make([]byte, 32)),
 		"NANGO_WEBHOOK_SIGNING_KEYS": "fuzz-webhook-key", "REDIRECT_ALLOWLIST": "https://app.example.com",
+		// Configured, so that the built-in OAuth route is explored too
+		// rather than answering 503 not_configured.
+		"GOOGLE_CLIENT_ID": "fuzz-google", "GOOGLE_CLIENT_SECRET": "fuzz-google-secret",
+		"MICROSOFT_CLIENT_ID": "fuzz-microsoft", "MICROSOFT_CLIENT_SECRET": "fuzz-microsoft-secret",
+		"PUBLIC_URL": "https://api.example.com",
 	}
 	app, err := wiring.New(context.Background(), "fuzz", wiring.Options{
 		Getenv: func(k string) string { return vars[k] }, Store: store, LogOutput: io.Discard,
