@@ -18,9 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/oauth2"
 
 	"github.com/automators/connectors/internal/awstest"
@@ -273,30 +270,15 @@ func boltStores(t *testing.T, n int) []connectors.Store {
 	return out
 }
 
-var tableSeq atomic.Int64
-
 // dynamoStores creates a table on the emulator and n clients of it.
 func dynamoStores(t *testing.T, n int) []connectors.Store {
 	t.Helper()
-	endpoint := awstest.Endpoint(t, "dynamodb")
-	table := fmt.Sprintf("ConnectorCredentials-refresh-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
+	var table string
 	out := make([]connectors.Store, n)
 	for i := range out {
-		cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+		client := awstest.DynamoDB(t)
 		if i == 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			if err := dynamostore.EnsureTable(ctx, client, table); err != nil {
-				cancel()
-				t.Fatalf("EnsureTable: %v", err)
-			}
-			cancel()
-			t.Cleanup(func() {
-				client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-			})
+			table = awstest.Table(t, client)
 		}
 		out[i] = dynamostore.New(client, table, []byte("cursor-key"))
 	}

@@ -1,7 +1,6 @@
 package dynamostore_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -11,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/automators/connectors/internal/awstest"
@@ -44,17 +41,11 @@ func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 // a lost answer finds its own item and succeeds, instead of answering
 // "already exists" or "stale version" for a write that did happen.
 func TestRetriedWriteIsNotAConflict(t *testing.T) {
-	url := awstest.Endpoint(t, "dynamodb")
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	lose := &loseAnswers{}
-	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(url)
+	client := awstest.DynamoDB(t, func(o *dynamodb.Options) {
 		o.HTTPClient = &http.Client{Transport: lose}
 	})
-	store := dynamostore.New(client, newTable(t, newClient(t)), []byte("k"))
+	store := dynamostore.New(client, awstest.Table(t, awstest.DynamoDB(t)), []byte("k"))
 	ctx := t.Context()
 
 	steps := []struct {

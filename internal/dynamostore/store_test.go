@@ -2,15 +2,12 @@ package dynamostore_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -22,37 +19,9 @@ import (
 	"github.com/automators/connectors/internal/storetest"
 )
 
-var tableSeq atomic.Int64
-
-func newClient(t testing.TB) *dynamodb.Client {
-	t.Helper()
-	url := awstest.Endpoint(t, "dynamodb")
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		t.Fatalf("load AWS config: %v", err)
-	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
-}
-
-// newTable creates a uniquely named table from the shared schema and drops
-// it when the test ends, so runs never see each other's items.
-func newTable(t testing.TB, client *dynamodb.Client) string {
-	t.Helper()
-	name := fmt.Sprintf("ConnectorCredentials-test-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := dynamostore.EnsureTable(ctx, client, name); err != nil {
-		t.Fatalf("EnsureTable: %v", err)
-	}
-	t.Cleanup(func() {
-		client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return name
-}
-
 func newStore(t *testing.T) connectors.Store {
-	client := newClient(t)
-	return dynamostore.New(client, newTable(t, client), []byte("test cursor key"))
+	client := awstest.DynamoDB(t)
+	return dynamostore.New(client, awstest.Table(t, client), []byte("test cursor key"))
 }
 
 func TestConformance(t *testing.T) {
@@ -60,8 +29,8 @@ func TestConformance(t *testing.T) {
 }
 
 func TestEnsureTableIsIdempotent(t *testing.T) {
-	client := newClient(t)
-	name := newTable(t, client)
+	client := awstest.DynamoDB(t)
+	name := awstest.Table(t, client)
 	if err := dynamostore.EnsureTable(t.Context(), client, name); err != nil {
 		t.Fatalf("second EnsureTable: %v", err)
 	}
@@ -104,8 +73,8 @@ func scanAll(t *testing.T, client *dynamodb.Client, table string) []map[string]t
 }
 
 func TestRawItemsHoldNoPlaintextToken(t *testing.T) {
-	client := newClient(t)
-	table := newTable(t, client)
+	client := awstest.DynamoDB(t)
+	table := awstest.Table(t, client)
 	s := dynamostore.New(client, table, []byte("k"))
 	f := storetest.NewSealedConnection(t, "o1", "c1")
 	if err := s.CreateConnection(t.Context(), f.Conn); err != nil {
@@ -131,8 +100,8 @@ func TestRawItemsHoldNoPlaintextToken(t *testing.T) {
 }
 
 func TestItemLayout(t *testing.T) {
-	client := newClient(t)
-	table := newTable(t, client)
+	client := awstest.DynamoDB(t)
+	table := awstest.Table(t, client)
 	s := dynamostore.New(client, table, []byte("k"))
 	ctx := t.Context()
 	c := storetest.Connection("o1", "u1", "slack", "c1")

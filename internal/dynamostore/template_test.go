@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/automators/connectors/internal/dynamostore"
+	"github.com/automators/connectors/internal/reporoot"
 )
 
 // templateResource is the logical id of the table in template.yaml.
@@ -23,7 +24,11 @@ const templateResource = "ConnectorCredentialsTable"
 // CreateTableInput, so the deployed table and the tables tests create cannot
 // drift. A missing template.yaml is a failure: the table must be declared.
 func TestTemplateTableMatchesSchema(t *testing.T) {
-	path := filepath.Join(repoRoot(t), "template.yaml")
+	root, err := reporoot.Find(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, "template.yaml")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("read template: %v", err)
@@ -243,23 +248,4 @@ func sorted(m map[string]string) []string {
 		out = append(out, k+"="+m[k])
 	}
 	return out
-}
-
-// repoRoot walks up from the test's directory to the one holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
 }

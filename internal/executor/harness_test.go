@@ -20,10 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/automators/connectors/internal/awstest"
 	"github.com/automators/connectors/internal/boltstore"
 	"github.com/automators/connectors/internal/connections"
@@ -281,22 +277,8 @@ var tableSeq atomic.Int64
 
 func dynamoStore(t testing.TB) connectors.Store {
 	t.Helper()
-	endpoint := awstest.Endpoint(t, "dynamodb")
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		t.Fatalf("load AWS config: %v", err)
-	}
-	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	name := fmt.Sprintf("ConnectorCredentials-exec-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := dynamostore.EnsureTable(ctx, client, name); err != nil {
-		t.Fatalf("EnsureTable: %v", err)
-	}
-	t.Cleanup(func() {
-		client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return dynamostore.New(client, name, []byte("cursor-key"))
+	client := awstest.DynamoDB(t)
+	return dynamostore.New(client, awstest.Table(t, client), []byte("cursor-key"))
 }
 
 // nangoConn creates a Nango connection for connector whose tags name user

@@ -28,7 +28,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/oauth2"
@@ -42,6 +41,7 @@ import (
 	"github.com/automators/connectors/internal/legacyoauth"
 	"github.com/automators/connectors/internal/nangofake"
 	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/syncbuf"
 	"github.com/automators/connectors/internal/wiring"
 )
 
@@ -93,7 +93,7 @@ type env struct {
 	gmail    *httptest.Server
 	app      *wiring.App
 	handlers map[string]apigw.Handler
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 	seq      atomic.Int64
 }
 
@@ -110,7 +110,7 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 	if o.dynamoAttempts == 0 {
 		o.dynamoAttempts = 1
 	}
-	e := &env{kind: kind, logs: &syncBuffer{}}
+	e := &env{kind: kind, logs: &syncbuf.Buffer{}}
 	var integrations []nangofake.Integration
 	for _, m := range registry.Default().All() {
 		if m.OAuthProvider == connectors.ProviderNango {
@@ -150,26 +150,12 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 		t.Cleanup(func() { s.Close() })
 		e.store = s
 	case "dynamodb":
-		endpoint := awstest.Endpoint(t, "dynamodb")
-		cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
 		e.dyn = &dynamoFaults{next: http.DefaultTransport, calls: map[string]int{}}
-		client := dynamodb.NewFromConfig(cfg, func(opt *dynamodb.Options) {
-			opt.BaseEndpoint = aws.String(endpoint)
+		client := awstest.DynamoDB(t, func(opt *dynamodb.Options) {
 			opt.HTTPClient = &http.Client{Transport: e.dyn}
 			opt.RetryMaxAttempts = o.dynamoAttempts
 		})
-		table := fmt.Sprintf("ConnectorCredentials-fault-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := dynamostore.EnsureTable(ctx, client, table); err != nil {
-			t.Fatalf("EnsureTable: %v", err)
-		}
-		t.Cleanup(func() {
-			client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-		})
+		table := awstest.Table(t, client)
 		e.store = dynamostore.New(client, table, cursorKey)
 		e.scan = func(t *testing.T) []string { return scanTable(t, client, table) }
 	default:
@@ -204,8 +190,6 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 	})
 	return e
 }
-
-var tableSeq atomic.Int64
 
 // scanTable lists every item of the table but audit events, one line each
 // with its attributes sorted, for before/after comparisons.
@@ -624,22 +608,4 @@ func (e *env) conn(t *testing.T, id string) *connectors.Connection {
 		t.Fatalf("get %s: %v", id, err)
 	}
 	return c
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -24,7 +24,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/oauth2"
 
@@ -38,6 +37,7 @@ import (
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
 	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/syncbuf"
 	"github.com/automators/connectors/internal/wiring"
 )
 
@@ -101,7 +101,7 @@ type env struct {
 	google   *fakeGoogle
 	app      *wiring.App
 	handlers map[string]apigw.Handler
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 	clock    *clock
 	vars     map[string]string
 
@@ -123,7 +123,7 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	e := &env{kind: kind, logs: &syncBuffer{}, clock: &clock{}}
+	e := &env{kind: kind, logs: &syncbuf.Buffer{}, clock: &clock{}}
 
 	var integrations []nangofake.Integration
 	for _, m := range registry.Default().All() {
@@ -233,37 +233,20 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 	}
 }
 
-var tableSeq atomic.Int64
-
 // newDynamoTable creates a fresh table on the emulator and drops it after
 // the test.
 func newDynamoTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
-	endpoint := awstest.Endpoint(t, "dynamodb")
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		t.Fatalf("aws config: %v", err)
-	}
 	// No keep-alive and no SDK retry: a keep-alive connection to moto_server
 	// is sometimes closed while a response is read (under -race load), and
 	// the SDK's retry of a conditional put that had in fact succeeded then
 	// reads as a conflict ("state already exists"). Each request on its own
 	// connection, tried once, keeps the emulator out of the verdicts.
-	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
+	client := awstest.DynamoDB(t, func(o *dynamodb.Options) {
 		o.RetryMaxAttempts = 1
 		o.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	})
-	name := fmt.Sprintf("ConnectorCredentials-httpapi-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := dynamostore.EnsureTable(ctx, client, name); err != nil {
-		t.Fatalf("EnsureTable: %v", err)
-	}
-	t.Cleanup(func() {
-		client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return client, name
+	return client, awstest.Table(t, client)
 }
 
 // scanTable returns every item of table as JSON, for plaintext searches.
@@ -526,24 +509,6 @@ func (s *recordingStore) CreateState(ctx context.Context, st *connectors.OAuthSt
 func (s *recordingStore) ConsumeState(ctx context.Context, nonce string) (*connectors.OAuthState, error) {
 	st, err := s.Store.ConsumeState(ctx, nonce)
 	return st, s.count(err)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // clock is a settable clock: the real time plus an offset.

@@ -1,7 +1,6 @@
 package lambdarie
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,9 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/awstest"
@@ -27,6 +23,7 @@ import (
 	"github.com/automators/connectors/internal/nangofake"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/samtemplate"
+	"github.com/automators/connectors/internal/syncbuf"
 	"github.com/automators/connectors/internal/wiring"
 )
 
@@ -109,20 +106,9 @@ type backend struct {
 
 func newBackend(t *testing.T) *backend {
 	t.Helper()
-	ctx := context.Background()
 	endpoint := awstest.Endpoint(t, "dynamodb")
-	client := dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
-	table := fmt.Sprintf("lambdarie-%s-%d", strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), time.Now().UnixNano())
-	if len(table) > 255 {
-		table = table[:255]
-	}
-	if err := dynamostore.EnsureTable(ctx, client, table); err != nil {
-		t.Fatal(err)
-	}
+	client := awstest.DynamoDB(t)
+	table := awstest.Table(t, client)
 
 	sec := NewSecrets()
 	var ins []nangofake.Integration
@@ -189,7 +175,7 @@ func run(t *testing.T, folder string, env []string, event []byte) (*Result, stri
 	t.Helper()
 	rie := rieBinary(t)
 	bin := bootstrap(t, "./functions/"+folder)
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	emu, err := Start(context.Background(), Config{RIE: rie, Bootstrap: bin, Env: env, FunctionName: folder, Output: &logs})
 	if err != nil {
 		t.Fatal(err)
@@ -407,11 +393,7 @@ type benchEnv struct {
 func benchBackend(b *testing.B) benchEnv {
 	b.Helper()
 	endpoint := awstest.Endpoint(b, "dynamodb")
-	client := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-	table := fmt.Sprintf("lambdarie-bench-%d", time.Now().UnixNano())
-	if err := dynamostore.EnsureTable(context.Background(), client, table); err != nil {
-		b.Fatal(err)
-	}
+	table := awstest.Table(b, awstest.DynamoDB(b))
 	sec := NewSecrets()
 	token, err := auth.Issue([]byte(sec.JWTHS256Secret), auth.DevClaims{UserID: sampleUser, OrgID: sampleOrg, TTL: time.Hour}, "")
 	if err != nil {
@@ -460,24 +442,6 @@ func withoutHeader(t *testing.T, event []byte, name string) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// lockedBuffer collects the emulator's output, written from its goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestPrepareEvent(t *testing.T) {

@@ -2,11 +2,12 @@ package registry
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/automators/connectors/internal/reporoot"
 )
 
 // catalogueEntry is the part of a provider in Nango's providers.yaml that
@@ -29,20 +30,11 @@ func providersPath(t *testing.T) string {
 	if p := os.Getenv("NANGO_PROVIDERS"); p != "" {
 		return p
 	}
-	dir, err := os.Getwd()
+	p, err := reporoot.Reference(".", "nango-providers.yaml")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; set NANGO_PROVIDERS", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "reference", "nango-providers.yaml")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory; set NANGO_PROVIDERS")
-		}
-		dir = parent
-	}
+	return p
 }
 
 // loadCatalogue reads the catalogue. A missing file fails the test: the

@@ -23,10 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/automators/connectors/internal/awstest"
 	"github.com/automators/connectors/internal/connections"
 	"github.com/automators/connectors/internal/connectors"
@@ -35,6 +31,8 @@ import (
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
 	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/reporoot"
+	"github.com/automators/connectors/internal/syncbuf"
 )
 
 const (
@@ -64,20 +62,11 @@ func missingTool(t *testing.T, format string, args ...any) {
 // moduleRoot is the directory of go.mod, above this package.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(".")
+	root, err := reporoot.Find(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
+	return root
 }
 
 var npmOnce sync.Once
@@ -200,8 +189,6 @@ type env struct {
 	connectionID string
 }
 
-var tableSeq atomic.Int64
-
 func newEnv(t *testing.T, slackAnswers ...answer) *env {
 	t.Helper()
 	root := moduleRoot(t)
@@ -215,18 +202,8 @@ func newEnv(t *testing.T, slackAnswers ...answer) *env {
 
 	// A fresh table on moto.
 	endpoint := awstest.Endpoint(t, "dynamodb")
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatalf("load AWS config: %v", err)
-	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	table := fmt.Sprintf("ConnectorCredentials-sfn-%d-%d", time.Now().UnixNano(), tableSeq.Add(1))
-	if err := dynamostore.EnsureTable(ctx, db, table); err != nil {
-		t.Fatalf("EnsureTable: %v", err)
-	}
-	t.Cleanup(func() {
-		db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
+	db := awstest.DynamoDB(t)
+	table := awstest.Table(t, db)
 	store := dynamostore.New(db, table, []byte("cursor-key"))
 
 	// The fake Nango with a completed Slack connection tagged with the
@@ -270,7 +247,7 @@ func newEnv(t *testing.T, slackAnswers ...answer) *env {
 
 	slack := newSlackAPI(t, slackAnswers...)
 
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	emu, err := lambdarie.Start(ctx, lambdarie.Config{
 		RIE:          rie,
 		Bootstrap:    boot,
@@ -300,25 +277,6 @@ func newEnv(t *testing.T, slackAnswers ...answer) *env {
 		}
 	})
 	return &env{t: t, node: node, emulator: emu, slack: slack, nango: fake, connectionID: connID}
-}
-
-// lockedBuffer collects the emulator's output; the emulator writes from
-// another goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // report is what run.mjs prints for one execution.

@@ -19,9 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/oauth2"
 
 	"github.com/automators/connectors/internal/awstest"
@@ -169,22 +166,8 @@ func newWorld(t *testing.T, kind string) *world {
 		t.Cleanup(func() { s.Close() })
 		w.store = s
 	case "dynamodb":
-		endpoint := awstest.Endpoint(t, "dynamodb")
-		cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-		table := fmt.Sprintf("ConnectorCredentials-sweeper-%d", time.Now().UnixNano())
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := dynamostore.EnsureTable(ctx, client, table); err != nil {
-			t.Fatalf("EnsureTable: %v", err)
-		}
-		t.Cleanup(func() {
-			client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-		})
-		w.store = dynamostore.New(client, table, []byte("cursor-key"))
+		client := awstest.DynamoDB(t)
+		w.store = dynamostore.New(client, awstest.Table(t, client), []byte("cursor-key"))
 	default:
 		t.Fatalf("unknown store %q", kind)
 	}

@@ -15,7 +15,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -25,6 +24,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/automators/connectors/internal/reporoot"
 )
 
 // DocPath returns the path of Nango's OpenAPI document, failing t when it
@@ -37,21 +38,10 @@ func DocPath(t testing.TB) string {
 		}
 		return p
 	}
-	dir, err := os.Getwd()
+	p, err := reporoot.Reference(".", "nango-openapi.yaml")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("nangotest: %v", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("nangotest: no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "reference", "nango-openapi.yaml")
 	if _, err := os.Stat(p); err != nil {
 		// Under CI=true and locally alike: the contract cannot be checked.
 		t.Fatalf("nangotest: Nango's OpenAPI document not found at %s (set NANGO_OPENAPI): %v", p, err)
