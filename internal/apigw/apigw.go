@@ -222,8 +222,8 @@ func (c CORS) apply(req events.APIGatewayV2HTTPRequest, resp *events.APIGatewayV
 
 // Middleware wraps every HTTP handler of one function.
 type Middleware struct {
-	Function string
-	Logger   *slog.Logger
+	Function string       // added to every log line; leave empty when Logger names it already
+	Logger   *slog.Logger // the function's logger; nil discards
 	CORS     CORS
 }
 
