@@ -103,6 +103,23 @@ func Start(ctx context.Context, cfg Config) (*Emulator, error) {
 	if _, err := os.Stat(cfg.Bootstrap); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	// A free port can be taken by another process between our look and the
+	// emulator's bind (other test binaries run beside us): the emulator then
+	// exits at once, and fresh ports fix it.
+	var err error
+	for range 3 {
+		var e *Emulator
+		if e, err = start(ctx, cfg); !errors.Is(err, errExitedAtStart) {
+			return e, err
+		}
+	}
+	return nil, err
+}
+
+// errExitedAtStart marks an emulator that exited before it listened.
+var errExitedAtStart = errors.New("aws-lambda-rie exited at start")
+
+func start(ctx context.Context, cfg Config) (*Emulator, error) {
 	// Two ports: the invoke API, and the Runtime API the bootstrap polls
 	// (default 9001, which parallel emulators would fight over).
 	invokePort, err := freePort()
@@ -170,7 +187,7 @@ func (e *Emulator) waitListening(ctx context.Context, addr string, timeout time.
 		}
 		select {
 		case <-e.done:
-			return fmt.Errorf("aws-lambda-rie exited at start: %v", e.exitErr())
+			return fmt.Errorf("%w: %v", errExitedAtStart, e.exitErr())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(10 * time.Millisecond):
