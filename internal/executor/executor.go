@@ -109,7 +109,7 @@ func New(d Deps) *Executor {
 		d.Now = time.Now
 	}
 	if d.Lease == 0 {
-		d.Lease = 2 * time.Minute
+		d.Lease = 150 * time.Second // the function times out at 120 s (template.yaml)
 	}
 	if d.Wait == 0 {
 		d.Wait = 10 * time.Second
