@@ -6,19 +6,14 @@ package connections_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/automators/connectors/internal/awstest"
 	"github.com/automators/connectors/internal/boltstore"
@@ -26,6 +21,7 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/dynamostore"
 	"github.com/automators/connectors/internal/legacyoauth"
+	"github.com/automators/connectors/internal/oauthtest"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
@@ -40,141 +36,13 @@ const (
 
 var sealKey = []byte("0123456789abcdef0123456789abcdef")
 
-// tokenServer is an OAuth 2.0 token endpoint that rotates the refresh token
-// on every refresh and refuses a refresh token it has already rotated (or
-// never issued) with invalid_grant, as Google does with rotation on.
-type tokenServer struct {
-	url string
-
-	mu        sync.Mutex
-	valid     map[string]bool // refresh tokens that may be used (once)
-	requests  int             // refresh requests received
-	rotations int             // refreshes that issued a new token
-	refused   int             // refresh requests answered invalid_grant
-	lastToken legacyoauth.Token
-	fail      int // answer this many next refresh requests with 503
-	delay     time.Duration
-	// before, when set, runs on every refresh request before it is judged
-	// (without the lock held).
-	before func(refreshToken string)
-}
-
-func newTokenServer(t *testing.T) *tokenServer {
+// newTokenServer is the provider's token endpoint for the client of
+// newService: it rotates the refresh token on every refresh and refuses a
+// refresh token it has already rotated (or never issued) with
+// invalid_grant, as Google does with rotation on.
+func newTokenServer(t *testing.T) *oauthtest.Server {
 	t.Helper()
-	ts := &tokenServer{valid: map[string]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(ts.serve))
-	t.Cleanup(srv.Close)
-	ts.url = srv.URL
-	return ts
-}
-
-// issue makes a token whose refresh token the server accepts once.
-func (ts *tokenServer) issue(expiry time.Time) legacyoauth.Token {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.issueLocked(expiry)
-}
-
-func (ts *tokenServer) issueLocked(expiry time.Time) legacyoauth.Token {
-	tok := legacyoauth.Token{
-		AccessToken:  "ya29.ACCESS-" + rand.Text(),
-		RefreshToken: "1//REFRESH-" + rand.Text(),
-		TokenType:    "Bearer",
-		Expiry:       expiry.Round(time.Second),
-	}
-	ts.valid[tok.RefreshToken] = true
-	return tok
-}
-
-// rotate uses refresh token rt as a client would, outside HTTP: it is how a
-// test plays another container whose refresh reached the provider first.
-func (ts *tokenServer) rotate(rt string) (legacyoauth.Token, bool) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if !ts.valid[rt] {
-		return legacyoauth.Token{}, false
-	}
-	delete(ts.valid, rt)
-	ts.rotations++
-	ts.lastToken = ts.issueLocked(time.Now().Add(time.Hour))
-	return ts.lastToken, true
-}
-
-// revokeAll refuses every refresh token issued so far.
-func (ts *tokenServer) revokeAll() {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	clear(ts.valid)
-}
-
-func (ts *tokenServer) setFail(n int) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	ts.fail = n
-}
-
-func (ts *tokenServer) counts() (requests, rotations, refused int) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.requests, ts.rotations, ts.refused
-}
-
-func (ts *tokenServer) last() legacyoauth.Token {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.lastToken
-}
-
-func (ts *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/token" || r.Method != http.MethodPost || r.ParseForm() != nil {
-		http.NotFound(w, r)
-		return
-	}
-	oauthErr := func(status int, code string) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"error":%q}`, code)
-	}
-	if r.PostForm.Get("client_id") != testClientID || r.PostForm.Get("client_secret") != testClientSecret {
-		oauthErr(http.StatusUnauthorized, "invalid_client")
-		return
-	}
-	if r.PostForm.Get("grant_type") != "refresh_token" {
-		oauthErr(http.StatusBadRequest, "unsupported_grant_type")
-		return
-	}
-	rt := r.PostForm.Get("refresh_token")
-	ts.mu.Lock()
-	ts.requests++
-	before, delay := ts.before, ts.delay
-	failing := ts.fail > 0
-	if failing {
-		ts.fail--
-	}
-	ts.mu.Unlock()
-	if before != nil {
-		before(rt)
-	}
-	// A slow provider widens the window in which a second refresh could slip in.
-	time.Sleep(delay)
-	if failing {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprint(w, "backend unavailable")
-		return
-	}
-	tok, ok := ts.rotate(rt)
-	if !ok {
-		ts.mu.Lock()
-		ts.refused++
-		ts.mu.Unlock()
-		oauthErr(http.StatusBadRequest, "invalid_grant")
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
-		"access_token": tok.AccessToken, "refresh_token": tok.RefreshToken,
-		"token_type": "Bearer", "expires_in": int(time.Until(tok.Expiry).Seconds()),
-	})
+	return oauthtest.New(t, oauthtest.Options{ClientID: testClientID, ClientSecret: testClientSecret, Rotate: true})
 }
 
 func newSealer(t *testing.T) *seal.Sealer {
@@ -188,11 +56,9 @@ func newSealer(t *testing.T) *seal.Sealer {
 
 // newService is one container's connection service over store, its
 // built-in OAuth pointed at ts.
-func newService(t *testing.T, store connectors.Store, ts *tokenServer) *connections.Service {
+func newService(t *testing.T, store connectors.Store, ts *oauthtest.Server) *connections.Service {
 	t.Helper()
-	gp := legacyoauth.Google(testClientID, testClientSecret, "https://api.example.com/api/v1/nango/oauth/gmail/callback")
-	gp.Config.Endpoint = oauth2.Endpoint{AuthURL: ts.url + "/auth", TokenURL: ts.url + "/token", AuthStyle: oauth2.AuthStyleInParams}
-	gp.RevokeURL = ""
+	gp := ts.GoogleProvider("https://api.example.com/api/v1/nango/oauth/gmail/callback")
 	legacy := legacyoauth.New(&http.Client{Timeout: 20 * time.Second}, map[string]*legacyoauth.Provider{"gmail": gp})
 	return connections.New(connections.Deps{
 		Store: store, Registry: registry.Default(), Router: router.New(router.Policy{}),
@@ -295,13 +161,13 @@ func TestRefreshLegacyConcurrent(t *testing.T) {
 		for _, containers := range []int{1, 5} {
 			t.Run(fmt.Sprintf("%s/%d-containers", kind.name, containers), func(t *testing.T) {
 				ts := newTokenServer(t)
-				ts.delay = 150 * time.Millisecond
+				ts.SetLatency(150 * time.Millisecond)
 				stores := kind.open(t, containers)
 				services := make([]*connections.Service, containers)
 				for i := range services {
 					services[i] = newService(t, stores[i], ts)
 				}
-				old := ts.issue(time.Now().Add(-time.Minute)) // expired
+				old := ts.Issue(time.Now().Add(-time.Minute)) // expired
 				seeded := seedGmail(t, stores[0], "conn-concurrent", old, connectors.StatusActive)
 
 				var (
@@ -334,7 +200,8 @@ func TestRefreshLegacyConcurrent(t *testing.T) {
 				close(start)
 				wg.Wait()
 
-				requests, rotations, refused := ts.counts()
+				st := ts.Stats()
+				requests, rotations, refused := st.Refreshes, st.Rotations, st.Refused
 				t.Logf("%d callers over %d containers: %d token requests, %d rotations, %d refused, %d successes, %d distinct access tokens",
 					callers, containers, requests, rotations, refused, successes.Load(), len(access))
 				for _, err := range errs {
@@ -346,7 +213,7 @@ func TestRefreshLegacyConcurrent(t *testing.T) {
 				if successes.Load() != callers {
 					t.Errorf("successes = %d, want %d", successes.Load(), callers)
 				}
-				fresh := ts.last()
+				fresh := ts.Last()
 				if len(access) != 1 || access[fresh.AccessToken] != callers {
 					t.Errorf("callers got %d distinct access tokens (%d the issued one), want all %d the same new one",
 						len(access), access[fresh.AccessToken], callers)
@@ -388,7 +255,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 			ts := newTokenServer(t)
 			stores := kind.open(t, 2)
 			svcB := newService(t, stores[1], ts)
-			old := ts.issue(time.Now().Add(-time.Minute))
+			old := ts.Issue(time.Now().Add(-time.Minute))
 			seeded := seedGmail(t, stores[0], "conn-raced", old, connectors.StatusActive)
 
 			// Container A's refresh (its lease ran out under it) reaches the
@@ -396,9 +263,9 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 			// B's request then carries a refresh token already rotated.
 			var other legacyoauth.Token
 			var once sync.Once
-			ts.before = func(rt string) {
+			ts.OnRefresh(func(rt string) {
 				once.Do(func() {
-					tok, ok := ts.rotate(rt)
+					tok, ok := ts.Refresh(rt)
 					if !ok {
 						t.Errorf("container A's refresh was refused")
 						return
@@ -419,7 +286,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 						t.Errorf("container A save: %v", err)
 					}
 				})
-			}
+			})
 			c := *seeded
 			got, tok, err := svcB.RefreshLegacy(t.Context(), &c)
 			if err != nil {
@@ -428,7 +295,8 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 			if tok.AccessToken != other.AccessToken {
 				t.Errorf("got an access token other than the one container A saved")
 			}
-			requests, rotations, refused := ts.counts()
+			st := ts.Stats()
+			requests, rotations, refused := st.Refreshes, st.Rotations, st.Refused
 			if requests != 1 || refused != 1 || rotations != 1 {
 				t.Errorf("token server: %d requests, %d refused, %d rotations; want B's one refused request after A's rotation", requests, refused, rotations)
 			}
@@ -448,11 +316,11 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 			ts := newTokenServer(t)
 			stores := kind.open(t, 1)
 			svc := newService(t, stores[0], ts)
-			old := ts.issue(time.Now().Add(-time.Minute))
+			old := ts.Issue(time.Now().Add(-time.Minute))
 			for _, status := range []connectors.Status{connectors.StatusActive, connectors.StatusRefreshFailed} {
 				id := "conn-refused-" + string(status)
 				seeded := seedGmail(t, stores[0], id, old, status)
-				ts.revokeAll()
+				ts.RevokeAll()
 				_, _, err := svc.RefreshLegacy(t.Context(), seeded)
 				if !errors.Is(err, connectors.ErrReauthRequired) {
 					t.Fatalf("%s: refused grant: err = %v, want reauth_required", status, err)
@@ -474,9 +342,9 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 			ts := newTokenServer(t)
 			stores := kind.open(t, 1)
 			svc := newService(t, stores[0], ts)
-			old := ts.issue(time.Now().Add(-time.Minute))
+			old := ts.Issue(time.Now().Add(-time.Minute))
 			seeded := seedGmail(t, stores[0], "conn-transient", old, connectors.StatusActive)
-			ts.setFail(1)
+			ts.FailTokenRequests(1, http.StatusServiceUnavailable)
 			_, _, err := svc.RefreshLegacy(t.Context(), seeded)
 			if code := connectors.ErrorCode(err); code != connectors.EUnavailable {
 				t.Fatalf("provider 503: code %q (%v), want upstream_unavailable", code, err)
@@ -499,15 +367,15 @@ func TestRefreshLegacyLeaderCancelled(t *testing.T) {
 	ts := newTokenServer(t)
 	stores := boltStores(t, 1)
 	svc := newService(t, stores[0], ts)
-	old := ts.issue(time.Now().Add(-time.Minute))
+	old := ts.Issue(time.Now().Add(-time.Minute))
 	seeded := seedGmail(t, stores[0], "conn-leader", old, connectors.StatusActive)
 
 	arrived := make(chan struct{})
 	release := make(chan struct{})
-	ts.before = func(string) {
+	ts.OnRefresh(func(string) {
 		close(arrived)
 		<-release
-	}
+	})
 	leaderCtx, cancelLeader := context.WithCancel(t.Context())
 	leaderErr := make(chan error, 1)
 	go func() {
@@ -538,7 +406,7 @@ func TestRefreshLegacyLeaderCancelled(t *testing.T) {
 	if stored.Status != connectors.StatusActive {
 		t.Errorf("status %s", stored.Status)
 	}
-	if requests, _, _ := ts.counts(); requests != 1 {
+	if requests := ts.Stats().Refreshes; requests != 1 {
 		t.Errorf("token requests = %d, want 1", requests)
 	}
 }

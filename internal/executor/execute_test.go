@@ -129,14 +129,14 @@ var successCases = []successCase{
 		},
 		route: executor.Route{Step: 12, Name: "builtin_oauth", Target: router.TargetLegacy},
 		check: func(t *testing.T, e *env, input executor.Input, out executor.Output, connID string) {
-			tc := e.tokens.calls()
+			tc := e.google.Requests()
 			if len(tc) != 1 {
 				t.Fatalf("token endpoint got %d requests, want 1 refresh", len(tc))
 			}
-			form, _ := url.ParseQuery(string(tc[0].Body))
-			if form.Get("grant_type") != "refresh_token" || form.Get("refresh_token") != "1//refresh-gmail" {
-				t.Errorf("refresh request %q", tc[0].Body)
+			if form := tc[0]; form.Get("grant_type") != "refresh_token" || form.Get("refresh_token") != "1//refresh-gmail" {
+				t.Errorf("refresh request %q", form.Encode())
 			}
+			refreshed := e.google.Last().AccessToken
 			calls := e.gmail.calls()
 			if len(calls) != 1 {
 				t.Fatalf("gmail got %d requests, want 1", len(calls))
@@ -145,7 +145,7 @@ var successCases = []successCase{
 			if r.Method != "POST" || r.Path != "/gmail/v1/users/me/messages/send" {
 				t.Errorf("request %s %s", r.Method, r.Path)
 			}
-			if got := bearerOf(r); got != "ya29.refreshed-gmail-token-1" {
+			if got := bearerOf(r); got != refreshed {
 				t.Errorf("gmail saw token %q, want the refreshed one", got)
 			}
 			var body struct{ Raw string }
@@ -172,7 +172,7 @@ var successCases = []successCase{
 				t.Errorf("the saved token is still the expired one")
 			}
 			tok, err := legacyoauth.UnmarshalToken(plain)
-			if err != nil || tok.AccessToken != "ya29.refreshed-gmail-token-1" || tok.RefreshToken != "1//refresh-gmail" {
+			if err != nil || tok.AccessToken != refreshed || tok.RefreshToken != "1//refresh-gmail" {
 				t.Errorf("saved token %+v (%v)", tok.AccessToken, err)
 			}
 			if !c.ExpiresAt.After(time.Now().Add(50 * time.Minute)) {

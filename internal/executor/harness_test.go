@@ -29,6 +29,7 @@ import (
 	"github.com/automators/connectors/internal/legacyoauth"
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
+	"github.com/automators/connectors/internal/oauthtest"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
@@ -188,8 +189,7 @@ type env struct {
 	exec    *executor.Executor
 
 	slack, stripe, trello, gmail *upstream
-	tokens                       *upstream // Google's token endpoint
-	tokenSeq                     atomic.Int64
+	google                       *oauthtest.Server // Google's token endpoint
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -215,14 +215,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.stripe = newUpstream(t, answer(200, stripeOK))
 	e.trello = newUpstream(t, answer(200, trelloOK))
 	e.gmail = newUpstream(t, answer(200, gmailOK))
-	e.tokens = newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.FormValue("grant_type") != "refresh_token" || r.FormValue("refresh_token") == "" {
-			answer(400, `{"error":"invalid_request"}`)(w, r)
-			return
-		}
-		n := e.tokenSeq.Add(1)
-		answer(200, fmt.Sprintf(`{"access_token":"ya29.refreshed-gmail-token-%d","expires_in":3599,"token_type":"Bearer","scope":"https://www.googleapis.com/auth/gmail.send"}`, n))(w, r)
-	})
+	// Google keeps the refresh token: a refresh answers none.
+	e.google = oauthtest.New(t, oauthtest.Options{ClientID: "google-client-id", ClientSecret: "google-client-secret"})
 
 	var ints []nangofake.Integration
 	for _, id := range []string{"slack", "stripe", "trello"} {
@@ -248,9 +242,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatalf("seal.New: %v", err)
 	}
 	e.sealer = sealer
-	google := legacyoauth.Google("google-client-id", "google-client-secret", "https://connectors.test/callback")
-	google.Config.Endpoint.TokenURL = e.tokens.URL + "/token"
-	legacy := legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{"gmail": google})
+	legacy := legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{"gmail": e.google.GoogleProvider("https://connectors.test/callback")})
 
 	reg := registry.Default()
 	rt := router.New(router.Policy{})
@@ -308,9 +300,11 @@ func (e *env) nangoConn(org, user, connector string) string {
 	return id
 }
 
-// legacyConn stores a built-in OAuth connection holding tok, sealed.
+// legacyConn stores a built-in OAuth connection holding tok, sealed; the
+// fake Google accepts its refresh token.
 func (e *env) legacyConn(org, user, connector string, tok legacyoauth.Token) string {
 	e.t.Helper()
+	e.google.Accept(tok.RefreshToken)
 	id := fmt.Sprintf("legacy-%s-%d", connector, tableSeq.Add(1))
 	plain, err := tok.Marshal()
 	if err != nil {

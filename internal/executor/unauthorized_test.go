@@ -87,10 +87,10 @@ func TestUnauthorizedRefreshesBuiltInOAuth(t *testing.T) {
 	if len(calls) != 2 || out.Attempts != 2 {
 		t.Fatalf("%d provider calls, attempts %d; want 2 and 2", len(calls), out.Attempts)
 	}
-	if bearerOf(calls[0]) != "ya29.still-valid-but-revoked" || bearerOf(calls[1]) != "ya29.refreshed-gmail-token-1" {
+	if bearerOf(calls[0]) != "ya29.still-valid-but-revoked" || bearerOf(calls[1]) != e.google.Last().AccessToken {
 		t.Errorf("tokens %q then %q", bearerOf(calls[0]), bearerOf(calls[1]))
 	}
-	if n := e.tokens.count(); n != 1 {
+	if n := e.google.Stats().TokenRequests; n != 1 {
 		t.Errorf("token endpoint called %d times, want 1", n)
 	}
 	if out.Route.Step != 12 {
@@ -105,7 +105,7 @@ func TestBuiltInOAuthRefreshRefused(t *testing.T) {
 	id := e.legacyConn(org, user, "gmail", legacyoauth.Token{
 		AccessToken: "ya29.expired", RefreshToken: "1//revoked", Expiry: time.Now().Add(-time.Minute),
 	})
-	e.tokens.set(answer(400, `{"error":"invalid_grant","error_description":"Token has been expired or revoked."}`))
+	e.google.Revoke("1//revoked") // Google answers 400 invalid_grant
 	_, err := e.exec.Execute(t.Context(), in(org, user, "integration.gmail.send_email", gmailParams()))
 	if xe := errName(t, err); xe.Name != executor.NameReauthRequired {
 		t.Fatalf("error %s (%s), want ReauthRequired", xe.Name, xe.Message)
@@ -119,9 +119,9 @@ func TestBuiltInOAuthRefreshRefused(t *testing.T) {
 	}
 	// The next run does not even try. (x/oauth2 auto-detects the client
 	// authentication style, so one refusal may cost two token requests.)
-	tokenCalls := e.tokens.count()
+	tokenCalls := e.google.Stats().TokenRequests
 	_, err = e.exec.Execute(t.Context(), in(org, user, "integration.gmail.send_email", gmailParams()))
-	if xe := errName(t, err); xe.Name != executor.NameReauthRequired || e.tokens.count() != tokenCalls {
-		t.Errorf("second run: %s after %d more token calls", xe.Name, e.tokens.count()-tokenCalls)
+	if xe := errName(t, err); xe.Name != executor.NameReauthRequired || e.google.Stats().TokenRequests != tokenCalls {
+		t.Errorf("second run: %s after %d more token calls", xe.Name, e.google.Stats().TokenRequests-tokenCalls)
 	}
 }

@@ -78,7 +78,7 @@ var (
 	}
 	opCallbackGmail operation = func(t *testing.T, e *env) *fixture {
 		a := e.authorize(t, e.token(t), "gmail")
-		code, state := e.google.authorize(t, a.AuthorizationURL)
+		code, state := e.google.Authorize(t, a.AuthorizationURL)
 		q := "state=" + urlq(state) + "&code=" + urlq(code)
 		return &fixture{state: state, run: func(t *testing.T, ctx context.Context) outcome {
 			return httpOutcome(t, e.do(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"}, query: q, ctx: ctx}))
@@ -226,7 +226,7 @@ func stateConsumed(t *testing.T, e *env, f *fixture, before string) {
 		}
 	}
 	e.nango.ClearFaults()
-	e.google.setDown(false)
+	e.google.FailTokenRequests(0, 0)
 	if e.dyn != nil {
 		e.dyn.clear()
 	}
@@ -251,12 +251,12 @@ func rotatedSaved(t *testing.T, e *env, f *fixture, before string) {
 	t.Helper()
 	versionBumpedOnce(t, e, f, before)
 	e.dyn.clear()
-	calls := e.google.calls()
+	calls := e.google.Stats().TokenRequests
 	if got := f.run(t, t.Context()); got.status != http.StatusOK {
 		t.Errorf("next refresh: %v, want 200 (the saved refresh token is the rotated one)", got)
 	}
-	if e.google.calls() != calls+1 {
-		t.Errorf("next refresh made %d token requests, want 1", e.google.calls()-calls)
+	if n := e.google.Stats().TokenRequests - calls; n != 1 {
+		t.Errorf("next refresh made %d token requests, want 1", n)
 	}
 }
 
@@ -336,8 +336,8 @@ var (
 	nango429 = func(method, path string) func(*env) {
 		return nangoFault(nangofake.Fault{Method: method, Path: path, Status: 429, RetryAfter: "30"})
 	}
-	providerDown = func(e *env) { e.google.setDown(true) }
-	revokeDown   = func(e *env) { e.google.mu.Lock(); e.google.revokeDown = true; e.google.mu.Unlock() }
+	providerDown = func(e *env) { e.google.FailTokenRequests(-1, http.StatusServiceUnavailable) }
+	revokeDown   = func(e *env) { e.google.FailRevocations(http.StatusServiceUnavailable) }
 	nangoTimeout = 700 * time.Millisecond
 	// The executor keeps 2 s of its deadline for recording the result: its
 	// Nango call gets the deadline minus that.

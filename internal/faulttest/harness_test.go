@@ -2,7 +2,7 @@
 // faults (issue 7, item 5) and the audit of every log line it writes
 // (item 6). The service is built by wiring.New, as every function builds it,
 // over a real store (bbolt, or DynamoDB on moto behind a fault-injecting
-// transport), the fake Nango, a fake Google token endpoint and fake
+// transport), the fake Nango, a fake Google (internal/oauthtest) and fake
 // provider APIs.
 package faulttest
 
@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -30,7 +29,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"golang.org/x/oauth2"
 
 	"github.com/automators/connectors/internal/apigw"
 	"github.com/automators/connectors/internal/auth"
@@ -40,6 +38,7 @@ import (
 	"github.com/automators/connectors/internal/dynamostore"
 	"github.com/automators/connectors/internal/legacyoauth"
 	"github.com/automators/connectors/internal/nangofake"
+	"github.com/automators/connectors/internal/oauthtest"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/syncbuf"
 	"github.com/automators/connectors/internal/wiring"
@@ -64,13 +63,6 @@ var (
 	encryptionKeyB64 = base64.StdEncoding.EncodeToString(encryptionKey)
 )
 
-// Prefixes of the fake Google's tokens and codes.
-const (
-	googleAccessPrefix  = "ya29.GACCESS-LEAKMARK-"
-	googleRefreshPrefix = "1//GREFRESH-LEAKMARK-"
-	googleCodePrefix    = "4/GCODE-LEAKMARK-"
-)
-
 var routes = map[string]struct{ method, path string }{
 	"nango-authorize":         {http.MethodGet, "/oauth/{provider}/authorize"},
 	"nango-callback":          {http.MethodGet, "/oauth/{provider}/callback"},
@@ -88,7 +80,7 @@ type env struct {
 	dyn      *dynamoFaults // nil for bolt
 	scan     func(t *testing.T) []string
 	nango    *nangofake.Server
-	google   *fakeGoogle
+	google   *oauthtest.Server
 	slack    *httptest.Server
 	gmail    *httptest.Server
 	app      *wiring.App
@@ -120,7 +112,9 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 	e.nango = nangofake.New(nangofake.Options{SecretKey: nangoSecretKey, WebhookSigningKey: webhookKey, Integrations: integrations})
 	nangoURL := e.nango.Start()
 	t.Cleanup(e.nango.Close)
-	e.google = newFakeGoogle(t)
+	// Google: codes with PKCE, refresh with rotation (a reused refresh token
+	// is refused); every code and token it issues carries the leak marker.
+	e.google = oauthtest.New(t, oauthtest.Options{ClientID: "google-client-id", ClientSecret: googleSecret, Marker: "LEAKMARK-", Rotate: true})
 	e.slack = canned(t, `{"ok":true,"channel":"C0123","ts":"1712345678.000100","message":{"type":"message","text":"hello"}}`)
 	e.gmail = canned(t, `{"id":"18c0c2d1f0a1b2c3","threadId":"18c0c2d1f0a1b2c3","labelIds":["SENT"]}`)
 
@@ -171,9 +165,7 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 	}
 	e.app = app
 	// Google's endpoints are the fake's (the one seam wiring has no option for).
-	gp := legacyoauth.Google("google-client-id", googleSecret, "https://api.example.com/api/v1/nango/oauth/gmail/callback")
-	gp.Config.Endpoint = oauth2.Endpoint{AuthURL: "https://accounts.google.com/o/oauth2/auth", TokenURL: e.google.url + "/token", AuthStyle: oauth2.AuthStyleInParams}
-	gp.RevokeURL = e.google.url + "/revoke"
+	gp := e.google.GoogleProvider("https://api.example.com/api/v1/nango/oauth/gmail/callback")
 	app.Connections.Legacy = legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{"gmail": gp})
 	e.handlers = map[string]apigw.Handler{}
 	for name := range routes {
@@ -302,123 +294,6 @@ func (d *dynamoFaults) RoundTrip(req *http.Request) (*http.Response, error) {
 		},
 		Body: io.NopCloser(strings.NewReader(msg)), ContentLength: int64(len(msg)), Request: req,
 	}, nil
-}
-
-// fakeGoogle is Google's token and revocation endpoints: authorization codes
-// with PKCE, refresh with rotation (a reused refresh token is refused), and
-// an outage switch.
-type fakeGoogle struct {
-	url string
-
-	mu         sync.Mutex
-	challenges map[string]string // code -> S256 challenge
-	valid      map[string]bool   // refresh tokens accepted (once)
-	issued     []string          // every token and code issued
-	down       bool              // answer 503 to token requests
-	tokenCalls int
-	revokeDown bool
-}
-
-func newFakeGoogle(t *testing.T) *fakeGoogle {
-	g := &fakeGoogle{challenges: map[string]string{}, valid: map[string]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(g.serve))
-	t.Cleanup(srv.Close)
-	g.url = srv.URL
-	return g
-}
-
-// authorize plays the user consenting at Google for authorizationURL and
-// returns the code and state Google redirects back with.
-func (g *fakeGoogle) authorize(t *testing.T, authorizationURL string) (code, state string) {
-	t.Helper()
-	u, err := url.Parse(authorizationURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" {
-		t.Fatalf("authorization URL without PKCE: %s", authorizationURL)
-	}
-	code = googleCodePrefix + rand.Text()
-	g.mu.Lock()
-	g.challenges[code] = q.Get("code_challenge")
-	g.issued = append(g.issued, code)
-	g.mu.Unlock()
-	return code, q.Get("state")
-}
-
-func (g *fakeGoogle) setDown(down bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.down = down
-}
-
-func (g *fakeGoogle) calls() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.tokenCalls
-}
-
-func (g *fakeGoogle) secrets() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.issued...)
-}
-
-func (g *fakeGoogle) serve(w http.ResponseWriter, r *http.Request) {
-	if r.ParseForm() != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	oauthErr := func(code string) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `{"error":%q}`, code)
-	}
-	if r.URL.Path == "/revoke" {
-		if g.revokeDown {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		return
-	}
-	g.tokenCalls++
-	if g.down {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "unavailable")
-		return
-	}
-	if r.PostForm.Get("client_id") != "google-client-id" || r.PostForm.Get("client_secret") != googleSecret {
-		oauthErr("invalid_client")
-		return
-	}
-	switch r.PostForm.Get("grant_type") {
-	case "authorization_code":
-		code, verifier := r.PostForm.Get("code"), r.PostForm.Get("code_verifier")
-		challenge, ok := g.challenges[code]
-		delete(g.challenges, code)
-		sum := sha256.Sum256([]byte(verifier))
-		if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != challenge {
-			oauthErr("invalid_grant")
-			return
-		}
-	case "refresh_token":
-		rt := r.PostForm.Get("refresh_token")
-		if !g.valid[rt] {
-			oauthErr("invalid_grant")
-			return
-		}
-		delete(g.valid, rt)
-	default:
-		oauthErr("unsupported_grant_type")
-		return
-	}
-	access, refresh := googleAccessPrefix+rand.Text(), googleRefreshPrefix+rand.Text()
-	g.valid[refresh] = true
-	g.issued = append(g.issued, access, refresh)
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": 3599})
 }
 
 // request is one API Gateway request.
@@ -568,7 +443,7 @@ func (e *env) callbackNango(t *testing.T, state, connID string, ctx context.Cont
 func (e *env) connectGmail(t *testing.T) connectionJSON {
 	t.Helper()
 	a := e.authorize(t, e.token(t), "gmail")
-	code, state := e.google.authorize(t, a.AuthorizationURL)
+	code, state := e.google.Authorize(t, a.AuthorizationURL)
 	resp := e.do(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"}, query: url.Values{"state": {state}, "code": {code}}.Encode()})
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("gmail callback: %d %s", resp.StatusCode, resp.Body)

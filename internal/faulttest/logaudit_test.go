@@ -74,7 +74,7 @@ func TestLogAudit(t *testing.T) {
 			// Built-in OAuth (gmail): authorize -> consent -> callback -> refresh.
 			ga := e.authorize(t, tok, "gmail")
 			add(ga.State)
-			code, state := e.google.authorize(t, ga.AuthorizationURL)
+			code, state := e.google.Authorize(t, ga.AuthorizationURL)
 			add(code, state)
 			gmail := connectionOf(t, ok("gmail callback", e.do(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"},
 				query: "state=" + urlq(state) + "&code=" + urlq(code)}), 200))
@@ -97,14 +97,16 @@ func TestLogAudit(t *testing.T) {
 				if in.ConnectionID == gmail.ID {
 					e.expireGmailToken(t, gmail.ID)
 				}
-				e.google.setDown(i == 2)
+				if i == 2 { // the token endpoint down
+					e.google.FailTokenRequests(-1, http.StatusServiceUnavailable)
+				}
 				in.ExecutionID, in.NodeID, in.UserID, in.OrganizationID = fmt.Sprintf("exec-%d", i), "node-1", userID, orgID
 				_, err := run(t.Context(), in)
 				if (err != nil) != (i == 2) {
 					t.Fatalf("execute %d %s: %v", i, in.NodeType, err)
 				}
 			}
-			e.google.setDown(false)
+			e.google.FailTokenRequests(0, 0)
 
 			// The sweeper, through its handler, over a Nango connection whose
 			// refresh fails and the built-in OAuth one (expired).
@@ -131,7 +133,7 @@ func TestLogAudit(t *testing.T) {
 
 			// Every token the fakes issued along the way.
 			// (The fake Nango's are all found by their prefixes.)
-			add(e.google.secrets()...)
+			add(e.google.Issued()...)
 
 			logs := e.logs.String()
 			lines := strings.Split(strings.TrimSpace(logs), "\n")

@@ -356,7 +356,7 @@ func TestAttacksOnCallback(t *testing.T) {
 			if len(ids()) != n {
 				t.Errorf("a connection was stored")
 			}
-			if got := e.google.exchanges(); got != 0 {
+			if got := e.google.Stats().Exchanges; got != 0 {
 				t.Errorf("the code was sent to Google %d times", got)
 			}
 		})

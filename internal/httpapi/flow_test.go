@@ -348,10 +348,9 @@ func TestBuiltInOAuthGmail(t *testing.T) {
 		}
 		challenge := q.Get("code_challenge")
 
-		// Google sends the browser back with a code.
-		const code = "4/0-CODE-MARKER"
+		// The user consents; Google sends the browser back with a code.
+		code, _ := e.google.Authorize(t, a.AuthorizationURL)
 		e.addSecret(code)
-		e.google.expectCode(code, challenge)
 		resp := e.do(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"},
 			query: url.Values{"state": {a.State}, "code": {code}, "scope": {"https://www.googleapis.com/auth/gmail.send"}}.Encode()})
 		if resp.StatusCode != http.StatusOK {
@@ -365,9 +364,12 @@ func TestBuiltInOAuthGmail(t *testing.T) {
 		}
 		// The verifier reached the token endpoint and matches the challenge
 		// (the fake refuses the exchange otherwise).
-		e.google.mu.Lock()
-		verifiers := slices.Clone(e.google.verifiers)
-		e.google.mu.Unlock()
+		var verifiers []string
+		for _, form := range e.google.Requests() {
+			if form.Get("grant_type") == "authorization_code" {
+				verifiers = append(verifiers, form.Get("code_verifier"))
+			}
+		}
 		if len(verifiers) != 1 {
 			t.Fatalf("token endpoint saw %d exchanges, want 1", len(verifiers))
 		}
@@ -401,7 +403,7 @@ func TestBuiltInOAuthGmail(t *testing.T) {
 		if resp := e.do(t, refresh); resp.StatusCode != http.StatusOK {
 			t.Fatalf("refresh: %d %s", resp.StatusCode, resp.Body)
 		}
-		e.google.revokeAll()
+		e.google.RevokeAll()
 		resp = e.expectError(t, refresh, http.StatusConflict, connectors.EReauthRequired)
 		var got struct{ Connection connectionJSON }
 		e.get(t, tok, c.ID).json(t, &got)
@@ -413,10 +415,7 @@ func TestBuiltInOAuthGmail(t *testing.T) {
 		if resp := e.do(t, request{fn: "nango-delete-connection", token: tok, params: map[string]string{"connectionId": c.ID}}); resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("delete: %d %s", resp.StatusCode, resp.Body)
 		}
-		e.google.mu.Lock()
-		revokes := e.google.revokes
-		e.google.mu.Unlock()
-		if revokes != 1 {
+		if revokes := e.google.Stats().Revocations; revokes != 1 {
 			t.Errorf("Google saw %d revocations, want 1", revokes)
 		}
 	})

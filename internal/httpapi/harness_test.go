@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -25,7 +24,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"golang.org/x/oauth2"
 
 	"github.com/automators/connectors/internal/apigw"
 	"github.com/automators/connectors/internal/auth"
@@ -36,6 +34,7 @@ import (
 	"github.com/automators/connectors/internal/legacyoauth"
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
+	"github.com/automators/connectors/internal/oauthtest"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/syncbuf"
 	"github.com/automators/connectors/internal/wiring"
@@ -91,14 +90,14 @@ var routes = map[string]route{
 }
 
 // env is one deployment under test: the handlers built by wiring.New over a
-// store adapter, the fake Nango, a fake Google token endpoint, a settable
+// store adapter, the fake Nango, a fake Google (internal/oauthtest), a settable
 // clock and a captured log.
 type env struct {
 	kind     string
 	store    *recordingStore
 	rawStore func(t *testing.T) []byte // every byte the adapter keeps
 	nango    *nangofake.Server
-	google   *fakeGoogle
+	google   *oauthtest.Server
 	app      *wiring.App
 	handlers map[string]apigw.Handler
 	logs     *syncbuf.Buffer
@@ -137,7 +136,7 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 	if o.nangoHost != "" {
 		nangoURL = o.nangoHost
 	}
-	e.google = newFakeGoogle(t)
+	e.google = oauthtest.New(t, oauthtest.Options{ClientID: "google-client-id", ClientSecret: googleSecret, Marker: googleMarker, Rotate: true})
 
 	e.vars = map[string]string{
 		"NANGO_HOST":                 nangoURL,
@@ -201,11 +200,8 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 	// The two seams the tests need, set before any request: the clock, and
 	// Google's endpoints pointed at the fake token server.
 	app.Connections.Now = e.clock.Now
-	gp := legacyoauth.Google("google-client-id", googleSecret, "https://api.example.com/api/v1/nango/oauth/gmail/callback")
-	gp.Config.Endpoint = oauth2.Endpoint{AuthURL: "https://accounts.google.com/o/oauth2/auth", TokenURL: e.google.url + "/token", AuthStyle: oauth2.AuthStyleInParams}
-	gp.RevokeURL = e.google.url + "/revoke"
 	app.Connections.Legacy = legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{
-		"gmail":   gp,
+		"gmail":   e.google.GoogleProvider("https://api.example.com/api/v1/nango/oauth/gmail/callback"),
 		"outlook": legacyoauth.Microsoft("microsoft-client-id", "microsoft-SECRET-MARKER", "https://api.example.com/api/v1/nango/oauth/outlook/callback"),
 	})
 
@@ -520,112 +516,13 @@ func (c *clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.L
 // Advance moves the clock forward.
 func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-// Prefixes of the fake Google's tokens: the tests look for them in answers,
-// logs and raw store bytes.
+// The fake Google's marker, and so the prefixes of its tokens: the tests
+// look for them in answers, logs and raw store bytes.
 const (
-	googleAccessPrefix  = "ya29.PLAINTEXT-"
-	googleRefreshPrefix = "1//REFRESH-PLAINTEXT-"
+	googleMarker        = "PLAINTEXT-"
+	googleAccessPrefix  = oauthtest.AccessPrefix + googleMarker
+	googleRefreshPrefix = oauthtest.RefreshPrefix + googleMarker
 )
-
-// fakeGoogle is Google's OAuth token and revocation endpoints: it checks the
-// client credentials and the PKCE verifier against the challenge the test
-// registers for a code, and refuses refresh tokens marked as revoked.
-type fakeGoogle struct {
-	url string
-
-	mu         sync.Mutex
-	challenges map[string]string // code -> S256 challenge
-	verifiers  []string          // code_verifier of every exchange
-	revoked    map[string]bool   // refresh tokens refused with invalid_grant
-	refreshes  int
-	revokes    int
-	issued     []string
-}
-
-func newFakeGoogle(t *testing.T) *fakeGoogle {
-	g := &fakeGoogle{challenges: map[string]string{}, revoked: map[string]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(g.serve))
-	t.Cleanup(srv.Close)
-	g.url = srv.URL
-	return g
-}
-
-// expectCode registers an authorization code issued for challenge.
-func (g *fakeGoogle) expectCode(code, challenge string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.challenges[code] = challenge
-}
-
-// exchanges counts the authorization codes exchanged so far.
-func (g *fakeGoogle) exchanges() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.verifiers)
-}
-
-// revokeAll makes every refresh token issued so far invalid.
-func (g *fakeGoogle) revokeAll() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, tok := range g.issued {
-		g.revoked[tok] = true
-	}
-}
-
-func (g *fakeGoogle) serve(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	oauthErr := func(code string) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `{"error":%q,"error_description":"refused by the fake"}`, code)
-	}
-	if r.URL.Path == "/revoke" {
-		g.revokes++
-		return
-	}
-	if r.URL.Path != "/token" || r.Method != http.MethodPost {
-		http.NotFound(w, r)
-		return
-	}
-	if r.PostForm.Get("client_id") != "google-client-id" || r.PostForm.Get("client_secret") != googleSecret {
-		oauthErr("invalid_client")
-		return
-	}
-	switch r.PostForm.Get("grant_type") {
-	case "authorization_code":
-		code, verifier := r.PostForm.Get("code"), r.PostForm.Get("code_verifier")
-		g.verifiers = append(g.verifiers, verifier)
-		challenge, ok := g.challenges[code]
-		delete(g.challenges, code)
-		sum := sha256.Sum256([]byte(verifier))
-		if !ok || verifier == "" || base64.RawURLEncoding.EncodeToString(sum[:]) != challenge {
-			oauthErr("invalid_grant")
-			return
-		}
-	case "refresh_token":
-		g.refreshes++
-		if g.revoked[r.PostForm.Get("refresh_token")] {
-			oauthErr("invalid_grant")
-			return
-		}
-	default:
-		oauthErr("unsupported_grant_type")
-		return
-	}
-	access, refresh := googleAccessPrefix+rand.Text(), googleRefreshPrefix+rand.Text()
-	g.issued = append(g.issued, refresh)
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
-		"access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": 3599,
-		"scope": "https://www.googleapis.com/auth/gmail.send",
-	})
-}
 
 // connectionJSON is the connection of an answer, decoded.
 type connectionJSON struct {

@@ -6,11 +6,8 @@ package sweeper_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -18,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/automators/connectors/internal/awstest"
 	"github.com/automators/connectors/internal/boltstore"
@@ -29,6 +24,7 @@ import (
 	"github.com/automators/connectors/internal/legacyoauth"
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
+	"github.com/automators/connectors/internal/oauthtest"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
@@ -45,110 +41,18 @@ const (
 
 var sealKey = []byte("0123456789abcdef0123456789abcdef")
 
-// tokenServer is an OAuth token endpoint that rotates refresh tokens and
-// refuses reused ones; it can answer 503 for a while.
-type tokenServer struct {
-	url string
-
-	mu       sync.Mutex
-	valid    map[string]bool
-	requests map[string]int // refresh requests per refresh token family (by first token)
-	family   map[string]string
-	total    int
-	down     bool
-	delay    time.Duration
-}
-
-func newTokenServer(t *testing.T) *tokenServer {
-	ts := &tokenServer{valid: map[string]bool{}, requests: map[string]int{}, family: map[string]string{}}
-	srv := httptest.NewServer(http.HandlerFunc(ts.serve))
-	t.Cleanup(srv.Close)
-	ts.url = srv.URL
-	return ts
-}
-
-func (ts *tokenServer) issue(expiry time.Time) legacyoauth.Token {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	tok := legacyoauth.Token{AccessToken: "ya29.A-" + rand.Text(), RefreshToken: "1//R-" + rand.Text(), TokenType: "Bearer", Expiry: expiry.Round(time.Second)}
-	ts.valid[tok.RefreshToken] = true
-	ts.family[tok.RefreshToken] = tok.RefreshToken
-	return tok
-}
-
-func (ts *tokenServer) setDown(down bool) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	ts.down = down
-}
-
-// revoke refuses the family of refresh token rt from now on.
-func (ts *tokenServer) revoke(rt string) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	for tok, fam := range ts.family {
-		if fam == rt {
-			delete(ts.valid, tok)
-		}
-	}
-}
-
-func (ts *tokenServer) counts() (total int, perFamily map[string]int) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	cp := map[string]int{}
-	for k, v := range ts.requests {
-		cp[k] = v
-	}
-	return ts.total, cp
-}
-
-func (ts *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
-	if r.ParseForm() != nil || r.PostForm.Get("client_secret") != clientSecret || r.PostForm.Get("grant_type") != "refresh_token" {
-		http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
-		return
-	}
-	rt := r.PostForm.Get("refresh_token")
-	ts.mu.Lock()
-	ts.total++
-	fam := ts.family[rt]
-	ts.requests[fam]++
-	delay, down := ts.delay, ts.down
-	ts.mu.Unlock()
-	time.Sleep(delay)
-	if down {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	}
-	ts.mu.Lock()
-	if !ts.valid[rt] {
-		ts.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprint(w, `{"error":"invalid_grant"}`)
-		return
-	}
-	delete(ts.valid, rt)
-	access, refresh := "ya29.A-"+rand.Text(), "1//R-"+rand.Text()
-	ts.valid[refresh] = true
-	ts.family[refresh] = fam
-	ts.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": 3600})
-}
-
 // world is one deployment: a store, the fake Nango, the token endpoint.
 type world struct {
 	store  connectors.Store
 	fake   *nangofake.Server
 	nango  *nango.Client
-	tokens *tokenServer
+	tokens *oauthtest.Server // rotates refresh tokens and refuses reused ones
 	sealer *seal.Sealer
 }
 
 func newWorld(t *testing.T, kind string) *world {
 	t.Helper()
-	w := &world{tokens: newTokenServer(t)}
+	w := &world{tokens: oauthtest.New(t, oauthtest.Options{ClientID: clientID, ClientSecret: clientSecret, Rotate: true})}
 	w.fake = nangofake.New(nangofake.Options{SecretKey: nangoSecret, Integrations: []nangofake.Integration{{UniqueKey: "slack", Provider: "slack"}}})
 	url := w.fake.Start()
 	t.Cleanup(w.fake.Close)
@@ -176,8 +80,7 @@ func newWorld(t *testing.T, kind string) *world {
 
 // service is one container's connection service.
 func (w *world) service(t *testing.T) *connections.Service {
-	gp := legacyoauth.Google(clientID, clientSecret, "https://api.example.com/cb")
-	gp.Config.Endpoint = oauth2.Endpoint{AuthURL: w.tokens.url + "/auth", TokenURL: w.tokens.url + "/token", AuthStyle: oauth2.AuthStyleInParams}
+	gp := w.tokens.GoogleProvider("https://api.example.com/cb")
 	return connections.New(connections.Deps{
 		Store: w.store, Registry: registry.Default(), Router: router.New(router.Policy{}),
 		Nango: w.nango, NangoHost: "http://nango.invalid",
@@ -189,7 +92,7 @@ func (w *world) service(t *testing.T) *connections.Service {
 // legacy stores a gmail connection whose token expires at expiry.
 func (w *world) legacy(t *testing.T, id string, expiry time.Time, status connectors.Status) (*connectors.Connection, legacyoauth.Token) {
 	t.Helper()
-	tok := w.tokens.issue(expiry)
+	tok := w.tokens.Issue(expiry)
 	plain, _ := tok.Marshal()
 	sealed, err := w.sealer.Seal(plain, seal.AAD(org, id))
 	if err != nil {
@@ -315,7 +218,7 @@ func TestSweepFindsAndChecksDueConnections(t *testing.T) {
 			}
 			// Built-in OAuth: one token request per due connection; none for
 			// the healthy one or the one waiting for its user.
-			total, per := w.tokens.counts()
+			total, per := w.tokens.Stats().Refreshes, w.tokens.FamilyRefreshes()
 			if total != 2 || per[legacyDueTok.RefreshToken] != 1 {
 				t.Errorf("token requests = %d (%v), want 2: gmail-due and gmail-failed", total, per)
 			}
@@ -342,7 +245,7 @@ func TestSweepLegacyTransientFailure(t *testing.T) {
 			c, tok := w.legacy(t, "gmail-flaky", time.Now().Add(5*time.Minute), connectors.StatusActive)
 			sw := sweeper.New(w.store, w.service(t), sweeper.Options{Owner: "sweeper-1"})
 
-			w.tokens.setDown(true)
+			w.tokens.FailTokenRequests(-1, http.StatusServiceUnavailable) // down
 			res, err := sw.Sweep(t.Context(), "")
 			if err != nil {
 				t.Fatal(err)
@@ -360,7 +263,7 @@ func TestSweepLegacyTransientFailure(t *testing.T) {
 				t.Errorf("audit after outage = %+v", audits)
 			}
 
-			w.tokens.setDown(false)
+			w.tokens.FailTokenRequests(0, 0) // back
 			res, err = sw.Sweep(t.Context(), "")
 			if err != nil {
 				t.Fatal(err)
@@ -372,7 +275,7 @@ func TestSweepLegacyTransientFailure(t *testing.T) {
 			if got.Status != connectors.StatusActive || !got.ExpiresAt.After(time.Now().Add(30*time.Minute)) {
 				t.Errorf("after recovery: status %s expiresAt %s", got.Status, got.ExpiresAt)
 			}
-			if total, per := w.tokens.counts(); total != 2 || per[tok.RefreshToken] != 2 {
+			if total, per := w.tokens.Stats().Refreshes, w.tokens.FamilyRefreshes(); total != 2 || per[tok.RefreshToken] != 2 {
 				t.Errorf("token requests = %d %v, want 2 (one failed, one good)", total, per)
 			}
 			if audits := w.sweepAudits(t)[c.ID]; len(audits) != 2 || audits[1].Outcome != "success" {
@@ -381,7 +284,7 @@ func TestSweepLegacyTransientFailure(t *testing.T) {
 
 			// A refusal after that is reauth_required, and later runs leave
 			// the connection alone (only the user can fix it).
-			w.tokens.revoke(tok.RefreshToken)
+			w.tokens.Revoke(tok.RefreshToken)
 			w.store.UpdateConnection(t.Context(), func() *connectors.Connection {
 				g := w.get(t, c.ID)
 				g.ExpiresAt = time.Now().Add(time.Minute)
@@ -391,9 +294,9 @@ func TestSweepLegacyTransientFailure(t *testing.T) {
 			if res != (sweeper.Result{Checked: 1, ReauthRequired: 1}) || w.get(t, c.ID).Status != connectors.StatusReauthRequired {
 				t.Errorf("refused grant: run = %+v, status %s", res, w.get(t, c.ID).Status)
 			}
-			before, _ := w.tokens.counts()
+			before := w.tokens.Stats().Refreshes
 			res, _ = sw.Sweep(t.Context(), "")
-			if after, _ := w.tokens.counts(); res != (sweeper.Result{}) || after != before {
+			if after := w.tokens.Stats().Refreshes; res != (sweeper.Result{}) || after != before {
 				t.Errorf("reauth_required connection swept again: %+v, %d token requests", res, after-before)
 			}
 		})
@@ -458,7 +361,7 @@ func TestSweepTwiceAtOnce(t *testing.T) {
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
 			w := newWorld(t, kind)
-			w.tokens.delay = 50 * time.Millisecond
+			w.tokens.SetLatency(50 * time.Millisecond)
 			const n = 12
 			for i := range n {
 				w.legacy(t, fmt.Sprintf("gmail-%02d", i), time.Now().Add(time.Duration(i)*time.Minute), connectors.StatusActive)
@@ -484,7 +387,7 @@ func TestSweepTwiceAtOnce(t *testing.T) {
 			if guard.overlaps.Load() != 0 {
 				t.Errorf("%d checks overlapped on one connection", guard.overlaps.Load())
 			}
-			total, per := w.tokens.counts()
+			total, per := w.tokens.Stats().Refreshes, w.tokens.FamilyRefreshes()
 			if total != n {
 				t.Errorf("token requests = %d, want %d (one per due built-in OAuth connection)", total, n)
 			}
