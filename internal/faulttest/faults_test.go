@@ -54,7 +54,7 @@ func httpOutcome(t *testing.T, r response) outcome {
 	t.Helper()
 	o := outcome{status: r.StatusCode, retryAfter: r.Headers["Retry-After"]}
 	if r.StatusCode >= 400 {
-		o.code = r.code(t)
+		o.code = r.ErrorCode(t)
 	}
 	return o
 }
@@ -63,12 +63,12 @@ var (
 	opAuthorize operation = func(t *testing.T, e *env) *fixture {
 		tok := e.token(t)
 		return &fixture{run: func(t *testing.T, ctx context.Context) outcome {
-			return httpOutcome(t, e.do(t, request{fn: "nango-authorize", token: tok, params: map[string]string{"provider": "slack"}, ctx: ctx}))
+			return httpOutcome(t, e.Do(t, request{Fn: "nango-authorize", Token: tok, Params: map[string]string{"provider": "slack"}, Ctx: ctx}))
 		}}
 	}
 	opCallback operation = func(t *testing.T, e *env) *fixture {
-		a := e.authorize(t, e.token(t), "slack")
-		id, err := e.nango.CompleteSession(a.ConnectSessionToken)
+		a := e.Authorize(t, e.token(t), "slack", "")
+		id, err := e.Nango.CompleteSession(a.ConnectSessionToken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,11 +77,11 @@ var (
 		}}
 	}
 	opCallbackGmail operation = func(t *testing.T, e *env) *fixture {
-		a := e.authorize(t, e.token(t), "gmail")
-		code, state := e.google.Authorize(t, a.AuthorizationURL)
+		a := e.Authorize(t, e.token(t), "gmail", "")
+		code, state := e.Google.Authorize(t, a.AuthorizationURL)
 		q := "state=" + urlq(state) + "&code=" + urlq(code)
 		return &fixture{state: state, run: func(t *testing.T, ctx context.Context) outcome {
-			return httpOutcome(t, e.do(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"}, query: q, ctx: ctx}))
+			return httpOutcome(t, e.Do(t, request{Fn: "nango-callback", Params: map[string]string{"provider": "gmail"}, Query: q, Ctx: ctx}))
 		}}
 	}
 	opRefresh                = refreshOp("slack", (*env).connectNango)
@@ -108,8 +108,8 @@ func refreshOp(connector string, connect func(*env, *testing.T) connectionJSON) 
 		c := connect(e, t)
 		tok := e.token(t)
 		return &fixture{connID: c.ID, run: func(t *testing.T, ctx context.Context) outcome {
-			return httpOutcome(t, e.do(t, request{fn: "nango-refresh", token: tok, params: map[string]string{"provider": connector},
-				body: fmt.Sprintf(`{"connectionId":%q}`, c.ID), ctx: ctx}))
+			return httpOutcome(t, e.Do(t, request{Fn: "nango-refresh", Token: tok, Params: map[string]string{"provider": connector},
+				Body: fmt.Sprintf(`{"connectionId":%q}`, c.ID), Ctx: ctx}))
 		}}
 	}
 }
@@ -119,16 +119,16 @@ func deleteOp(connect func(*env, *testing.T) connectionJSON) operation {
 		c := connect(e, t)
 		tok := e.token(t)
 		return &fixture{connID: c.ID, run: func(t *testing.T, ctx context.Context) outcome {
-			return httpOutcome(t, e.do(t, request{fn: "nango-delete-connection", token: tok, params: map[string]string{"connectionId": c.ID}, ctx: ctx}))
+			return httpOutcome(t, e.Do(t, request{Fn: "nango-delete-connection", Token: tok, Params: map[string]string{"connectionId": c.ID}, Ctx: ctx}))
 		}}
 	}
 }
 
 func executeOp(e *env, connID, nodeType string, params map[string]any) *fixture {
-	e.app.Executor.Wait = time.Second // a held idempotency key fails fast
+	e.App.Executor.Wait = time.Second // a held idempotency key fails fast
 	f := &fixture{connID: connID, idem: "idem-" + rand.Text()}
 	f.run = func(t *testing.T, ctx context.Context) outcome {
-		_, err := e.app.Executor.Execute(ctx, executor.Input{
+		_, err := e.App.Executor.Execute(ctx, executor.Input{
 			ExecutionID: "exec-" + rand.Text(), NodeID: "node-1", NodeType: nodeType, UserID: userID, OrganizationID: orgID,
 			ConnectionID: connID, Params: params, IdempotencyKey: f.idem,
 		})
@@ -163,7 +163,7 @@ func (e *env) expireGmailToken(t *testing.T, id string) {
 		t.Fatal(err)
 	}
 	c.ExpiresAt = tok.Expiry
-	if err := e.store.UpdateConnection(context.Background(), c); err != nil {
+	if err := e.Store.UpdateConnection(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -180,7 +180,7 @@ func unchanged(t *testing.T, e *env, f *fixture, before string) {
 		t.Errorf("the store changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	if f.idem != "" {
-		if _, err := e.store.GetIdempotent(context.Background(), f.idem); !errors.Is(err, connectors.ErrNotFound) {
+		if _, err := e.Store.GetIdempotent(context.Background(), f.idem); !errors.Is(err, connectors.ErrNotFound) {
 			t.Errorf("idempotency key left behind after a failure: %v", err)
 		}
 	}
@@ -191,7 +191,7 @@ func unchanged(t *testing.T, e *env, f *fixture, before string) {
 func stateReusable(t *testing.T, e *env, f *fixture, before string) {
 	t.Helper()
 	unchanged(t, e, f, before)
-	e.nango.ClearFaults()
+	e.Nango.ClearFaults()
 	if e.dyn != nil {
 		e.dyn.clear()
 	}
@@ -208,7 +208,7 @@ func stateReusable(t *testing.T, e *env, f *fixture, before string) {
 // replay is refused.
 func stateConsumed(t *testing.T, e *env, f *fixture, before string) {
 	t.Helper()
-	page, err := e.store.ListConnections(context.Background(), connectors.ConnectionFilter{OrganizationID: orgID, Limit: 100})
+	page, err := e.Store.ListConnections(context.Background(), connectors.ConnectionFilter{OrganizationID: orgID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func stateConsumed(t *testing.T, e *env, f *fixture, before string) {
 		t.Errorf("connections %d -> %d: half-written callback", strings.Count(before, `"ID"`), len(page.Connections))
 	}
 	if f.nangoC != "" {
-		if _, err := e.store.GetConnection(context.Background(), orgID, f.nangoC); !errors.Is(err, connectors.ErrNotFound) {
+		if _, err := e.Store.GetConnection(context.Background(), orgID, f.nangoC); !errors.Is(err, connectors.ErrNotFound) {
 			t.Errorf("record of the failed callback exists: %v", err)
 		}
 	}
@@ -225,8 +225,8 @@ func stateConsumed(t *testing.T, e *env, f *fixture, before string) {
 			t.Errorf("a state item is left:\n%s", after)
 		}
 	}
-	e.nango.ClearFaults()
-	e.google.FailTokenRequests(0, 0)
+	e.Nango.ClearFaults()
+	e.Google.FailTokenRequests(0, 0)
 	if e.dyn != nil {
 		e.dyn.clear()
 	}
@@ -251,11 +251,11 @@ func rotatedSaved(t *testing.T, e *env, f *fixture, before string) {
 	t.Helper()
 	versionBumpedOnce(t, e, f, before)
 	e.dyn.clear()
-	calls := e.google.Stats().TokenRequests
+	calls := e.Google.Stats().TokenRequests
 	if got := f.run(t, t.Context()); got.status != http.StatusOK {
 		t.Errorf("next refresh: %v, want 200 (the saved refresh token is the rotated one)", got)
 	}
-	if n := e.google.Stats().TokenRequests - calls; n != 1 {
+	if n := e.Google.Stats().TokenRequests - calls; n != 1 {
 		t.Errorf("next refresh made %d token requests, want 1", n)
 	}
 }
@@ -278,14 +278,14 @@ func rotationLost(t *testing.T, e *env, f *fixture, before string) {
 // a retry deletes it.
 func deleteConverges(t *testing.T, e *env, f *fixture, before string) {
 	t.Helper()
-	if _, err := e.store.GetConnection(context.Background(), orgID, f.connID); err != nil {
+	if _, err := e.Store.GetConnection(context.Background(), orgID, f.connID); err != nil {
 		t.Errorf("record lost on a failed delete: %v", err)
 	}
 	e.dyn.clear()
 	if got := f.run(t, t.Context()); got.status != http.StatusNoContent {
 		t.Errorf("retried delete: %v, want 204", got)
 	}
-	if _, err := e.store.GetConnection(context.Background(), orgID, f.connID); !errors.Is(err, connectors.ErrNotFound) {
+	if _, err := e.Store.GetConnection(context.Background(), orgID, f.connID); !errors.Is(err, connectors.ErrNotFound) {
 		t.Errorf("record after the retried delete: %v", err)
 	}
 }
@@ -293,7 +293,7 @@ func deleteConverges(t *testing.T, e *env, f *fixture, before string) {
 // deleted: the connection record is gone.
 func deleted(t *testing.T, e *env, f *fixture, before string) {
 	t.Helper()
-	if _, err := e.store.GetConnection(context.Background(), orgID, f.connID); !errors.Is(err, connectors.ErrNotFound) {
+	if _, err := e.Store.GetConnection(context.Background(), orgID, f.connID); !errors.Is(err, connectors.ErrNotFound) {
 		t.Errorf("record after delete: %v", err)
 	}
 }
@@ -314,7 +314,7 @@ type faultCase struct {
 var both = []string{"bolt", "dynamodb"}
 var dynamoOnly = []string{"dynamodb"}
 
-func nangoFault(f nangofake.Fault) func(e *env) { return func(e *env) { e.nango.Inject(f) } }
+func nangoFault(f nangofake.Fault) func(e *env) { return func(e *env) { e.Nango.Inject(f) } }
 
 func dynFault(op, contains, errType string, times int) func(e *env) {
 	return func(e *env) { e.dyn.inject(op, contains, errType, times) }
@@ -336,8 +336,8 @@ var (
 	nango429 = func(method, path string) func(*env) {
 		return nangoFault(nangofake.Fault{Method: method, Path: path, Status: 429, RetryAfter: "30"})
 	}
-	providerDown = func(e *env) { e.google.FailTokenRequests(-1, http.StatusServiceUnavailable) }
-	revokeDown   = func(e *env) { e.google.FailRevocations(http.StatusServiceUnavailable) }
+	providerDown = func(e *env) { e.Google.FailTokenRequests(-1, http.StatusServiceUnavailable) }
+	revokeDown   = func(e *env) { e.Google.FailRevocations(http.StatusServiceUnavailable) }
 	nangoTimeout = 700 * time.Millisecond
 	// The executor keeps 2 s of its deadline for recording the result: its
 	// Nango call gets the deadline minus that.

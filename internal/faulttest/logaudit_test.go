@@ -46,7 +46,7 @@ func TestLogAudit(t *testing.T) {
 
 			// Nango: authorize -> connect at the fake (the browser opens the
 			// authorization URL) -> callback -> list -> get -> refresh.
-			a := e.authorize(t, tok, "slack")
+			a := e.Authorize(t, tok, "slack", "")
 			add(a.State, a.ConnectSessionToken)
 			res, err := http.Get(a.AuthorizationURL)
 			if err != nil {
@@ -59,36 +59,36 @@ func TestLogAudit(t *testing.T) {
 				t.Fatalf("connect URL: %d %s", res.StatusCode, body)
 			}
 			slack := connectionOf(t, ok("callback", e.callbackNango(t, a.State, connected.ConnectionID, nil), 200))
-			ok("list", e.do(t, request{fn: "nango-list-connections", token: tok}), 200)
-			ok("get", e.do(t, request{fn: "nango-get-connection", token: tok, params: map[string]string{"connectionId": slack.ID}}), 200)
-			ok("refresh", e.do(t, request{fn: "nango-refresh", token: tok, params: map[string]string{"provider": "slack"}, body: fmt.Sprintf(`{"connectionId":%q}`, slack.ID)}), 200)
+			ok("list", e.Do(t, request{Fn: "nango-list-connections", Token: tok}), 200)
+			ok("get", e.Do(t, request{Fn: "nango-get-connection", Token: tok, Params: map[string]string{"connectionId": slack.ID}}), 200)
+			ok("refresh", e.Do(t, request{Fn: "nango-refresh", Token: tok, Params: map[string]string{"provider": "slack"}, Body: fmt.Sprintf(`{"connectionId":%q}`, slack.ID)}), 200)
 
 			// Refused requests log too: a replayed state, a forged JWT, a
 			// state with a bad signature, an unknown connection.
 			ok("replayed state", e.callbackNango(t, a.State, connected.ConnectionID, nil), 400)
 			forged := tok[:len(tok)-4] + "AAAA"
 			add(forged)
-			ok("forged JWT", e.do(t, request{fn: "nango-list-connections", token: forged}), 401)
+			ok("forged JWT", e.Do(t, request{Fn: "nango-list-connections", Token: forged}), 401)
 			ok("bad state", e.callbackNango(t, a.State+"x", connected.ConnectionID, nil), 400)
 
 			// Built-in OAuth (gmail): authorize -> consent -> callback -> refresh.
-			ga := e.authorize(t, tok, "gmail")
+			ga := e.Authorize(t, tok, "gmail", "")
 			add(ga.State)
-			code, state := e.google.Authorize(t, ga.AuthorizationURL)
+			code, state := e.Google.Authorize(t, ga.AuthorizationURL)
 			add(code, state)
-			gmail := connectionOf(t, ok("gmail callback", e.do(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"},
-				query: "state=" + urlq(state) + "&code=" + urlq(code)}), 200))
-			ok("gmail refresh", e.do(t, request{fn: "nango-refresh", token: tok, params: map[string]string{"provider": "gmail"}, body: fmt.Sprintf(`{"connectionId":%q}`, gmail.ID)}), 200)
+			gmail := connectionOf(t, ok("gmail callback", e.Do(t, request{Fn: "nango-callback", Params: map[string]string{"provider": "gmail"},
+				Query: "state=" + urlq(state) + "&code=" + urlq(code)}), 200))
+			ok("gmail refresh", e.Do(t, request{Fn: "nango-refresh", Token: tok, Params: map[string]string{"provider": "gmail"}, Body: fmt.Sprintf(`{"connectionId":%q}`, gmail.ID)}), 200)
 			// A code used twice is refused by the provider.
-			ga2 := e.authorize(t, tok, "gmail")
+			ga2 := e.Authorize(t, tok, "gmail", "")
 			add(ga2.State)
-			ok("gmail code reuse", e.do(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"},
-				query: "state=" + urlq(ga2.State) + "&code=" + urlq(code)}), 400) // invalid_request: the provider refused the code
+			ok("gmail code reuse", e.Do(t, request{Fn: "nango-callback", Params: map[string]string{"provider": "gmail"},
+				Query: "state=" + urlq(ga2.State) + "&code=" + urlq(code)}), 400) // invalid_request: the provider refused the code
 
 			// Executor runs, through the handler the function runs (it logs):
 			// Nango's credentials, the built-in OAuth's (expired: refreshed on
 			// the way), and a failing one (the token endpoint down).
-			run := lambdatask.Executor(e.app.Executor, e.app.Logger)
+			run := lambdatask.Executor(e.App.Executor, e.App.Logger)
 			for i, in := range []executor.Input{
 				{NodeType: "integration.slack.send_message", ConnectionID: slack.ID, Params: map[string]any{"channel": "C0123", "text": "hello"}},
 				{NodeType: "integration.gmail.send_email", ConnectionID: gmail.ID, Params: map[string]any{"to": "ada@example.com", "subject": "s", "body": "b"}},
@@ -98,7 +98,7 @@ func TestLogAudit(t *testing.T) {
 					e.expireGmailToken(t, gmail.ID)
 				}
 				if i == 2 { // the token endpoint down
-					e.google.FailTokenRequests(-1, http.StatusServiceUnavailable)
+					e.Google.FailTokenRequests(-1, http.StatusServiceUnavailable)
 				}
 				in.ExecutionID, in.NodeID, in.UserID, in.OrganizationID = fmt.Sprintf("exec-%d", i), "node-1", userID, orgID
 				_, err := run(t.Context(), in)
@@ -106,13 +106,13 @@ func TestLogAudit(t *testing.T) {
 					t.Fatalf("execute %d %s: %v", i, in.NodeType, err)
 				}
 			}
-			e.google.FailTokenRequests(0, 0)
+			e.Google.FailTokenRequests(0, 0)
 
 			// The sweeper, through its handler, over a Nango connection whose
 			// refresh fails and the built-in OAuth one (expired).
-			e.nango.ExpireToken(slack.ID)
-			e.nango.FailRefresh(slack.ID)
-			if _, err := lambdatask.Sweeper(e.app.Sweeper(), e.app.Logger)(t.Context(), json.RawMessage(`{}`)); err != nil {
+			e.Nango.ExpireToken(slack.ID)
+			e.Nango.FailRefresh(slack.ID)
+			if _, err := lambdatask.Sweeper(e.App.Sweeper(), e.App.Logger)(t.Context(), json.RawMessage(`{}`)); err != nil {
 				t.Fatalf("sweep: %v", err)
 			}
 
@@ -122,20 +122,20 @@ func TestLogAudit(t *testing.T) {
 				Tags: map[string]string{"end_user_id": userID, "organization_id": orgID}})
 			sig := nango.SignWebhook(wh, webhookKey)
 			add(sig)
-			ok("webhook", e.do(t, request{fn: "nango-webhook", body: string(wh), headers: map[string]string{nango.HeaderHMAC: sig}}), 200)
+			ok("webhook", e.Do(t, request{Fn: "nango-webhook", Body: string(wh), Headers: map[string]string{nango.HeaderHMAC: sig}}), 200)
 			badSig := nango.SignWebhook(wh, "WRONGKEY-LEAKMARK")
 			add(badSig)
-			ok("bad webhook", e.do(t, request{fn: "nango-webhook", body: string(wh), headers: map[string]string{nango.HeaderHMAC: badSig}}), 401)
+			ok("bad webhook", e.Do(t, request{Fn: "nango-webhook", Body: string(wh), Headers: map[string]string{nango.HeaderHMAC: badSig}}), 401)
 
 			// Delete both.
-			ok("delete slack", e.do(t, request{fn: "nango-delete-connection", token: tok, params: map[string]string{"connectionId": slack.ID}}), 204)
-			ok("delete gmail", e.do(t, request{fn: "nango-delete-connection", token: tok, params: map[string]string{"connectionId": gmail.ID}}), 204)
+			ok("delete slack", e.Do(t, request{Fn: "nango-delete-connection", Token: tok, Params: map[string]string{"connectionId": slack.ID}}), 204)
+			ok("delete gmail", e.Do(t, request{Fn: "nango-delete-connection", Token: tok, Params: map[string]string{"connectionId": gmail.ID}}), 204)
 
 			// Every token the fakes issued along the way.
 			// (The fake Nango's are all found by their prefixes.)
-			add(e.google.Issued()...)
+			add(e.Google.Issued()...)
 
-			logs := e.logs.String()
+			logs := e.Logs.String()
 			lines := strings.Split(strings.TrimSpace(logs), "\n")
 			if len(lines) < 20 {
 				t.Fatalf("only %d log lines captured: the audit would prove nothing", len(lines))
@@ -160,7 +160,7 @@ func TestLogAudit(t *testing.T) {
 			t.Logf("%d log lines audited against %d secret values", len(lines), len(secrets))
 
 			// Audit events never hold a token either.
-			evs, err := e.store.ListAudit(context.Background(), orgID, 1000)
+			evs, err := e.Store.ListAudit(context.Background(), orgID, 1000)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -60,7 +60,7 @@ type attack struct {
 }
 
 // runAttacks sends each attack and checks the refusal, that the stored data
-// did not change, and (through env.do) that no secret reached the answer or
+// did not change, and (through env.Do) that no secret reached the answer or
 // the logs and the answer conforms to the OpenAPI document.
 func runAttacks(t *testing.T, s *seeded, attacks []attack) {
 	t.Helper()
@@ -135,13 +135,13 @@ func TestAttacksOnAuthentication(t *testing.T) {
 					h := tk.header(t)
 					e.addSecret(strings.TrimPrefix(h, "Bearer "))
 					before := e.snapshot(t)
-					e.expectError(t, request{fn: f.fn, params: f.params, query: f.query, body: f.body,
-						headers: map[string]string{"authorization": h}}, tk.status, tk.code)
+					e.expectError(t, request{Fn: f.fn, Params: f.params, Query: f.query, Body: f.body,
+						Headers: map[string]string{"authorization": h}}, tk.status, tk.code)
 					e.unchanged(t, before)
 				})
 			}
 		}
-		if n := e.nango.Requests(http.MethodDelete, "/connections/"); n != 0 {
+		if n := e.Nango.Requests(http.MethodDelete, "/connections/"); n != 0 {
 			t.Errorf("refused requests reached Nango: %d deletes", n)
 		}
 	})
@@ -174,32 +174,32 @@ func TestAttacksOnTenantIsolation(t *testing.T) {
 		} {
 			if strings.Contains(who.ops, "g") {
 				attacks = append(attacks, attack{who.name + "/get", func(t *testing.T, s *seeded) request {
-					return request{fn: "nango-get-connection", token: s.token(t, who.user, who.org, who.roles...), params: map[string]string{"connectionId": who.id(t, s)}}
+					return request{Fn: "nango-get-connection", Token: s.token(t, who.user, who.org, who.roles...), Params: map[string]string{"connectionId": who.id(t, s)}}
 				}, 404, connectors.ENotFound})
 			}
 			if strings.Contains(who.ops, "r") {
 				attacks = append(attacks, attack{who.name + "/refresh", func(t *testing.T, s *seeded) request {
-					return request{fn: "nango-refresh", token: s.token(t, who.user, who.org, who.roles...), params: map[string]string{"provider": who.conn},
-						body: `{"connectionId":"` + who.id(t, s) + `"}`}
+					return request{Fn: "nango-refresh", Token: s.token(t, who.user, who.org, who.roles...), Params: map[string]string{"provider": who.conn},
+						Body: `{"connectionId":"` + who.id(t, s) + `"}`}
 				}, 404, connectors.ENotFound})
 			}
 			if strings.Contains(who.ops, "d") {
 				attacks = append(attacks, attack{who.name + "/delete", func(t *testing.T, s *seeded) request {
-					return request{fn: "nango-delete-connection", token: s.token(t, who.user, who.org, who.roles...), params: map[string]string{"connectionId": who.id(t, s)}}
+					return request{Fn: "nango-delete-connection", Token: s.token(t, who.user, who.org, who.roles...), Params: map[string]string{"connectionId": who.id(t, s)}}
 				}, 404, connectors.ENotFound})
 			}
 		}
 		attacks = append(attacks,
 			attack{"non-admin lists the organization", func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-list-connections", token: s.token(t, userA1, orgA), query: "scope=organization"}
+				return request{Fn: "nango-list-connections", Token: s.token(t, userA1, orgA), Query: "scope=organization"}
 			}, 403, connectors.EForbidden},
 			attack{"reconnect another user's connection", func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-authorize", token: s.token(t, userA2, orgA), params: map[string]string{"provider": "slack"},
-					query: "connection_id=" + url.QueryEscape(s.a1.ID)}
+				return request{Fn: "nango-authorize", Token: s.token(t, userA2, orgA), Params: map[string]string{"provider": "slack"},
+					Query: "connection_id=" + url.QueryEscape(s.a1.ID)}
 			}, 404, connectors.ENotFound},
 		)
 		runAttacks(t, s, attacks)
-		if n := e.nango.Requests(http.MethodDelete, "/connections/"); n != 0 {
+		if n := e.Nango.Requests(http.MethodDelete, "/connections/"); n != 0 {
 			t.Errorf("refused deletes reached Nango: %d", n)
 		}
 
@@ -230,10 +230,10 @@ func TestAttacksOnTenantIsolation(t *testing.T) {
 			if next == nil {
 				t.Fatal("no cursor")
 			}
-			e.expectError(t, request{fn: "nango-list-connections", token: e.token(t, "admin-b", orgB, "admin"),
-				query: "scope=organization&limit=1&cursor=" + url.QueryEscape(*next)}, 400, connectors.EInvalid)
-			e.expectError(t, request{fn: "nango-list-connections", token: e.token(t, userA1, orgA),
-				query: "limit=1&cursor=" + url.QueryEscape(*next)}, 400, connectors.EInvalid)
+			e.expectError(t, request{Fn: "nango-list-connections", Token: e.token(t, "admin-b", orgB, "admin"),
+				Query: "scope=organization&limit=1&cursor=" + url.QueryEscape(*next)}, 400, connectors.EInvalid)
+			e.expectError(t, request{Fn: "nango-list-connections", Token: e.token(t, userA1, orgA),
+				Query: "limit=1&cursor=" + url.QueryEscape(*next)}, 400, connectors.EInvalid)
 		})
 	})
 }
@@ -242,12 +242,12 @@ func TestAttacksOnCallback(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		s := newSeeded(t, e)
 		cb := func(provider string, q url.Values) request {
-			return request{fn: "nango-callback", params: map[string]string{"provider": provider}, query: q.Encode()}
+			return request{Fn: "nango-callback", Params: map[string]string{"provider": provider}, Query: q.Encode()}
 		}
 		// fresh authorizes slack for userA1 and completes it at the fake.
 		fresh := func(t *testing.T, s *seeded) (authorization, string) {
 			a := s.authorize(t, s.token(t, userA1, orgA), "slack", "")
-			return a, s.connectAtFake(t, a)
+			return a, s.ConnectAtFake(t, a)
 		}
 		attacks := []attack{
 			{"replayed state", func(t *testing.T, s *seeded) request {
@@ -299,26 +299,26 @@ func TestAttacksOnCallback(t *testing.T) {
 			{"bearer of another user", func(t *testing.T, s *seeded) request {
 				a, id := fresh(t, s)
 				r := cb("slack", url.Values{"state": {a.State}, "connection_id": {id}})
-				r.token = s.token(t, userA2, orgA)
+				r.Token = s.token(t, userA2, orgA)
 				return r
 			}, 403, connectors.EForbidden},
 			{"bearer of another organization", func(t *testing.T, s *seeded) request {
 				a, id := fresh(t, s)
 				r := cb("slack", url.Values{"state": {a.State}, "connection_id": {id}})
-				r.token = s.token(t, userA1, orgB)
+				r.Token = s.token(t, userA1, orgB)
 				return r
 			}, 403, connectors.EForbidden},
 			{"invalid bearer", func(t *testing.T, s *seeded) request {
 				a, id := fresh(t, s)
 				r := cb("slack", url.Values{"state": {a.State}, "connection_id": {id}})
-				r.token = rawJWT(t, nil, jwt.MapClaims{"sub": userA1, "org_id": orgA, "exp": time.Now().Add(time.Hour).Unix()})
-				s.addSecret(r.token)
+				r.Token = rawJWT(t, nil, jwt.MapClaims{"sub": userA1, "org_id": orgA, "exp": time.Now().Add(time.Hour).Unix()})
+				s.addSecret(r.Token)
 				return r
 			}, 401, connectors.EUnauthorized},
 			{"Nango connection of another user", func(t *testing.T, s *seeded) request {
 				a, _ := fresh(t, s)
 				other := s.authorize(t, s.token(t, userA2, orgA), "slack", "")
-				return cb("slack", url.Values{"state": {a.State}, "connection_id": {s.connectAtFake(t, other)}})
+				return cb("slack", url.Values{"state": {a.State}, "connection_id": {s.ConnectAtFake(t, other)}})
 			}, 403, connectors.EForbidden},
 			{"Nango connection of another organization", func(t *testing.T, s *seeded) request {
 				a, _ := fresh(t, s)
@@ -340,7 +340,7 @@ func TestAttacksOnCallback(t *testing.T) {
 			// state with an authorization code: refused, nothing stored.
 			g := e.authorize(t, e.token(t, userA1, orgA), "gmail", "")
 			before := e.snapshot(t)
-			resp := e.do(t, cb("gmail", url.Values{"state": {g.State}, "connection_id": {s.a1.ID}}))
+			resp := e.Do(t, cb("gmail", url.Values{"state": {g.State}, "connection_id": {s.a1.ID}}))
 			if resp.StatusCode != 400 {
 				t.Fatalf("gmail state with connection_id: %d %s", resp.StatusCode, resp.Body)
 			}
@@ -356,7 +356,7 @@ func TestAttacksOnCallback(t *testing.T) {
 			if len(ids()) != n {
 				t.Errorf("a connection was stored")
 			}
-			if got := e.google.Stats().Exchanges; got != 0 {
+			if got := e.Google.Stats().Exchanges; got != 0 {
 				t.Errorf("the code was sent to Google %d times", got)
 			}
 		})
@@ -376,10 +376,10 @@ func TestAttacksOnCallback(t *testing.T) {
 			a, id := fresh(t, s)
 			e.expectError(t, cb("hubspot", url.Values{"state": {a.State}, "connection_id": {id}}), 400, connectors.EInvalidState)
 			r := cb("slack", url.Values{"state": {a.State}, "connection_id": {id}})
-			r.token = e.token(t, userA2, orgA)
+			r.Token = e.token(t, userA2, orgA)
 			e.expectError(t, r, 403, connectors.EForbidden)
-			r.token = e.token(t, userA1, orgA)
-			if resp := e.do(t, r); resp.StatusCode != 200 {
+			r.Token = e.token(t, userA1, orgA)
+			if resp := e.Do(t, r); resp.StatusCode != 200 {
 				t.Fatalf("owner's callback after refusals: %d %s", resp.StatusCode, resp.Body)
 			}
 		})
@@ -412,13 +412,13 @@ func TestAttacksOnRedirect(t *testing.T) {
 			"https://evil.com/?https://app.example.com",
 		} {
 			attacks = append(attacks, attack{uri, func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-authorize", token: s.token(t, userA1, orgA), params: map[string]string{"provider": "slack"},
-					query: url.Values{"redirect_uri": {uri}}.Encode()}
+				return request{Fn: "nango-authorize", Token: s.token(t, userA1, orgA), Params: map[string]string{"provider": "slack"},
+					Query: url.Values{"redirect_uri": {uri}}.Encode()}
 			}, 400, connectors.EInvalid})
 		}
-		before := e.nango.Requests(http.MethodPost, "/connect/sessions")
+		before := e.Nango.Requests(http.MethodPost, "/connect/sessions")
 		runAttacks(t, s, attacks)
-		if n := e.nango.Requests(http.MethodPost, "/connect/sessions") - before; n != 0 {
+		if n := e.Nango.Requests(http.MethodPost, "/connect/sessions") - before; n != 0 {
 			t.Errorf("refused authorizations created %d Nango sessions", n)
 		}
 	})
@@ -429,7 +429,7 @@ func TestAttacksOnBodies(t *testing.T) {
 		s := newSeeded(t, e)
 		refresh := func(body string) func(*testing.T, *seeded) request {
 			return func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-refresh", token: s.token(t, userA1, orgA), params: map[string]string{"provider": "slack"}, body: body}
+				return request{Fn: "nango-refresh", Token: s.token(t, userA1, orgA), Params: map[string]string{"provider": "slack"}, Body: body}
 			}
 		}
 		big := `{"connectionId":"` + strings.Repeat("x", 64<<10) + `"}`
@@ -437,12 +437,12 @@ func TestAttacksOnBodies(t *testing.T) {
 			{"refresh body over 64 KiB", refresh(big), 413, connectors.ETooLarge},
 			{"refresh base64 body over 64 KiB", func(t *testing.T, s *seeded) request {
 				r := refresh("")(t, s)
-				r.body, r.base64 = base64.StdEncoding.EncodeToString([]byte(big)), true
+				r.Body, r.Base64 = base64.StdEncoding.EncodeToString([]byte(big)), true
 				return r
 			}, 413, connectors.ETooLarge},
 			{"webhook body over 64 KiB", func(t *testing.T, s *seeded) request {
 				body := `{"type":"auth","pad":"` + strings.Repeat("x", 64<<10) + `"}`
-				return request{fn: "nango-webhook", body: body, headers: map[string]string{"x-nango-hmac-sha256": nango.SignWebhook([]byte(body), webhookKey)}}
+				return request{Fn: "nango-webhook", Body: body, Headers: map[string]string{"x-nango-hmac-sha256": nango.SignWebhook([]byte(body), webhookKey)}}
 			}, 413, connectors.ETooLarge},
 			{"malformed JSON", refresh(`{"connectionId":`), 400, connectors.EInvalid},
 			{"not JSON", refresh(`connectionId=x`), 400, connectors.EInvalid},
@@ -453,20 +453,20 @@ func TestAttacksOnBodies(t *testing.T) {
 			{"missing connectionId", refresh(`{}`), 400, connectors.EInvalid},
 			{"bad base64", func(t *testing.T, s *seeded) request {
 				r := refresh("%%%")(t, s)
-				r.base64 = true
+				r.Base64 = true
 				return r
 			}, 400, connectors.EInvalid},
 			{"unknown provider on authorize", func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-authorize", token: s.token(t, userA1, orgA), params: map[string]string{"provider": "myspace"}}
+				return request{Fn: "nango-authorize", Token: s.token(t, userA1, orgA), Params: map[string]string{"provider": "myspace"}}
 			}, 404, connectors.EUnknownConnector},
 			{"unknown provider on refresh", func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-refresh", token: s.token(t, userA1, orgA), params: map[string]string{"provider": "myspace"}, body: `{"connectionId":"` + s.a1.ID + `"}`}
+				return request{Fn: "nango-refresh", Token: s.token(t, userA1, orgA), Params: map[string]string{"provider": "myspace"}, Body: `{"connectionId":"` + s.a1.ID + `"}`}
 			}, 404, connectors.EUnknownConnector},
 			{"path traversal provider", func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-authorize", token: s.token(t, userA1, orgA), params: map[string]string{"provider": "../connections"}}
+				return request{Fn: "nango-authorize", Token: s.token(t, userA1, orgA), Params: map[string]string{"provider": "../connections"}}
 			}, 404, connectors.EUnknownConnector},
 			{"malformed query", func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-list-connections", token: s.token(t, userA1, orgA), query: "limit=%zz"}
+				return request{Fn: "nango-list-connections", Token: s.token(t, userA1, orgA), Query: "limit=%zz"}
 			}, 400, connectors.EInvalid},
 		}
 		runAttacks(t, s, attacks)
@@ -480,7 +480,7 @@ func TestAttacksOnWebhook(t *testing.T) {
 		body := webhookBody(t, "creation", true, "webhook-conn-1", userA2, orgA)
 		hijack := webhookBody(t, "override", true, s.a1.ID, userA2, orgA)
 		wh := func(b []byte, h map[string]string) func(*testing.T, *seeded) request {
-			return func(*testing.T, *seeded) request { return request{fn: "nango-webhook", body: string(b), headers: h} }
+			return func(*testing.T, *seeded) request { return request{Fn: "nango-webhook", Body: string(b), Headers: h} }
 		}
 		attacks := []attack{
 			{"no signature", wh(body, nil), 401, connectors.EUnauthorized},
@@ -491,15 +491,15 @@ func TestAttacksOnWebhook(t *testing.T) {
 			{"signed with the secret key", wh(body, map[string]string{"x-nango-hmac-sha256": nango.SignWebhook(body, nangoSecretKey)}), 401, connectors.EUnauthorized},
 			{"signature over the base64 text", func(*testing.T, *seeded) request {
 				b64 := base64.StdEncoding.EncodeToString(body)
-				return request{fn: "nango-webhook", body: b64, base64: true, headers: map[string]string{"x-nango-hmac-sha256": nango.SignWebhook([]byte(b64), webhookKey)}}
+				return request{Fn: "nango-webhook", Body: b64, Base64: true, Headers: map[string]string{"x-nango-hmac-sha256": nango.SignWebhook([]byte(b64), webhookKey)}}
 			}, 401, connectors.EUnauthorized},
 			{"signed but not JSON", wh([]byte("not json"), map[string]string{"x-nango-hmac-sha256": nango.SignWebhook([]byte("not json"), webhookKey)}), 400, connectors.EInvalid},
 		}
 		runAttacks(t, s, attacks)
 
 		t.Run("good signature over base64-decoded bytes", func(t *testing.T) {
-			resp := e.do(t, request{fn: "nango-webhook", body: base64.StdEncoding.EncodeToString(body), base64: true,
-				headers: map[string]string{"x-nango-hmac-sha256": nango.SignWebhook(body, webhookKey)}})
+			resp := e.Do(t, request{Fn: "nango-webhook", Body: base64.StdEncoding.EncodeToString(body), Base64: true,
+				Headers: map[string]string{"x-nango-hmac-sha256": nango.SignWebhook(body, webhookKey)}})
 			if resp.StatusCode != 200 || resp.Body != `{"received":true}` {
 				t.Fatalf("webhook: %d %s", resp.StatusCode, resp.Body)
 			}
@@ -539,7 +539,7 @@ func TestAttacksOnWebhook(t *testing.T) {
 
 		t.Run("from the fake over HTTP", func(t *testing.T) {
 			srv := newLambdaHTTP(t, e, "nango-webhook")
-			res, err := e.nango.SendAuthWebhook(t.Context(), srv, nangofake.AuthWebhook{Operation: "creation", Success: true, ConnectionID: "webhook-conn-2",
+			res, err := e.Nango.SendAuthWebhook(t.Context(), srv, nangofake.AuthWebhook{Operation: "creation", Success: true, ConnectionID: "webhook-conn-2",
 				ProviderConfigKey: "hubspot", Provider: "hubspot", Tags: map[string]string{"end_user_id": userA1, "organization_id": orgA}})
 			if err != nil {
 				t.Fatal(err)
@@ -563,7 +563,7 @@ func TestNangoOutages(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		s := newSeeded(t, e)
 		authorize := func(t *testing.T, s *seeded) request {
-			return request{fn: "nango-authorize", token: s.token(t, userA1, orgA), params: map[string]string{"provider": "slack"}}
+			return request{Fn: "nango-authorize", Token: s.token(t, userA1, orgA), Params: map[string]string{"provider": "slack"}}
 		}
 		for _, tt := range []struct {
 			name   string
@@ -578,19 +578,19 @@ func TestNangoOutages(t *testing.T) {
 			{"authorize when Nango refuses the secret key", nangofake.Fault{Status: 401, Code: "unknown_account"}, authorize, 503, connectors.ENotConfigured},
 			{"authorize on 400", nangofake.Fault{Status: 400, Code: "invalid_body"}, authorize, 502, connectors.EUpstream},
 			{"refresh on 500", nangofake.Fault{Status: 500}, func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-refresh", token: s.token(t, userA1, orgA), params: map[string]string{"provider": "slack"}, body: `{"connectionId":"` + s.a1.ID + `"}`}
+				return request{Fn: "nango-refresh", Token: s.token(t, userA1, orgA), Params: map[string]string{"provider": "slack"}, Body: `{"connectionId":"` + s.a1.ID + `"}`}
 			}, 502, connectors.EUpstream},
 			{"delete on 500", nangofake.Fault{Status: 500}, func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-delete-connection", token: s.token(t, userA1, orgA), params: map[string]string{"connectionId": s.a1.ID}}
+				return request{Fn: "nango-delete-connection", Token: s.token(t, userA1, orgA), Params: map[string]string{"connectionId": s.a1.ID}}
 			}, 502, connectors.EUpstream},
 			{"delete on 429", nangofake.Fault{Status: 429, RetryAfter: "30"}, func(t *testing.T, s *seeded) request {
-				return request{fn: "nango-delete-connection", token: s.token(t, userA1, orgA), params: map[string]string{"connectionId": s.a1.ID}}
+				return request{Fn: "nango-delete-connection", Token: s.token(t, userA1, orgA), Params: map[string]string{"connectionId": s.a1.ID}}
 			}, 429, connectors.ERateLimited},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				r := tt.req(t, s)
-				e.nango.Inject(tt.fault)
-				t.Cleanup(e.nango.ClearFaults)
+				e.Nango.Inject(tt.fault)
+				t.Cleanup(e.Nango.ClearFaults)
 				before := e.snapshot(t)
 				resp := e.expectError(t, r, tt.status, tt.code)
 				e.unchanged(t, before)
@@ -602,13 +602,13 @@ func TestNangoOutages(t *testing.T) {
 
 		t.Run("callback on 500 keeps the state usable", func(t *testing.T) {
 			a := e.authorize(t, e.token(t, userA1, orgA), "slack", "")
-			id := e.connectAtFake(t, a)
-			e.nango.Inject(nangofake.Fault{Status: 500})
+			id := e.ConnectAtFake(t, a)
+			e.Nango.Inject(nangofake.Fault{Status: 500})
 			before := e.snapshot(t)
-			e.expectError(t, request{fn: "nango-callback", params: map[string]string{"provider": "slack"},
-				query: url.Values{"state": {a.State}, "connection_id": {id}}.Encode()}, 502, connectors.EUpstream)
+			e.expectError(t, request{Fn: "nango-callback", Params: map[string]string{"provider": "slack"},
+				Query: url.Values{"state": {a.State}, "connection_id": {id}}.Encode()}, 502, connectors.EUpstream)
 			e.unchanged(t, before)
-			e.nango.ClearFaults()
+			e.Nango.ClearFaults()
 			if resp := e.callback(t, "slack", a.State, id); resp.StatusCode != 200 {
 				t.Fatalf("callback after the outage: %d %s", resp.StatusCode, resp.Body)
 			}
@@ -621,9 +621,9 @@ func TestNangoUnreachable(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			t.Run("timeout", func(t *testing.T) {
 				e := newEnv(t, kind, envOptions{httpClient: &http.Client{Timeout: 300 * time.Millisecond}})
-				e.nango.Inject(nangofake.Fault{Latency: time.Second})
+				e.Nango.Inject(nangofake.Fault{Latency: time.Second})
 				before := e.snapshot(t)
-				e.expectError(t, request{fn: "nango-authorize", token: e.token(t, userA1, orgA), params: map[string]string{"provider": "slack"}}, 503, connectors.EUnavailable)
+				e.expectError(t, request{Fn: "nango-authorize", Token: e.token(t, userA1, orgA), Params: map[string]string{"provider": "slack"}}, 503, connectors.EUnavailable)
 				e.unchanged(t, before)
 			})
 			t.Run("connection refused", func(t *testing.T) {
@@ -633,11 +633,11 @@ func TestNangoUnreachable(t *testing.T) {
 				}
 				e := newEnv(t, kind, envOptions{nangoHost: fmt.Sprintf("http://127.0.0.1:%d", port)})
 				before := e.snapshot(t)
-				e.expectError(t, request{fn: "nango-authorize", token: e.token(t, userA1, orgA), params: map[string]string{"provider": "slack"}}, 503, connectors.EUnavailable)
+				e.expectError(t, request{Fn: "nango-authorize", Token: e.token(t, userA1, orgA), Params: map[string]string{"provider": "slack"}}, 503, connectors.EUnavailable)
 				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 				defer cancel()
-				e.expectError(t, request{fn: "nango-callback", ctx: ctx, params: map[string]string{"provider": "slack"},
-					query: "state=x.y&connection_id=z"}, 400, connectors.EInvalidState)
+				e.expectError(t, request{Fn: "nango-callback", Ctx: ctx, Params: map[string]string{"provider": "slack"},
+					Query: "state=x.y&connection_id=z"}, 400, connectors.EInvalidState)
 				e.unchanged(t, before)
 			})
 		})

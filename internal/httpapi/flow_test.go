@@ -33,7 +33,7 @@ func TestNangoFlow(t *testing.T) {
 				t.Errorf("trace[%d].step = %d", i, s.Step)
 			}
 		}
-		wantURL := e.vars["NANGO_HOST"] + "/oauth/connect/slack?connect_session_token=" + url.QueryEscape(a.ConnectSessionToken)
+		wantURL := e.Vars["NANGO_HOST"] + "/oauth/connect/slack?connect_session_token=" + url.QueryEscape(a.ConnectSessionToken)
 		if a.ConnectSessionToken == "" || a.AuthorizationURL != wantURL {
 			t.Errorf("authorizationUrl = %q, want %q", a.AuthorizationURL, wantURL)
 		}
@@ -57,7 +57,7 @@ func TestNangoFlow(t *testing.T) {
 			t.Fatalf("callback: %d %s", resp.StatusCode, resp.Body)
 		}
 		var cb struct{ Connection connectionJSON }
-		resp.json(t, &cb)
+		resp.JSON(t, &cb)
 		c := cb.Connection
 		want := connectionJSON{ID: connected.ConnectionID, Connector: "slack", AuthProvider: "nango", ProviderConfigKey: "slack",
 			UserID: userA1, OrganizationID: orgA, Status: "active"}
@@ -72,8 +72,8 @@ func TestNangoFlow(t *testing.T) {
 			t.Errorf("createdAt %v expiresAt %v, want both set", c.CreatedAt, c.ExpiresAt)
 		}
 		// The state was single use.
-		e.expectError(t, request{fn: "nango-callback", params: map[string]string{"provider": "slack"},
-			query: url.Values{"state": {a.State}, "connection_id": {c.ID}}.Encode()}, http.StatusBadRequest, connectors.EInvalidState)
+		e.expectError(t, request{Fn: "nango-callback", Params: map[string]string{"provider": "slack"},
+			Query: url.Values{"state": {a.State}, "connection_id": {c.ID}}.Encode()}, http.StatusBadRequest, connectors.EInvalidState)
 
 		// list contains it.
 		ids, next := e.list(t, tok, "")
@@ -87,37 +87,37 @@ func TestNangoFlow(t *testing.T) {
 			t.Fatalf("get: %d %s", resp.StatusCode, resp.Body)
 		}
 		var got struct{ Connection connectionJSON }
-		resp.json(t, &got)
+		resp.JSON(t, &got)
 		if got.Connection.ID != c.ID || got.Connection.LastRefreshedAt != nil {
 			t.Errorf("get = %+v", got.Connection)
 		}
 
 		// refresh: lastRefreshedAt set, Nango asked with force_refresh.
-		before := e.nango.Requests(http.MethodGet, "/connections/"+c.ID)
-		resp = e.do(t, request{fn: "nango-refresh", token: tok, params: map[string]string{"provider": "slack"}, body: `{"connectionId":"` + c.ID + `"}`})
+		before := e.Nango.Requests(http.MethodGet, "/connections/"+c.ID)
+		resp = e.Do(t, request{Fn: "nango-refresh", Token: tok, Params: map[string]string{"provider": "slack"}, Body: `{"connectionId":"` + c.ID + `"}`})
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("refresh: %d %s", resp.StatusCode, resp.Body)
 		}
 		var ref struct{ Connection connectionJSON }
-		resp.json(t, &ref)
+		resp.JSON(t, &ref)
 		if ref.Connection.LastRefreshedAt == nil || ref.Connection.Status != "active" || ref.Connection.ExpiresAt == nil {
 			t.Errorf("refreshed = %+v, want lastRefreshedAt and expiresAt set", ref.Connection)
 		}
-		if e.nango.Requests(http.MethodGet, "/connections/"+c.ID) != before+1 {
+		if e.Nango.Requests(http.MethodGet, "/connections/"+c.ID) != before+1 {
 			t.Errorf("refresh did not reach Nango")
 		}
 
 		// delete 204, then get 404, delete 404 again.
-		resp = e.do(t, request{fn: "nango-delete-connection", token: tok, params: map[string]string{"connectionId": c.ID}})
+		resp = e.Do(t, request{Fn: "nango-delete-connection", Token: tok, Params: map[string]string{"connectionId": c.ID}})
 		if resp.StatusCode != http.StatusNoContent || resp.Body != "" {
 			t.Fatalf("delete: %d %s", resp.StatusCode, resp.Body)
 		}
-		if n := e.nango.Requests(http.MethodDelete, "/connections/"+c.ID); n != 1 {
+		if n := e.Nango.Requests(http.MethodDelete, "/connections/"+c.ID); n != 1 {
 			t.Errorf("Nango saw %d deletes, want 1", n)
 		}
-		e.expectError(t, request{fn: "nango-get-connection", token: tok, params: map[string]string{"connectionId": c.ID}}, http.StatusNotFound, connectors.ENotFound)
+		e.expectError(t, request{Fn: "nango-get-connection", Token: tok, Params: map[string]string{"connectionId": c.ID}}, http.StatusNotFound, connectors.ENotFound)
 		snap := e.snapshot(t)
-		e.expectError(t, request{fn: "nango-delete-connection", token: tok, params: map[string]string{"connectionId": c.ID}}, http.StatusNotFound, connectors.ENotFound)
+		e.expectError(t, request{Fn: "nango-delete-connection", Token: tok, Params: map[string]string{"connectionId": c.ID}}, http.StatusNotFound, connectors.ENotFound)
 		e.unchanged(t, snap)
 
 		// Every step was audited, without a token.
@@ -166,7 +166,7 @@ func TestPagination(t *testing.T) {
 			t.Errorf("status filter = %v, want none", ids)
 		}
 		for _, q := range []string{"limit=0", "limit=101", "limit=x", "status=nope", "scope=world", "cursor=forged"} {
-			e.expectError(t, request{fn: "nango-list-connections", token: tok, query: q}, http.StatusBadRequest, connectors.EInvalid)
+			e.expectError(t, request{Fn: "nango-list-connections", Token: tok, Query: q}, http.StatusBadRequest, connectors.EInvalid)
 		}
 	})
 }
@@ -176,7 +176,7 @@ func TestCallbackRedirect(t *testing.T) {
 		tok := e.token(t, userA1, orgA)
 		redirect := allowedOrigin + "/settings/connections?tab=apps"
 		a := e.authorize(t, tok, "slack", url.Values{"redirect_uri": {redirect}}.Encode())
-		id := e.connectAtFake(t, a)
+		id := e.ConnectAtFake(t, a)
 		resp := e.callback(t, "slack", a.State, id)
 		if resp.StatusCode != http.StatusFound {
 			t.Fatalf("callback: %d %s, want 302", resp.StatusCode, resp.Body)
@@ -222,7 +222,7 @@ func TestWebhookAndCallbackConverge(t *testing.T) {
 
 		t.Run("webhook first", func(t *testing.T) {
 			a := e.authorize(t, tok, "slack", "")
-			id := e.connectAtFake(t, a)
+			id := e.ConnectAtFake(t, a)
 			if resp := e.webhook(t, webhookBody(t, "creation", true, id, userA1, orgA), webhookKey, nil); resp.StatusCode != 200 || resp.Body != `{"received":true}` {
 				t.Fatalf("webhook: %d %s", resp.StatusCode, resp.Body)
 			}
@@ -234,7 +234,7 @@ func TestWebhookAndCallbackConverge(t *testing.T) {
 				t.Fatalf("callback after webhook: %d %s", resp.StatusCode, resp.Body)
 			}
 			var cb struct{ Connection connectionJSON }
-			resp.json(t, &cb)
+			resp.JSON(t, &cb)
 			if cb.Connection.ExpiresAt == nil || cb.Connection.Status != "active" {
 				t.Errorf("callback after webhook = %+v", cb.Connection)
 			}
@@ -254,7 +254,7 @@ func TestWebhookAndCallbackConverge(t *testing.T) {
 			}
 			resp := e.get(t, e.token(t, userA2, orgA), c.ID)
 			var got struct{ Connection connectionJSON }
-			resp.json(t, &got)
+			resp.JSON(t, &got)
 			if got.Connection.Status != "active" || got.Connection.UserID != userA2 || !got.Connection.CreatedAt.Equal(c.CreatedAt) {
 				t.Errorf("after duplicate webhooks: %+v", got.Connection)
 			}
@@ -267,7 +267,7 @@ func TestWebhookAndCallbackConverge(t *testing.T) {
 			// The fake Nango signs with both headers; the legacy one must
 			// not be what makes it pass, the HMAC one must.
 			a := e.authorize(t, tok, "slack", "")
-			id := e.connectAtFake(t, a)
+			id := e.ConnectAtFake(t, a)
 			body := webhookBody(t, "creation", true, id, userA1, orgA)
 			resp := e.webhook(t, body, webhookKey, map[string]string{"x-nango-signature": "deadbeef"})
 			if resp.StatusCode != 200 {
@@ -284,14 +284,14 @@ func TestWebhookAndCallbackConverge(t *testing.T) {
 				t.Fatalf("webhook: %d %s", resp.StatusCode, resp.Body)
 			}
 			var got struct{ Connection connectionJSON }
-			e.get(t, tok, c.ID).json(t, &got)
+			e.get(t, tok, c.ID).JSON(t, &got)
 			if got.Connection.Status != "refresh_failed" {
 				t.Errorf("status after a failed refresh webhook = %q, want refresh_failed", got.Connection.Status)
 			}
 			// A refresh through the API brings it back.
-			resp := e.do(t, request{fn: "nango-refresh", token: tok, params: map[string]string{"provider": "discord"}, body: `{"connectionId":"` + c.ID + `"}`})
+			resp := e.Do(t, request{Fn: "nango-refresh", Token: tok, Params: map[string]string{"provider": "discord"}, Body: `{"connectionId":"` + c.ID + `"}`})
 			var ref struct{ Connection connectionJSON }
-			resp.json(t, &ref)
+			resp.JSON(t, &ref)
 			if resp.StatusCode != 200 || ref.Connection.Status != "active" {
 				t.Errorf("refresh after failure: %d %s", resp.StatusCode, resp.Body)
 			}
@@ -303,22 +303,22 @@ func TestNangoRefreshRefused(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		tok := e.token(t, userA1, orgA)
 		c := e.connect(t, userA1, orgA, "slack")
-		e.nango.FailRefresh(c.ID)
-		e.expectError(t, request{fn: "nango-refresh", token: tok, params: map[string]string{"provider": "slack"}, body: `{"connectionId":"` + c.ID + `"}`},
+		e.Nango.FailRefresh(c.ID)
+		e.expectError(t, request{Fn: "nango-refresh", Token: tok, Params: map[string]string{"provider": "slack"}, Body: `{"connectionId":"` + c.ID + `"}`},
 			http.StatusConflict, connectors.EReauthRequired)
 		var got struct{ Connection connectionJSON }
-		e.get(t, tok, c.ID).json(t, &got)
+		e.get(t, tok, c.ID).JSON(t, &got)
 		if got.Connection.Status != "reauth_required" {
 			t.Errorf("status = %q, want reauth_required", got.Connection.Status)
 		}
 		// Reconnecting the same connection makes it active again, same record.
 		a := e.authorize(t, tok, "slack", "connection_id="+url.QueryEscape(c.ID))
-		if id := e.connectAtFake(t, a); id != c.ID {
+		if id := e.ConnectAtFake(t, a); id != c.ID {
 			t.Fatalf("reconnect made a new Nango connection %s", id)
 		}
 		resp := e.callback(t, "slack", a.State, c.ID)
 		var cb struct{ Connection connectionJSON }
-		resp.json(t, &cb)
+		resp.JSON(t, &cb)
 		if resp.StatusCode != 200 || cb.Connection.ID != c.ID || cb.Connection.Status != "active" {
 			t.Errorf("reconnect callback: %d %s", resp.StatusCode, resp.Body)
 		}
@@ -349,15 +349,15 @@ func TestBuiltInOAuthGmail(t *testing.T) {
 		challenge := q.Get("code_challenge")
 
 		// The user consents; Google sends the browser back with a code.
-		code, _ := e.google.Authorize(t, a.AuthorizationURL)
+		code, _ := e.Google.Authorize(t, a.AuthorizationURL)
 		e.addSecret(code)
-		resp := e.do(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"},
-			query: url.Values{"state": {a.State}, "code": {code}, "scope": {"https://www.googleapis.com/auth/gmail.send"}}.Encode()})
+		resp := e.Do(t, request{Fn: "nango-callback", Params: map[string]string{"provider": "gmail"},
+			Query: url.Values{"state": {a.State}, "code": {code}, "scope": {"https://www.googleapis.com/auth/gmail.send"}}.Encode()})
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("callback: %d %s", resp.StatusCode, resp.Body)
 		}
 		var cb struct{ Connection connectionJSON }
-		resp.json(t, &cb)
+		resp.JSON(t, &cb)
 		c := cb.Connection
 		if c.AuthProvider != "legacy" || c.Connector != "gmail" || c.Status != "active" || c.UserID != userA1 || c.ExpiresAt == nil || c.LastRefreshedAt == nil {
 			t.Errorf("connection = %+v", c)
@@ -365,7 +365,7 @@ func TestBuiltInOAuthGmail(t *testing.T) {
 		// The verifier reached the token endpoint and matches the challenge
 		// (the fake refuses the exchange otherwise).
 		var verifiers []string
-		for _, form := range e.google.Requests() {
+		for _, form := range e.Google.Requests() {
 			if form.Get("grant_type") == "authorization_code" {
 				verifiers = append(verifiers, form.Get("code_verifier"))
 			}
@@ -393,29 +393,29 @@ func TestBuiltInOAuthGmail(t *testing.T) {
 		if err != nil || len(sc.SealedToken) == 0 {
 			t.Fatalf("stored connection: %v, sealed %d bytes", err, len(sc.SealedToken))
 		}
-		tokn, err := e.app.Connections.OpenToken(sc)
+		tokn, err := e.App.Connections.OpenToken(sc)
 		if err != nil || !strings.HasPrefix(tokn.AccessToken, googleAccessPrefix) || !strings.HasPrefix(tokn.RefreshToken, googleRefreshPrefix) {
 			t.Fatalf("sealed token does not open to Google's token: %v", err)
 		}
 
 		// A refresh works, then the grant is revoked: 409 reauth_required.
-		refresh := request{fn: "nango-refresh", token: tok, params: map[string]string{"provider": "gmail"}, body: `{"connectionId":"` + c.ID + `"}`}
-		if resp := e.do(t, refresh); resp.StatusCode != http.StatusOK {
+		refresh := request{Fn: "nango-refresh", Token: tok, Params: map[string]string{"provider": "gmail"}, Body: `{"connectionId":"` + c.ID + `"}`}
+		if resp := e.Do(t, refresh); resp.StatusCode != http.StatusOK {
 			t.Fatalf("refresh: %d %s", resp.StatusCode, resp.Body)
 		}
-		e.google.RevokeAll()
+		e.Google.RevokeAll()
 		resp = e.expectError(t, refresh, http.StatusConflict, connectors.EReauthRequired)
 		var got struct{ Connection connectionJSON }
-		e.get(t, tok, c.ID).json(t, &got)
+		e.get(t, tok, c.ID).JSON(t, &got)
 		if got.Connection.Status != "reauth_required" {
 			t.Errorf("status after invalid_grant = %q, want reauth_required", got.Connection.Status)
 		}
 
 		// Delete revokes at Google, best effort.
-		if resp := e.do(t, request{fn: "nango-delete-connection", token: tok, params: map[string]string{"connectionId": c.ID}}); resp.StatusCode != http.StatusNoContent {
+		if resp := e.Do(t, request{Fn: "nango-delete-connection", Token: tok, Params: map[string]string{"connectionId": c.ID}}); resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("delete: %d %s", resp.StatusCode, resp.Body)
 		}
-		if revokes := e.google.Stats().Revocations; revokes != 1 {
+		if revokes := e.Google.Stats().Revocations; revokes != 1 {
 			t.Errorf("Google saw %d revocations, want 1", revokes)
 		}
 	})
@@ -428,8 +428,8 @@ func TestBuiltInOAuthErrors(t *testing.T) {
 		t.Run("provider error access_denied", func(t *testing.T) {
 			a := e.authorize(t, tok, "gmail", "")
 			snap := e.snapshot(t)
-			resp := e.expectError(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"},
-				query: url.Values{"state": {a.State}, "error": {"access_denied"}, "error_description": {"The user denied"}}.Encode()},
+			resp := e.expectError(t, request{Fn: "nango-callback", Params: map[string]string{"provider": "gmail"},
+				Query: url.Values{"state": {a.State}, "error": {"access_denied"}, "error_description": {"The user denied"}}.Encode()},
 				http.StatusBadRequest, connectors.EInvalid)
 			if !strings.Contains(resp.Body, "access_denied") {
 				t.Errorf("answer does not give the provider's reason: %s", resp.Body)
@@ -442,15 +442,15 @@ func TestBuiltInOAuthErrors(t *testing.T) {
 				t.Errorf("connections after a refusal: %v (snapshot before %q)", ids, snap)
 			}
 			// And it cannot be used afterwards.
-			e.expectError(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"},
-				query: url.Values{"state": {a.State}, "code": {"c"}}.Encode()}, http.StatusBadRequest, connectors.EInvalidState)
+			e.expectError(t, request{Fn: "nango-callback", Params: map[string]string{"provider": "gmail"},
+				Query: url.Values{"state": {a.State}, "code": {"c"}}.Encode()}, http.StatusBadRequest, connectors.EInvalidState)
 		})
 
 		t.Run("code the provider refuses", func(t *testing.T) {
 			a := e.authorize(t, tok, "gmail", "")
 			snap := e.snapshot(t)
-			resp := e.do(t, request{fn: "nango-callback", params: map[string]string{"provider": "gmail"},
-				query: url.Values{"state": {a.State}, "code": {"not-registered"}}.Encode()})
+			resp := e.Do(t, request{Fn: "nango-callback", Params: map[string]string{"provider": "gmail"},
+				Query: url.Values{"state": {a.State}, "code": {"not-registered"}}.Encode()})
 			if resp.StatusCode < 400 {
 				t.Fatalf("refused code answered %d", resp.StatusCode)
 			}
@@ -488,7 +488,7 @@ func TestAuthorizeEveryConnector(t *testing.T) {
 					t.Errorf("%s: step %d, session token %q", m.ID, a.Route.Step, a.ConnectSessionToken)
 				}
 			default:
-				prefix := e.vars["NANGO_HOST"] + "/oauth/connect/" + url.PathEscape(m.ProviderConfigKey) + "?connect_session_token="
+				prefix := e.Vars["NANGO_HOST"] + "/oauth/connect/" + url.PathEscape(m.ProviderConfigKey) + "?connect_session_token="
 				if a.Route.Step != 1 || !strings.HasPrefix(a.AuthorizationURL, prefix) {
 					t.Errorf("%s: step %d, URL %s", m.ID, a.Route.Step, a.AuthorizationURL)
 				}

@@ -46,16 +46,16 @@ func validateAnswer(doc *openapi3.T, fn string, ev events.APIGatewayV2HTTPReques
 	if !ok {
 		return fmt.Errorf("unknown function %q", fn)
 	}
-	item := doc.Paths.Value(rt.path)
+	item := doc.Paths.Value(rt.Path)
 	if item == nil {
-		return fmt.Errorf("openapi.yaml has no path %s", rt.path)
+		return fmt.Errorf("openapi.yaml has no path %s", rt.Path)
 	}
-	op := item.GetOperation(rt.method)
+	op := item.GetOperation(rt.Method)
 	if op == nil {
-		return fmt.Errorf("openapi.yaml has no %s %s", rt.method, rt.path)
+		return fmt.Errorf("openapi.yaml has no %s %s", rt.Method, rt.Path)
 	}
 	u := &url.URL{Path: ev.RawPath, RawQuery: ev.RawQueryString}
-	req, err := http.NewRequest(rt.method, u.String(), nil)
+	req, err := http.NewRequest(rt.Method, u.String(), nil)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func validateAnswer(doc *openapi3.T, fn string, ev events.APIGatewayV2HTTPReques
 		RequestValidationInput: &openapi3filter.RequestValidationInput{
 			Request:    req,
 			PathParams: ev.PathParameters,
-			Route:      &routers.Route{Spec: doc, Path: rt.path, PathItem: item, Method: rt.method, Operation: op},
+			Route:      &routers.Route{Spec: doc, Path: rt.Path, PathItem: item, Method: rt.Method, Operation: op},
 		},
 		Status:  resp.StatusCode,
 		Header:  header,
@@ -114,9 +114,9 @@ func TestOpenAPIDocumentCoversEveryFunction(t *testing.T) {
 		t.Errorf("document has %d paths, want 6", got)
 	}
 	for fn, rt := range routes {
-		item := doc.Paths.Value(rt.path)
-		if item == nil || item.GetOperation(rt.method) == nil {
-			t.Errorf("%s: %s %s is not in the document", fn, rt.method, rt.path)
+		item := doc.Paths.Value(rt.Path)
+		if item == nil || item.GetOperation(rt.Method) == nil {
+			t.Errorf("%s: %s %s is not in the document", fn, rt.Method, rt.Path)
 		}
 	}
 }
@@ -166,7 +166,7 @@ func TestValidatorRejectsNonConformingAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := routes[tt.fn]
-			path := basePath + strings.NewReplacer("{provider}", "slack", "{connectionId}", "c1").Replace(rt.path)
+			path := basePath + strings.NewReplacer("{provider}", "slack", "{connectionId}", "c1").Replace(rt.Path)
 			ev := events.APIGatewayV2HTTPRequest{RawPath: path, PathParameters: map[string]string{"provider": "slack", "connectionId": "c1"}}
 			err := validateAnswer(doc, tt.fn, ev, tt.resp)
 			if (err != nil) != tt.wantErr {
