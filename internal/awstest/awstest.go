@@ -11,11 +11,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/automators/connectors/internal/motoserver"
 )
 
 var (
@@ -60,15 +61,14 @@ func setDummyCredentials() {
 // die with the test binary: Setpgid is not used, so it shares our session and
 // a Pdeathsig stops it when the test process exits.
 func startMoto() (string, error) {
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		return "", fmt.Errorf("moto_server not found on PATH: %w", err)
-	}
 	port, err := FreePort()
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd, err := motoserver.Command(port)
+	if err != nil {
+		return "", err
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start moto_server: %w", err)

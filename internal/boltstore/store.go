@@ -42,7 +42,7 @@ var (
 	bucketIdemp  = []byte("idempotency")  // key -> idempRecord
 	bucketAudit  = []byte("audit")        // org sep time sep id -> auditRecord
 	bucketLeases = []byte("leases")       // name -> leaseRecord
-	allBuckets   = [][]byte{bucketConns, bucketByUser, bucketStates, bucketIdemp, bucketAudit, bucketLeases}
+	allBuckets   = [][]byte{bucketConns, bucketByUser, bucketStates, bucketIdemp, bucketAudit, bucketLeases, bucketOwners}
 )
 
 const sep = "\x00"
@@ -226,6 +226,9 @@ func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) 
 		if conns.Get(k) != nil {
 			return connectors.Errorf(connectors.EConflict, "connection %s already exists", c.ID)
 		}
+		if err := claimOwner(tx, c); err != nil {
+			return err
+		}
 		if err := putJSON(conns, k, rec); err != nil {
 			return err
 		}
@@ -259,6 +262,9 @@ func (s *Store) UpdateConnection(ctx context.Context, c *connectors.Connection) 
 			return connectors.Errorf(connectors.ENotFound, "connection %s not found", c.ID)
 		case old.Version != c.Version:
 			return connectors.Errorf(connectors.EConflict, "connection %s was changed by someone else (version %d is stale)", c.ID, c.Version)
+		}
+		if err := claimOwner(tx, c); err != nil {
+			return err
 		}
 		// The owner or connector may change: move the index entry.
 		if err := byUser.Delete(userKey(&old)); err != nil {
@@ -312,6 +318,9 @@ func (s *Store) DeleteConnection(ctx context.Context, orgID, id string) error {
 			return err
 		}
 		if err := tx.Bucket(bucketByUser).Delete(userKey(&old)); err != nil {
+			return err
+		}
+		if err := releaseOwner(tx, old.connection()); err != nil {
 			return err
 		}
 		return conns.Delete(k)
@@ -721,7 +730,7 @@ func validateConnection(c *connectors.Connection) error {
 	switch {
 	case c.ID == "" || c.OrganizationID == "" || c.UserID == "" || c.Connector == "":
 		return connectors.Errorf(connectors.EInvalid, "connection needs an id, organization, user and connector")
-	case strings.Contains(c.ID+c.OrganizationID+c.UserID+c.Connector, sep):
+	case strings.Contains(c.ID+c.OrganizationID+c.UserID+c.Connector+c.AuthProvider+c.ProviderConfigKey, sep):
 		return connectors.Errorf(connectors.EInvalid, "connection ids may not contain NUL")
 	case !c.Status.Valid():
 		return connectors.Errorf(connectors.EInvalid, "unknown status %q", c.Status)

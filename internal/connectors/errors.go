@@ -31,6 +31,10 @@ const (
 	EReauthRequired   = "reauth_required"
 	ENotImplemented   = "not_implemented"
 	EInternal         = "internal"
+	// EOwned is a store's refusal to give a provider connection a second
+	// owner. It never reaches a caller as such: the service answers it as
+	// forbidden (API) or acknowledges and ignores it (webhooks).
+	EOwned = "owned_elsewhere"
 )
 
 // Error is the domain's typed error. Code is one of the E* constants; Message
@@ -67,6 +71,9 @@ var (
 	ErrConflict       = &Error{Code: EConflict}
 	ErrInvalidState   = &Error{Code: EInvalidState}
 	ErrReauthRequired = &Error{Code: EReauthRequired}
+	// ErrOwned matches the refusal to record a provider connection that
+	// another organization or user already holds.
+	ErrOwned = &Error{Code: EOwned}
 )
 
 // Errorf returns an *Error with the given code and a formatted message.

@@ -19,7 +19,7 @@ import (
 )
 
 // loseAnswers delivers every request, but drops the answer of the first
-// PutItem each time it is armed, as a network failure after the write
+// PutItem or TransactWriteItems each time it is armed, as a network failure after the write
 // would: the SDK then retries a write that has already landed.
 type loseAnswers struct {
 	armed atomic.Bool
@@ -28,7 +28,7 @@ type loseAnswers struct {
 
 func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") && l.armed.CompareAndSwap(true, false) {
+	if err == nil && (strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") || strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".TransactWriteItems")) && l.armed.CompareAndSwap(true, false) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		l.lost.Add(1)

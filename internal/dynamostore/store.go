@@ -68,13 +68,14 @@ func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) 
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = c.CreatedAt
 	}
-	cond := expression.AttributeNotExists(expression.Name(AttrPK))
-	err := s.put(ctx, newConnItem(c, 1), cond)
-	if isConditionFailed(err) {
-		return connectors.Errorf(connectors.EConflict, "connection %s already exists", c.ID)
-	}
-	if err != nil {
+	connFailed, ownerFailed, err := s.writeWithOwner(ctx, c, newConnItem(c, 1), expression.AttributeNotExists(expression.Name(AttrPK)))
+	switch {
+	case err != nil:
 		return wrapErr(err, "create connection %s", c.ID)
+	case connFailed:
+		return connectors.Errorf(connectors.EConflict, "connection %s already exists", c.ID)
+	case ownerFailed:
+		return connectors.Errorf(connectors.EOwned, "provider connection %s is held by another record", c.ID)
 	}
 	c.Version = 1
 	return nil
@@ -87,25 +88,20 @@ func (s *Store) UpdateConnection(ctx context.Context, c *connectors.Connection) 
 	}
 	cond := expression.AttributeExists(expression.Name(AttrPK)).
 		And(expression.Name(attrVersion).Equal(expression.Value(c.Version)))
-	err := s.put(ctx, newConnItem(c, c.Version+1), cond)
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		exists := len(ccf.Item) > 0
-		if !exists {
-			// Not every emulator returns the old item: look.
-			if _, err := s.GetConnection(ctx, c.OrganizationID, c.ID); err == nil {
-				exists = true
-			} else if !errors.Is(err, connectors.ErrNotFound) {
-				return wrapErr(err, "update connection %s", c.ID)
-			}
-		}
-		if exists {
-			return connectors.Errorf(connectors.EConflict, "connection %s was changed by someone else (version %d is stale)", c.ID, c.Version)
-		}
-		return connectors.Errorf(connectors.ENotFound, "connection %s not found", c.ID)
-	}
-	if err != nil {
+	connFailed, ownerFailed, err := s.writeWithOwner(ctx, c, newConnItem(c, c.Version+1), cond)
+	switch {
+	case err != nil:
 		return wrapErr(err, "update connection %s", c.ID)
+	case connFailed:
+		// Not every emulator returns the old item: look.
+		if _, err := s.GetConnection(ctx, c.OrganizationID, c.ID); errors.Is(err, connectors.ErrNotFound) {
+			return connectors.Errorf(connectors.ENotFound, "connection %s not found", c.ID)
+		} else if err != nil {
+			return wrapErr(err, "update connection %s", c.ID)
+		}
+		return connectors.Errorf(connectors.EConflict, "connection %s was changed by someone else (version %d is stale)", c.ID, c.Version)
+	case ownerFailed:
+		return connectors.Errorf(connectors.EOwned, "provider connection %s is held by another record", c.ID)
 	}
 	c.Version++
 	return nil
@@ -127,16 +123,27 @@ func (s *Store) GetConnection(ctx context.Context, orgID, id string) (*connector
 	return decodeConnection(out.Item)
 }
 
-// DeleteConnection implements connectors.ConnectionStore.
+// DeleteConnection implements connectors.ConnectionStore. The record and
+// its owner item go in one transaction, so the provider connection is free
+// exactly when no record holds it.
 func (s *Store) DeleteConnection(ctx context.Context, orgID, id string) error {
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: s.table,
-		Key:       itemKey(orgPK(orgID), connSK(id)),
-	})
-	if err != nil {
-		return wrapErr(err, "delete connection %s", id)
+	for range 5 {
+		c, err := s.GetConnection(ctx, orgID, id)
+		if errors.Is(err, connectors.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		stale, err := s.deleteWithOwner(ctx, c)
+		if err != nil {
+			return wrapErr(err, "delete connection %s", id)
+		}
+		if !stale {
+			return nil
+		}
 	}
-	return nil
+	return connectors.Errorf(connectors.EConflict, "connection %s is being changed concurrently; try again", id)
 }
 
 // ListConnections implements connectors.ConnectionStore. With a UserID it

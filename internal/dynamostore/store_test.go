@@ -142,6 +142,8 @@ func TestItemLayout(t *testing.T) {
 		ttlMax       int64
 	}{
 		{"ORG#o1", "CONN#c1", "USER#o1#u1", "CONN#slack#c1", 0, 0},
+		// The owner lives as long as its connection: no TTL either.
+		{"OWNER#nango#slack-prod#c1", "OWNER", "", "", 0, 0},
 		{"STATE#n1", "STATE", "", "", now + 9*60, now + 11*60},
 		{"IDEMP#k1", "IDEMP", "", "", now + 86400 - 60, now + 86400 + 60},
 		{"AUDIT#o1", "2025-06-01T12:00:00.000000000Z#e1", "", "", at.Unix() + 90*86400, at.Unix() + 90*86400},

@@ -167,6 +167,10 @@ func (s *memStore) ListDueConnections(context.Context, time.Time, int, string) (
 	return connectors.ConnectionPage{}, errNotImpl
 }
 
+func (s *memStore) GetOwner(context.Context, connectors.ProviderConnection) (connectors.Owner, error) {
+	return connectors.Owner{}, errNotImpl
+}
+
 var _ connectors.Store = (*memStore)(nil)
 
 // stubNango answers credentials and proxied calls in process.

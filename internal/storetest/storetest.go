@@ -53,6 +53,9 @@ func Run(t *testing.T, newStore func(t *testing.T) connectors.Store) {
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"ConcurrentConsumeState", testConcurrentConsume},
 		{"ConcurrentBeginIdempotent", testConcurrentBegin},
+		{"Owner", testOwner},
+		{"OwnerRefusesSecond", testOwnerRefusesSecond},
+		{"OwnerRandomized", testOwnerRandomized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,8 +222,16 @@ func testCreateTwice(t *testing.T, s connectors.Store) {
 	if got := mustGet(t, s, "o1", "c1"); got.UserID != "u1" || got.Connector != "slack" {
 		t.Fatalf("second create overwrote the first: %+v", got)
 	}
-	// The same id in another organization is another connection.
-	mustCreate(t, s, Connection("o2", "u1", "slack", "c1"))
+	// The same id in another organization is another connection when it
+	// is another provider connection (here: another integration).
+	mustCreate(t, s, withConfigKey(Connection("o2", "u1", "slack", "c1"), "slack-eu"))
+}
+
+// withConfigKey sets c's integration: the same connection id under another
+// integration is another provider connection.
+func withConfigKey(c *connectors.Connection, key string) *connectors.Connection {
+	c.ProviderConfigKey = key
+	return c
 }
 
 func testCreateInvalid(t *testing.T, s connectors.Store) {
@@ -273,22 +284,24 @@ func testUpdate(t *testing.T, s connectors.Store) {
 		t.Fatalf("update of missing created it: %v", err)
 	}
 
-	// Moving a connection to another owner moves it between user listings.
-	c.UserID = "u2"
-	if err := s.UpdateConnection(ctx(t), c); err != nil {
-		t.Fatal(err)
+	// A provider connection keeps its owner for life: moving the record to
+	// another user is refused, and it stays in its owner's listing.
+	moved := *c
+	moved.UserID = "u2"
+	if err := s.UpdateConnection(ctx(t), &moved); !errors.Is(err, connectors.ErrOwned) {
+		t.Fatalf("moving to another owner: %v, want ErrOwned", err)
 	}
-	if ids := listIDs(t, s, connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u1"}); len(ids) != 0 {
-		t.Fatalf("old owner still lists %v", ids)
+	if ids := listIDs(t, s, connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u1"}); !slices.Equal(ids, []string{"c1"}) {
+		t.Fatalf("owner lists %v", ids)
 	}
-	if ids := listIDs(t, s, connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u2"}); !slices.Equal(ids, []string{"c1"}) {
-		t.Fatalf("new owner lists %v", ids)
+	if ids := listIDs(t, s, connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u2"}); len(ids) != 0 {
+		t.Fatalf("another user lists %v", ids)
 	}
 }
 
 func testDelete(t *testing.T, s connectors.Store) {
 	mustCreate(t, s, Connection("o1", "u1", "slack", "c1"))
-	mustCreate(t, s, Connection("o2", "u1", "slack", "c1"))
+	mustCreate(t, s, withConfigKey(Connection("o2", "u1", "slack", "c1"), "slack-eu"))
 	// Another organization's delete leaves o1's alone.
 	if err := s.DeleteConnection(ctx(t), "o3", "c1"); err != nil {
 		t.Fatal(err)

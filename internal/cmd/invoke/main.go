@@ -23,7 +23,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -39,6 +38,7 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/dynamostore"
 	"github.com/automators/connectors/internal/lambdarie"
+	"github.com/automators/connectors/internal/motoserver"
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
 	"github.com/automators/connectors/internal/registry"
@@ -171,15 +171,14 @@ func run() error {
 
 // startMoto runs moto_server on a free loopback port until stop is called.
 func startMoto(ctx context.Context) (url string, stop func(), err error) {
-	path, err := exec.LookPath("moto_server")
-	if err != nil {
-		return "", nil, fmt.Errorf("moto_server not found (pip install 'moto[server]'): %w", err)
-	}
 	port, err := freePort()
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd, err := motoserver.Command(port)
+	if err != nil {
+		return "", nil, err
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("start moto_server: %w", err)
