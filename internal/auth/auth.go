@@ -289,6 +289,14 @@ func (v *Verifier) principal(claims jwt.MapClaims) (connectors.Principal, error)
 	if org == "" {
 		return connectors.Principal{}, connectors.Errorf(connectors.EForbidden, "token has no organization")
 	}
+	// The ids become store keys and Nango tags (255 characters at most):
+	// refuse what no principal could be before any work is done.
+	if !connectors.ValidID(sub) {
+		return connectors.Principal{}, connectors.Errorf(connectors.EForbidden, "the token's sub claim is not a valid user id (1 to %d characters, no control characters)", connectors.MaxIDLength)
+	}
+	if !connectors.ValidID(org) {
+		return connectors.Principal{}, connectors.Errorf(connectors.EForbidden, "the token's %s claim is not a valid organization id (1 to %d characters, no control characters)", v.orgClaim, connectors.MaxIDLength)
+	}
 	roles, err := parseRoles(claims["roles"])
 	if err != nil {
 		return connectors.Principal{}, unauthorized("malformed roles claim", err)

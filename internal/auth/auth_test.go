@@ -209,6 +209,10 @@ func TestAuthenticate(t *testing.T) {
 
 		{name: "no organization", header: "Bearer " + hs(func(c jwt.MapClaims) { delete(c, "org_id") }), wantCode: connectors.EForbidden, wantMsg: "token has no organization"},
 		{name: "organization not a string", header: "Bearer " + hs(func(c jwt.MapClaims) { c["org_id"] = 42 }), wantCode: connectors.EForbidden, wantMsg: "token has no organization"},
+		{name: "sub over 255 characters", header: "Bearer " + hs(func(c jwt.MapClaims) { c["sub"] = strings.Repeat("u", 256) }), wantCode: connectors.EForbidden, wantMsg: "the token's sub claim is not a valid user id (1 to 255 characters, no control characters)"},
+		{name: "sub with a control character", header: "Bearer " + hs(func(c jwt.MapClaims) { c["sub"] = "u\x001" }), wantCode: connectors.EForbidden, wantMsg: "the token's sub claim is not a valid user id (1 to 255 characters, no control characters)"},
+		{name: "organization over 255 characters", header: "Bearer " + hs(func(c jwt.MapClaims) { c["org_id"] = strings.Repeat("o", 256) }), wantCode: connectors.EForbidden, wantMsg: "the token's org_id claim is not a valid organization id (1 to 255 characters, no control characters)"},
+		{name: "organization with a newline", header: "Bearer " + hs(func(c jwt.MapClaims) { c["org_id"] = "o1\nadmin" }), wantCode: connectors.EForbidden, wantMsg: "the token's org_id claim is not a valid organization id (1 to 255 characters, no control characters)"},
 		{name: "org in the default claim, custom configured", v: customOrg, header: "Bearer " + hs(nil), wantCode: connectors.EForbidden, wantMsg: "token has no organization"},
 		{name: "no subject", header: "Bearer " + hs(func(c jwt.MapClaims) { delete(c, "sub") }), wantCode: connectors.EForbidden, wantMsg: "token has no subject"},
 	}

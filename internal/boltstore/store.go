@@ -500,6 +500,31 @@ func (s *Store) ConsumeState(ctx context.Context, nonce string) (*connectors.OAu
 	if err != nil {
 		return nil, wrap(err, "consume state")
 	}
+	return rec.state()
+}
+
+// GetState implements connectors.StateStore.
+func (s *Store) GetState(ctx context.Context, nonce string) (*connectors.OAuthState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var rec stateRecord
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		found, err = getJSON(tx.Bucket(bucketStates), []byte(nonce), &rec)
+		return err
+	})
+	if err != nil {
+		return nil, wrap(err, "get state")
+	}
+	if !found {
+		return nil, connectors.Errorf(connectors.EInvalidState, "state is unknown or already used")
+	}
+	return rec.state()
+}
+
+func (rec *stateRecord) state() (*connectors.OAuthState, error) {
 	if !time.Now().Before(rec.ExpiresAt) {
 		return nil, connectors.Errorf(connectors.EInvalidState, "state expired")
 	}

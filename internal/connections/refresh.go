@@ -39,20 +39,34 @@ func (s *Service) Refresh(ctx context.Context, p connectors.Principal, connector
 }
 
 // refreshNango asks Nango to refresh now. A refusal marks the connection
-// reauth_required; an outage changes nothing.
+// reauth_required; an outage changes nothing. Concurrent refreshes of one
+// connection in this container are one: every caller gets the result of
+// the refresh in flight. Across containers Nango serializes its own
+// refreshes, and a lost version race is re-read and re-applied.
 func (s *Service) refreshNango(ctx context.Context, c *connectors.Connection) (*connectors.Connection, error) {
 	if s.Nango == nil {
 		return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
 	}
-	nc, err := s.Nango.GetConnection(ctx, c.ProviderConfigKey, c.ID, nango.GetConnectionOptions{ForceRefresh: true})
+	v, err := s.coalesce(ctx, c, false, func(ctx context.Context) (any, error) {
+		return s.refreshNangoOnce(ctx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	cp := *v.(*connectors.Connection) // each caller its own copy: the record is mutable
+	return &cp, nil
+}
+
+func (s *Service) refreshNangoOnce(ctx context.Context, cur *connectors.Connection) (*connectors.Connection, error) {
+	nc, err := s.Nango.GetConnection(ctx, cur.ProviderConfigKey, cur.ID, nango.GetConnectionOptions{ForceRefresh: true})
 	if err != nil {
 		if nango.IsRefreshFailure(err) || nango.IsNotFound(err) {
-			return nil, s.MarkReauth(ctx, c, err)
+			return nil, s.MarkReauth(ctx, cur, err)
 		}
 		return nil, nangoError("refresh connection", err)
 	}
 	now := s.Now()
-	return s.update(ctx, c, func(c *connectors.Connection) error {
+	return s.update(ctx, cur, func(c *connectors.Connection) error {
 		c.Status = c.Status.After(connectors.RefreshSucceeded)
 		c.LastRefreshedAt = now
 		c.ExpiresAt = nc.Credentials.ExpiresAt
@@ -72,30 +86,46 @@ func (s *Service) RefreshLegacy(ctx context.Context, c *connectors.Connection) (
 		c *connectors.Connection
 		t legacyoauth.Token
 	}
-	// The shared refresh must not die with the context of the caller that
-	// happened to start it: the others would get its cancellation, and a
-	// token request cut off after the provider rotated the refresh token
-	// would lose the new one. It runs on its own bounded context; each
-	// caller waits only as long as its own context allows.
-	ch := s.refreshes.DoChan(c.OrganizationID+"\x00"+c.ID, func() (any, error) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshLease)
-		defer cancel()
-		c, t, err := s.refreshLegacyLeased(fctx, c)
+	v, err := s.coalesce(ctx, c, true, func(ctx context.Context) (any, error) {
+		c, t, err := s.refreshLegacyLeased(ctx, c)
 		return result{c, t}, err
+	})
+	if err != nil {
+		return nil, legacyoauth.Token{}, err
+	}
+	r := v.(result)
+	// Each caller gets its own copy: the record is mutable.
+	cp := *r.c
+	return &cp, r.t, nil
+}
+
+// coalesce runs refresh once for every concurrent caller refreshing c in
+// this container, and gives each the one result.
+//
+// The shared refresh must not die with the cancellation of the caller that
+// happened to start it: the others would get it. With outlive, it also
+// outlives that caller's deadline (up to refreshLease), because a token
+// request cut off after the provider rotated the refresh token would lose
+// the new one; without, it ends at that caller's deadline, so nothing is
+// left running after an answer said it failed. Each caller waits only as
+// long as its own context allows.
+func (s *Service) coalesce(ctx context.Context, c *connectors.Connection, outlive bool, refresh func(context.Context) (any, error)) (any, error) {
+	deadline, ok := ctx.Deadline()
+	if outlive || !ok {
+		deadline = time.Now().Add(refreshLease)
+	}
+	ch := s.refreshes.DoChan(c.OrganizationID+"\x00"+c.ID, func() (any, error) {
+		fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		defer cancel()
+		return refresh(fctx)
 	})
 	var res singleflight.Result
 	select {
 	case res = <-ch:
 	case <-ctx.Done():
-		return nil, legacyoauth.Token{}, connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for the token refresh")
+		return nil, connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for the token refresh")
 	}
-	r, _ := res.Val.(result)
-	if err := res.Err; err != nil {
-		return nil, legacyoauth.Token{}, err
-	}
-	// Each caller gets its own copy: the record is mutable.
-	cp := *r.c
-	return &cp, r.t, nil
+	return res.Val, res.Err
 }
 
 // refreshLease bounds how long one container may hold a connection's

@@ -7,6 +7,7 @@
 package connections
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -33,10 +34,13 @@ import (
 const StateTTL = 10 * time.Minute
 
 // Tag names Nango's connect sessions carry, binding a Nango connection to
-// our user and organization.
+// our user and organization, and to the state of the flow that made it (a
+// webhook that arrives before the callback is applied only while that state
+// is live).
 const (
-	TagUser = "end_user_id"
-	TagOrg  = "organization_id"
+	TagUser  = "end_user_id"
+	TagOrg   = "organization_id"
+	TagState = "connect_state"
 )
 
 // Nango is what the service needs of Nango's API.
@@ -129,6 +133,11 @@ func (s *Service) Authorize(ctx context.Context, p connectors.Principal, in Auth
 		if existing.Connector != m.ID {
 			return nil, connectors.Errorf(connectors.EInvalid, "connection %s is not a %s connection", existing.ID, m.ID)
 		}
+		if existing.UserID != p.UserID {
+			// The grant is the owner's: an admin's reconnect would put the
+			// admin's account behind the member's connection.
+			return nil, connectors.Errorf(connectors.EForbidden, "only the owner of connection %s can reconnect it; an admin may delete it instead", existing.ID)
+		}
 	}
 	decision, err := s.Router.Route(router.Input{Manifest: m, OrganizationID: p.OrganizationID, Existing: existing})
 	if err != nil {
@@ -154,7 +163,7 @@ func (s *Service) Authorize(ctx context.Context, p connectors.Principal, in Auth
 		if s.Nango == nil {
 			return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
 		}
-		tags := map[string]string{TagUser: p.UserID, TagOrg: p.OrganizationID}
+		tags := map[string]string{TagUser: p.UserID, TagOrg: p.OrganizationID, TagState: st.Nonce}
 		var sess *nango.ConnectSession
 		if existing != nil {
 			sess, err = s.Nango.CreateReconnectSession(ctx, nango.ReconnectSessionRequest{ConnectionID: existing.ID, IntegrationID: existing.ProviderConfigKey, Tags: tags})
@@ -255,6 +264,13 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 			return nil, connectors.Errorf(connectors.EInvalidState, "the state was issued to reconnect another connection")
 		}
 		conn, err = s.upsertNango(ctx, claims.OrgID, claims.UserID, m, nc)
+		if errors.Is(err, connectors.ErrOwned) {
+			pc := connectors.ProviderConnection{AuthProvider: connectors.ProviderNango, ProviderConfigKey: nc.ProviderConfigKey, ConnectionID: nc.ConnectionID}
+			if holder, gerr := s.Store.GetOwner(ctx, pc); gerr == nil {
+				s.ownerConflict(ctx, holder, connectors.Owner{OrganizationID: claims.OrgID, UserID: claims.UserID}, m.ID, nc.ConnectionID, "callback for a connection held by another record")
+			}
+			return nil, connectors.Errorf(connectors.EForbidden, "the connection does not belong to this user")
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -310,7 +326,10 @@ func (s *Service) upsertNango(ctx context.Context, orgID, userID string, m regis
 		}
 		c.Scopes = slices.Clone(m.Scopes)
 		c.Status = connectors.StatusActive
-		c.ExpiresAt = nc.Credentials.ExpiresAt
+		if !nc.Credentials.ExpiresAt.IsZero() {
+			// A webhook carries no credentials: keep what is known.
+			c.ExpiresAt = nc.Credentials.ExpiresAt
+		}
 	})
 }
 
@@ -341,7 +360,10 @@ func (s *Service) upsertLegacy(ctx context.Context, st *connectors.OAuthState, m
 }
 
 // upsert creates or updates one connection with optimistic locking,
-// retrying a lost race. A record owned by another user is never taken over.
+// retrying a lost race. A record owned by another user is never taken over,
+// and a provider connection another record holds is refused (ErrOwned). An
+// update that would change nothing is not written, so that concurrent
+// deliveries of one event all agree instead of racing for versions.
 func (s *Service) upsert(ctx context.Context, orgID, id, userID string, apply func(*connectors.Connection)) (*connectors.Connection, error) {
 	for range 5 {
 		now := s.Now()
@@ -356,12 +378,19 @@ func (s *Service) upsert(ctx context.Context, orgID, id, userID string, apply fu
 		case c.UserID != userID:
 			return nil, connectors.Errorf(connectors.EForbidden, "the connection belongs to another user")
 		default:
+			before := *c
 			apply(c)
+			if sameRecord(&before, c) {
+				return c, nil
+			}
 			c.UpdatedAt = now
 			err = s.Store.UpdateConnection(ctx, c)
 		}
 		if errors.Is(err, connectors.ErrConflict) {
 			continue
+		}
+		if errors.Is(err, connectors.ErrOwned) {
+			return nil, err
 		}
 		if err != nil {
 			return nil, fmt.Errorf("save connection %s: %w", id, err)
@@ -369,6 +398,14 @@ func (s *Service) upsert(ctx context.Context, orgID, id, userID string, apply fu
 		return c, nil
 	}
 	return nil, connectors.Errorf(connectors.EConflict, "connection %s is being changed concurrently; try again", id)
+}
+
+// sameRecord reports whether b says what a says, bookkeeping aside.
+func sameRecord(a, b *connectors.Connection) bool {
+	return a.Connector == b.Connector && a.AuthProvider == b.AuthProvider &&
+		a.ProviderConfigKey == b.ProviderConfigKey && a.Status == b.Status &&
+		slices.Equal(a.Scopes, b.Scopes) && a.ExpiresAt.Equal(b.ExpiresAt) &&
+		a.LastRefreshedAt.Equal(b.LastRefreshedAt) && bytes.Equal(a.SealedToken, b.SealedToken)
 }
 
 // ListParams are the filters of list.
@@ -527,8 +564,18 @@ func (s *Service) auditDetail(ctx context.Context, p connectors.Principal, actio
 	if p.UserID == "" {
 		e.Actor = "nango-webhook"
 	}
+	s.appendAudit(ctx, e)
+}
+
+// appendAudit writes e, best effort. Its ids were validated on the way in
+// (tokens, callbacks and webhooks are checked before any work), so a failed
+// write is the store's fault and worth an ERROR line.
+func (s *Service) appendAudit(ctx context.Context, e connectors.AuditEvent) {
+	if e.Time.IsZero() {
+		e.Time = s.Now()
+	}
 	if aerr := s.Store.AppendAudit(ctx, e); aerr != nil {
-		logging.FromContext(ctx).Error("audit write failed", "action", action, "err", aerr)
+		logging.FromContext(ctx).Error("audit write failed", "action", e.Action, "err", aerr)
 	}
 }
 

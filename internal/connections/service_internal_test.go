@@ -154,7 +154,8 @@ func TestCheckRedirect(t *testing.T) {
 }
 
 // TestUpsertRace runs the callback's and the webhooks' upserts of one Nango
-// connection at once: every one succeeds and there is one record.
+// connection at once: every one succeeds and there is one record, written
+// once (identical upserts change nothing, so they do not race for versions).
 func TestUpsertRace(t *testing.T) {
 	s := unitService(t)
 	m, _ := s.Registry.Lookup("slack")
@@ -179,8 +180,8 @@ func TestUpsertRace(t *testing.T) {
 		t.Fatalf("%d records, want 1", len(page.Connections))
 	}
 	c := page.Connections[0]
-	if c.ID != nc.ConnectionID || c.UserID != "u1" || c.Status != connectors.StatusActive || c.Version != writers {
-		t.Errorf("record = %+v, want version %d", c, writers)
+	if c.ID != nc.ConnectionID || c.UserID != "u1" || c.Status != connectors.StatusActive || c.Version != 1 {
+		t.Errorf("record = %+v, want version 1", c)
 	}
 
 	// Another user's upsert of the same connection never takes it over.
@@ -189,7 +190,7 @@ func TestUpsertRace(t *testing.T) {
 		t.Fatalf("takeover = %v, want forbidden", err)
 	}
 	got, _ := s.Store.GetConnection(t.Context(), "o1", nc.ConnectionID)
-	if got.UserID != "u1" || got.Version != writers {
+	if got.UserID != "u1" || got.Version != 1 {
 		t.Errorf("after takeover attempt: %+v", got)
 	}
 }
@@ -249,11 +250,38 @@ func TestWebhookSignatureAndRotation(t *testing.T) {
 	}
 }
 
-// TestWebhookOwnership: a signed auth webhook records the connection for its
-// tags' user, a duplicate is harmless, and one naming another user never
-// takes an existing record over.
+// fakeNango answers GetConnection from a map; the rest is unused here.
+type fakeNango struct {
+	Nango
+	conns map[string]*nango.Connection
+}
+
+func (f *fakeNango) GetConnection(_ context.Context, key, id string, _ nango.GetConnectionOptions) (*nango.Connection, error) {
+	if c, ok := f.conns[id]; ok && c.ProviderConfigKey == key {
+		return c, nil
+	}
+	return nil, &nango.APIError{Status: http.StatusNotFound, Code: "not_found"}
+}
+
+// TestWebhookOwnership: a signed auth webhook records the connection for the
+// owner Nango's own connection names, only while our state for the flow is
+// live; a duplicate is harmless; one naming another user or organization
+// never creates, changes or takes over a record, and is audited as a
+// security event.
 func TestWebhookOwnership(t *testing.T) {
 	s := unitService(t)
+	ctx := t.Context()
+	fake := &fakeNango{conns: map[string]*nango.Connection{}}
+	s.Nango = fake
+	live := func(nonce, org, user, connector string) {
+		now := time.Now()
+		if err := s.Store.CreateState(ctx, &connectors.OAuthState{Nonce: nonce, OrganizationID: org, UserID: user, Connector: connector, AuthProvider: connectors.ProviderNango, CreatedAt: now, ExpiresAt: now.Add(StateTTL)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	atNango := func(id, key, org, user, nonce string) {
+		fake.conns[id] = &nango.Connection{ConnectionID: id, ProviderConfigKey: key, Tags: map[string]string{TagOrg: org, TagUser: user, TagState: nonce}}
+	}
 	keys := func(context.Context, bool) ([]string, error) { return []string{"k"}, nil }
 	send := func(t *testing.T, w nango.AuthWebhook) error {
 		t.Helper()
@@ -261,8 +289,21 @@ func TestWebhookOwnership(t *testing.T) {
 		b, _ := json.Marshal(w)
 		h := http.Header{}
 		h.Set(nango.HeaderHMAC, nango.SignWebhook(b, "k"))
-		return s.HandleWebhook(t.Context(), keys, b, h)
+		return s.HandleWebhook(ctx, keys, b, h)
 	}
+	security := func(org string) int {
+		events, _ := s.Store.ListAudit(ctx, org, 100)
+		n := 0
+		for _, e := range events {
+			if e.Action == "security" {
+				n++
+			}
+		}
+		return n
+	}
+
+	live("n1", "o1", "u1", "slack")
+	atNango("c1", "slack", "o1", "u1", "n1")
 	created := nango.AuthWebhook{Operation: nango.OperationCreation, Success: true, ConnectionID: "c1", ProviderConfigKey: "slack",
 		Tags: map[string]string{TagUser: "u1", TagOrg: "o1"}}
 	for range 2 {
@@ -270,44 +311,113 @@ func TestWebhookOwnership(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c, err := s.Store.GetConnection(t.Context(), "o1", "c1")
-	if err != nil || c.UserID != "u1" || c.Connector != "slack" || c.Status != connectors.StatusActive {
+	c, err := s.Store.GetConnection(ctx, "o1", "c1")
+	if err != nil || c.UserID != "u1" || c.Connector != "slack" || c.Status != connectors.StatusActive || c.Version != 1 {
 		t.Fatalf("stored %+v, %v", c, err)
 	}
 
-	hijack := created
-	hijack.Operation = nango.OperationOverride
-	hijack.Tags = map[string]string{TagUser: "u2", TagOrg: "o1"}
-	if err := send(t, hijack); err != nil {
-		t.Fatalf("hijack webhook answered %v, want accepted and ignored", err)
+	for _, tags := range []map[string]string{
+		{TagUser: "u2", TagOrg: "o1"}, // another member
+		{TagUser: "u3", TagOrg: "o2"}, // another tenant
+	} {
+		for _, op := range []string{nango.OperationCreation, nango.OperationOverride} {
+			hijack := created
+			hijack.Operation, hijack.Tags = op, tags
+			if err := send(t, hijack); err != nil {
+				t.Fatalf("hijack webhook %v answered %v, want accepted and ignored", tags, err)
+			}
+		}
+		failed := created
+		failed.Operation, failed.Success, failed.Tags = nango.OperationRefresh, false, tags
+		if err := send(t, failed); err != nil {
+			t.Fatal(err)
+		}
 	}
-	failed := created
-	failed.Operation, failed.Success = nango.OperationRefresh, false
-	failed.Tags = map[string]string{TagUser: "u2", TagOrg: "o1"}
-	if err := send(t, failed); err != nil {
-		t.Fatal(err)
+	if _, err := s.Store.GetConnection(ctx, "o2", "c1"); !errors.Is(err, connectors.ErrNotFound) {
+		t.Fatalf("another tenant's webhook created a record: %v", err)
 	}
-	after, _ := s.Store.GetConnection(t.Context(), "o1", "c1")
+	after, _ := s.Store.GetConnection(ctx, "o1", "c1")
 	if after.UserID != "u1" || after.Version != c.Version || after.Status != connectors.StatusActive {
-		t.Errorf("another user's webhooks changed the record: %+v", after)
+		t.Errorf("other owners' webhooks changed the record: %+v", after)
+	}
+	if n := security("o1"); n != 6 {
+		t.Errorf("%d security events in the owner's audit log, want 6", n)
+	}
+	if n := security("o2"); n != 3 {
+		t.Errorf("%d security events in the claimer's audit log, want 3", n)
 	}
 
-	failed.Tags = created.Tags
+	failed := created
+	failed.Operation, failed.Success = nango.OperationRefresh, false
 	if err := send(t, failed); err != nil {
 		t.Fatal(err)
 	}
-	after, _ = s.Store.GetConnection(t.Context(), "o1", "c1")
+	after, _ = s.Store.GetConnection(ctx, "o1", "c1")
 	if after.Status != connectors.StatusRefreshFailed {
 		t.Errorf("status after the owner's failed refresh = %s, want refresh_failed", after.Status)
 	}
 
 	// An end-user block stands in for missing tags.
+	live("n2", "o1", "u3", "hubspot")
+	atNango("c2", "hubspot", "o1", "u3", "n2")
 	byEndUser := nango.AuthWebhook{Operation: nango.OperationCreation, Success: true, ConnectionID: "c2", ProviderConfigKey: "hubspot",
 		EndUser: &nango.WebhookEndUser{EndUserID: "u3", OrganizationID: "o1"}}
 	if err := send(t, byEndUser); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := s.Store.GetConnection(t.Context(), "o1", "c2"); err != nil || c.UserID != "u3" {
+	if c, err := s.Store.GetConnection(ctx, "o1", "c2"); err != nil || c.UserID != "u3" {
 		t.Errorf("end-user webhook stored %+v, %v", c, err)
+	}
+
+	// Not recorded yet, and nothing of ours vouches for it: ignored.
+	live("n3", "o1", "someone-else", "slack")
+	live("n4", "o1", "u1", "slack")
+	for _, tc := range []struct {
+		name         string
+		nonce        string // the state Nango's tags name
+		org, claimed string
+	}{
+		{"no live state", "never-issued", "o1", "o1"},
+		{"state of another user", "n3", "o1", "o1"},
+		{"payload names another tenant than Nango", "n4", "o1", "o2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "c-" + tc.nonce
+			atNango(id, "slack", tc.org, "u1", tc.nonce)
+			w := created
+			w.ConnectionID, w.Tags = id, map[string]string{TagUser: "u1", TagOrg: tc.claimed}
+			if err := send(t, w); err != nil {
+				t.Fatalf("answered %v, want accepted and ignored", err)
+			}
+			for _, org := range []string{"o1", "o2"} {
+				if _, err := s.Store.GetConnection(ctx, org, id); !errors.Is(err, connectors.ErrNotFound) {
+					t.Errorf("recorded in %s: %v", org, err)
+				}
+			}
+		})
+	}
+}
+
+// TestWebhookRefusesBadIDs: ids no principal could have are refused before
+// anything is written or audited.
+func TestWebhookRefusesBadIDs(t *testing.T) {
+	s := unitService(t)
+	s.Nango = &fakeNango{conns: map[string]*nango.Connection{}}
+	keys := func(context.Context, bool) ([]string, error) { return []string{"k"}, nil }
+	for _, tags := range []map[string]string{
+		{TagUser: "u1", TagOrg: "o\x00rg"},
+		{TagUser: strings.Repeat("u", 256), TagOrg: "o1"},
+		{TagUser: "u1"},
+	} {
+		b, _ := json.Marshal(nango.AuthWebhook{Type: nango.WebhookAuth, Operation: nango.OperationCreation, Success: true, ConnectionID: "c1", ProviderConfigKey: "slack", Tags: tags})
+		h := http.Header{}
+		h.Set(nango.HeaderHMAC, nango.SignWebhook(b, "k"))
+		if err := s.HandleWebhook(t.Context(), keys, b, h); connectors.ErrorCode(err) != connectors.EInvalid {
+			t.Errorf("tags %q: %v, want invalid_request", tags, err)
+		}
+	}
+	events, _ := s.Store.ListAudit(t.Context(), "o1", 10)
+	if len(events) != 0 {
+		t.Errorf("bad input audited: %+v", events)
 	}
 }

@@ -162,6 +162,9 @@ type StateStore interface {
 	// ConsumeState deletes and returns the state. A missing, already consumed
 	// or expired state is an ErrInvalidState error.
 	ConsumeState(ctx context.Context, nonce string) (*OAuthState, error)
+	// GetState returns the state without consuming it. A missing, consumed
+	// or expired state is an ErrInvalidState error.
+	GetState(ctx context.Context, nonce string) (*OAuthState, error)
 }
 
 // IdempotencyStore records executor results.

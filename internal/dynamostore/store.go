@@ -382,6 +382,33 @@ func (s *Store) ConsumeState(ctx context.Context, nonce string) (*connectors.OAu
 	return st, nil
 }
 
+// GetState implements connectors.StateStore with a consistent read.
+func (s *Store) GetState(ctx context.Context, nonce string) (*connectors.OAuthState, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      s.table,
+		Key:            itemKey(prefixState+nonce, skState),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, wrapErr(err, "get state")
+	}
+	if len(out.Item) == 0 {
+		return nil, connectors.Errorf(connectors.EInvalidState, "state is unknown or already used")
+	}
+	var it stateItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, wrapErr(err, "get state: decode")
+	}
+	st, err := it.state()
+	if err != nil {
+		return nil, err
+	}
+	if !time.Now().Before(st.ExpiresAt) {
+		return nil, connectors.Errorf(connectors.EInvalidState, "state expired")
+	}
+	return st, nil
+}
+
 // BeginIdempotent implements connectors.IdempotencyStore with a conditional
 // put: the key is claimed if absent, if its holder's lease ran out, or if the
 // record outlived its 24 h (TTL deletion is lazy).

@@ -152,6 +152,9 @@ func (s *memStore) ReleaseIdempotent(_ context.Context, key, owner string) error
 }
 
 func (s *memStore) CreateState(context.Context, *connectors.OAuthState) error { return errNotImpl }
+func (s *memStore) GetState(context.Context, string) (*connectors.OAuthState, error) {
+	return nil, errNotImpl
+}
 func (s *memStore) ConsumeState(context.Context, string) (*connectors.OAuthState, error) {
 	return nil, errNotImpl
 }

@@ -324,6 +324,9 @@ const (
 	throughput  = "ProvisionedThroughputExceededException"
 	throttling  = "ThrottlingException"
 	conditional = "ConditionalCheckFailedException"
+	// txConditional is a transaction whose first item (the connection)
+	// failed its condition: connection writes go with their owner item.
+	txConditional = "TransactionCanceledException"
 )
 
 var (
@@ -367,16 +370,16 @@ var faultCases = []faultCase{
 	// DynamoDB throttling (no SDK retries left).
 	{fault: "DynamoDB throughput exceeded (PutItem state)", op: "authorize", prepare: opAuthorize, stores: dynamoOnly, inject: dynFault("PutItem", "STATE#", throughput, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "table unchanged: no state item", check: unchanged},
 	{fault: "DynamoDB throttling (DeleteItem state)", op: "callback", prepare: opCallback, stores: dynamoOnly, inject: dynFault("DeleteItem", "STATE#", throttling, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "table unchanged; state not consumed: the retry succeeds once", check: stateReusable},
-	{fault: "DynamoDB throughput exceeded (PutItem connection)", op: "callback", prepare: opCallback, stores: dynamoOnly, inject: dynFault("PutItem", "CONN#", throughput, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "no record; state consumed (before any write, by design): a replay is 400 invalid_state", check: stateConsumed},
+	{fault: "DynamoDB throughput exceeded (connection write)", op: "callback", prepare: opCallback, stores: dynamoOnly, inject: dynFault("TransactWriteItems", "CONN#", throughput, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "no record; state consumed (before any write, by design): a replay is 400 invalid_state", check: stateConsumed},
 	{fault: "DynamoDB throttling (GetItem connection)", op: "refresh", prepare: opRefresh, stores: dynamoOnly, inject: dynFault("GetItem", "CONN#", throttling, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "table unchanged", check: unchanged},
-	{fault: "DynamoDB throughput exceeded (PutItem connection)", op: "refresh", prepare: opRefresh, stores: dynamoOnly, inject: dynFault("PutItem", "CONN#", throughput, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "table unchanged: version not bumped", check: unchanged},
-	{fault: "DynamoDB throughput exceeded x2 (PutItem connection)", op: "refresh (gmail)", prepare: opRefreshGmail, stores: dynamoOnly, inject: dynFault("PutItem", "CONN#", throughput, 2), want: outcome{status: 200}, data: "the rotated refresh token is saved (version +1) and works for the next refresh", check: rotatedSaved},
-	{fault: "DynamoDB throughput exceeded always (PutItem connection)", op: "refresh (gmail)", prepare: opRefreshGmail, stores: dynamoOnly, inject: dynFault("PutItem", "CONN#", throughput, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "table unchanged (old sealed token, version; no lease left); the provider rotated the token meanwhile, so the next refresh is 409 reauth_required", check: rotationLost},
-	{fault: "DynamoDB throughput exceeded (DeleteItem connection)", op: "delete", prepare: opDelete, stores: dynamoOnly, inject: dynFault("DeleteItem", "CONN#", throughput, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "record kept (Nango's already deleted); the retry deletes it: 204", check: deleteConverges},
+	{fault: "DynamoDB throughput exceeded (connection write)", op: "refresh", prepare: opRefresh, stores: dynamoOnly, inject: dynFault("TransactWriteItems", "CONN#", throughput, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "table unchanged: version not bumped", check: unchanged},
+	{fault: "DynamoDB throughput exceeded x2 (connection write)", op: "refresh (gmail)", prepare: opRefreshGmail, stores: dynamoOnly, inject: dynFault("TransactWriteItems", "CONN#", throughput, 2), want: outcome{status: 200}, data: "the rotated refresh token is saved (version +1) and works for the next refresh", check: rotatedSaved},
+	{fault: "DynamoDB throughput exceeded always (connection write)", op: "refresh (gmail)", prepare: opRefreshGmail, stores: dynamoOnly, inject: dynFault("TransactWriteItems", "CONN#", throughput, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "table unchanged (old sealed token, version; no lease left); the provider rotated the token meanwhile, so the next refresh is 409 reauth_required", check: rotationLost},
+	{fault: "DynamoDB throughput exceeded (connection delete)", op: "delete", prepare: opDelete, stores: dynamoOnly, inject: dynFault("TransactWriteItems", "CONN#", throughput, 0), want: outcome{status: 503, code: "upstream_unavailable"}, data: "record kept (Nango's already deleted); the retry deletes it: 204", check: deleteConverges},
 	{fault: "DynamoDB throughput exceeded (PutItem idempotency)", op: "execute", prepare: opExecute, stores: dynamoOnly, inject: dynFault("PutItem", "IDEMP#", throughput, 0), want: outcome{code: executor.NameProviderUnavailable}, data: "table unchanged; no provider call", check: unchanged},
 	// DynamoDB conditional-check failures.
-	{fault: "DynamoDB ConditionalCheckFailed x1 (PutItem connection)", op: "refresh", prepare: opRefresh, stores: dynamoOnly, inject: dynFault("PutItem", "CONN#", conditional, 1), want: outcome{status: 200}, data: "lost race re-read and retried: version +1 exactly", check: versionBumpedOnce},
-	{fault: "DynamoDB ConditionalCheckFailed always (PutItem connection)", op: "refresh", prepare: opRefresh, stores: dynamoOnly, inject: dynFault("PutItem", "CONN#", conditional, 0), want: outcome{status: 409, code: "conflict"}, data: "table unchanged: version not bumped", check: unchanged},
+	{fault: "DynamoDB ConditionalCheckFailed x1 (connection write)", op: "refresh", prepare: opRefresh, stores: dynamoOnly, inject: dynFault("TransactWriteItems", "CONN#", txConditional, 1), want: outcome{status: 200}, data: "lost race re-read and retried: version +1 exactly", check: versionBumpedOnce},
+	{fault: "DynamoDB ConditionalCheckFailed always (connection write)", op: "refresh", prepare: opRefresh, stores: dynamoOnly, inject: dynFault("TransactWriteItems", "CONN#", txConditional, 0), want: outcome{status: 409, code: "conflict"}, data: "table unchanged: version not bumped", check: unchanged},
 	{fault: "DynamoDB ConditionalCheckFailed (PutItem state)", op: "authorize", prepare: opAuthorize, stores: dynamoOnly, inject: dynFault("PutItem", "STATE#", conditional, 0), want: outcome{status: 409, code: "conflict"}, data: "table unchanged: no state item", check: unchanged},
 	{fault: "DynamoDB ConditionalCheckFailed (DeleteItem state)", op: "callback", prepare: opCallback, stores: dynamoOnly, inject: dynFault("DeleteItem", "STATE#", conditional, 0), want: outcome{status: 400, code: "invalid_state"}, data: "table unchanged; no record", check: unchanged},
 	{fault: "DynamoDB ConditionalCheckFailed (PutItem idempotency)", op: "execute", prepare: opExecute, stores: dynamoOnly, inject: dynFault("PutItem", "IDEMP#", conditional, 0), want: outcome{code: executor.NameProviderUnavailable}, data: "table unchanged; no provider call", check: unchanged},
@@ -445,7 +448,7 @@ func TestFaultMatrix(t *testing.T) {
 func TestDynamoThrottleRetried(t *testing.T) {
 	e := newEnv(t, "dynamodb", envOptions{dynamoAttempts: 3})
 	f := opRefresh(t, e)
-	e.dyn.inject("PutItem", "CONN#", throughput, 1)
+	e.dyn.inject("TransactWriteItems", "CONN#", throughput, 1)
 	if got := f.run(t, t.Context()); got.status != http.StatusOK {
 		t.Fatalf("refresh with one throttled write: %v, want 200", got)
 	}

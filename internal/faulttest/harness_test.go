@@ -249,6 +249,10 @@ func (d *dynamoFaults) RoundTrip(req *http.Request) (*http.Response, error) {
 		return d.forward(req, body)
 	}
 	msg := fmt.Sprintf(`{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":"injected by faulttest"}`, hit.errType)
+	if hit.errType == "TransactionCanceledException" {
+		msg = `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"injected by faulttest",` +
+			`"CancellationReasons":[{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"},{"Code":"None"}]}`
+	}
 	return &http.Response{
 		StatusCode: http.StatusBadRequest, Status: "400 Bad Request", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: http.Header{

@@ -498,14 +498,26 @@ func TestAttacksOnWebhook(t *testing.T) {
 		runAttacks(t, s, attacks)
 
 		t.Run("good signature over base64-decoded bytes", func(t *testing.T) {
+			// A real flow: the user connected at Nango, the webhook comes
+			// before the callback, while our state is live.
+			id := e.ConnectAtFake(t, e.authorize(t, e.token(t, userA2, orgA), "slack", ""))
+			body := webhookBody(t, "creation", true, id, userA2, orgA)
 			resp := e.Do(t, request{Fn: "nango-webhook", Body: base64.StdEncoding.EncodeToString(body), Base64: true,
 				Headers: map[string]string{"x-nango-hmac-sha256": nango.SignWebhook(body, webhookKey)}})
 			if resp.StatusCode != 200 || resp.Body != `{"received":true}` {
 				t.Fatalf("webhook: %d %s", resp.StatusCode, resp.Body)
 			}
-			if resp := e.get(t, e.token(t, userA2, orgA), "webhook-conn-1"); resp.StatusCode != 200 {
+			if resp := e.get(t, e.token(t, userA2, orgA), id); resp.StatusCode != 200 {
 				t.Errorf("webhook connection not stored for its tags' user: %d", resp.StatusCode)
 			}
+		})
+
+		t.Run("signed webhook for a connection Nango does not have records nothing", func(t *testing.T) {
+			before := e.snapshot(t)
+			if resp := e.webhook(t, body, webhookKey, nil); resp.StatusCode != 200 {
+				t.Fatalf("webhook: %d %s", resp.StatusCode, resp.Body)
+			}
+			e.unchanged(t, before)
 		})
 
 		t.Run("signed hijack of another user's connection changes nothing", func(t *testing.T) {
@@ -539,7 +551,8 @@ func TestAttacksOnWebhook(t *testing.T) {
 
 		t.Run("from the fake over HTTP", func(t *testing.T) {
 			srv := newLambdaHTTP(t, e, "nango-webhook")
-			res, err := e.Nango.SendAuthWebhook(t.Context(), srv, nangofake.AuthWebhook{Operation: "creation", Success: true, ConnectionID: "webhook-conn-2",
+			id := e.ConnectAtFake(t, e.authorize(t, e.token(t, userA1, orgA), "hubspot", ""))
+			res, err := e.Nango.SendAuthWebhook(t.Context(), srv, nangofake.AuthWebhook{Operation: "creation", Success: true, ConnectionID: id,
 				ProviderConfigKey: "hubspot", Provider: "hubspot", Tags: map[string]string{"end_user_id": userA1, "organization_id": orgA}})
 			if err != nil {
 				t.Fatal(err)
@@ -547,7 +560,7 @@ func TestAttacksOnWebhook(t *testing.T) {
 			if b := readAll(t, res.Body); res.StatusCode != 200 {
 				t.Fatalf("webhook over HTTP: %d %s", res.StatusCode, b)
 			}
-			if resp := e.get(t, e.token(t, userA1, orgA), "webhook-conn-2"); resp.StatusCode != 200 {
+			if resp := e.get(t, e.token(t, userA1, orgA), id); resp.StatusCode != 200 {
 				t.Errorf("not stored: %d", resp.StatusCode)
 			}
 		})

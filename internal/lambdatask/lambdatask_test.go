@@ -238,3 +238,33 @@ func TestSweeper(t *testing.T) {
 		t.Errorf("an internal error's detail reached the caller: %q", ire.Message)
 	}
 }
+
+// TestBadPayloadsHaveADocumentedName: whatever bytes the runtime hands the
+// executor or the sweeper, a payload that is not their JSON input fails as
+// Connectors.InvalidInput (never the runtime decoder's SyntaxError), and
+// the message does not echo the payload.
+func TestBadPayloadsHaveADocumentedName(t *testing.T) {
+	f := newFixture(t)
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "sweep.db"), []byte("cursor-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	handlers := map[string]lambda.Handler{
+		"executor": f.handler,
+		"sweeper":  lambda.NewHandler(lambdatask.Sweeper(sweeper.New(st, nil, sweeper.Options{Owner: "test"}), slog.New(slog.DiscardHandler))),
+	}
+	for name, h := range handlers {
+		for _, in := range []string{`not json secret-ish`, `{"nodeId":`, `"a string"`, `[1,2]`, "\x00\xff", `{"cursor":42,"nodeId":42}`} {
+			_, err := h.Invoke(t.Context(), []byte(in))
+			ire, ok := err.(messages.InvokeResponse_Error)
+			if !ok || ire.Type != executor.NameInvalidInput {
+				t.Errorf("%s, payload %q: %T %v, want %s", name, in, err, err, executor.NameInvalidInput)
+				continue
+			}
+			if strings.Contains(ire.Message, "secret-ish") {
+				t.Errorf("%s: the message echoes the payload: %q", name, ire.Message)
+			}
+		}
+	}
+}

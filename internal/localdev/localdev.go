@@ -64,6 +64,11 @@ func (a *App) Handlers() map[string]apigw.Handler {
 	return out
 }
 
+// DefaultCORSOrigin is the browser origin make run allows when
+// CORS_ALLOW_ORIGINS is unset: the front end's development server. Both the
+// preflight answers and the handlers' answers use it.
+const DefaultCORSOrigin = "http://localhost:5173"
+
 // New builds the local app.
 func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Dir == "" {
@@ -98,6 +103,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		log.Warn("NANGO SANDBOX IN USE: offline fake Nango, no real provider is contacted", "nangoHost", url)
 	} else {
 		log.Info("using a real Nango", "nangoHost", env.get("NANGO_HOST"))
+	}
+	if env.get("CORS_ALLOW_ORIGINS") == "" {
+		// The same default as the local API's preflight answers, so that
+		// the answers after a preflight carry the origin too.
+		env.vars["CORS_ALLOW_ORIGINS"] = DefaultCORSOrigin
 	}
 	if env.get("PUBLIC_URL") == "" && opts.PublicURL != "" {
 		env.vars["PUBLIC_URL"] = opts.PublicURL

@@ -574,6 +574,12 @@ func testState(t *testing.T, s connectors.Store) {
 	if err := s.CreateState(ctx(t), &dup); !errors.Is(err, connectors.ErrConflict) {
 		t.Fatalf("duplicate nonce err = %v, want ErrConflict", err)
 	}
+	// A peek leaves the state to be consumed.
+	for range 2 {
+		if peeked, err := s.GetState(ctx(t), "n1"); err != nil || peeked.UserID != "u1" || peeked.Connector != "slack" {
+			t.Fatalf("GetState = %+v, %v", peeked, err)
+		}
+	}
 	got, err := s.ConsumeState(ctx(t), "n1")
 	if err != nil {
 		t.Fatalf("ConsumeState: %v", err)
@@ -586,6 +592,9 @@ func testState(t *testing.T, s connectors.Store) {
 	}
 	if _, err := s.ConsumeState(ctx(t), "n1"); !errors.Is(err, connectors.ErrInvalidState) {
 		t.Fatalf("second consume err = %v, want ErrInvalidState", err)
+	}
+	if _, err := s.GetState(ctx(t), "n1"); !errors.Is(err, connectors.ErrInvalidState) {
+		t.Fatalf("peek after consume err = %v, want ErrInvalidState", err)
 	}
 	if _, err := s.ConsumeState(ctx(t), "never"); !errors.Is(err, connectors.ErrInvalidState) {
 		t.Fatalf("unknown nonce err = %v, want ErrInvalidState", err)
@@ -610,6 +619,9 @@ func testStateExpired(t *testing.T, s connectors.Store) {
 	st := &connectors.OAuthState{Nonce: "old", OrganizationID: "o1", UserID: "u1", CreatedAt: past.Add(-10 * time.Minute), ExpiresAt: past}
 	if err := s.CreateState(ctx(t), st); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.GetState(ctx(t), "old"); !errors.Is(err, connectors.ErrInvalidState) {
+		t.Fatalf("peek of an expired state err = %v, want ErrInvalidState", err)
 	}
 	if _, err := s.ConsumeState(ctx(t), "old"); !errors.Is(err, connectors.ErrInvalidState) {
 		t.Fatalf("expired state err = %v, want ErrInvalidState", err)

@@ -233,13 +233,13 @@ func must(app *App, err error) *App {
 }
 
 // MustExecutor builds the execute-connector handler at cold start, or exits.
-func MustExecutor(ctx context.Context) func(context.Context, executor.Input) (executor.Output, error) {
+func MustExecutor(ctx context.Context) lambdatask.Task[executor.Input, executor.Output] {
 	app := must(New(ctx, "", Options{}))
 	return lambdatask.Executor(app.Executor, app.Logger)
 }
 
 // MustSweeper builds the connection-sweeper handler at cold start, or exits.
-func MustSweeper(ctx context.Context) func(context.Context, json.RawMessage) (sweeper.Result, error) {
+func MustSweeper(ctx context.Context) lambdatask.Task[json.RawMessage, sweeper.Result] {
 	app := must(New(ctx, "", Options{}))
 	return lambdatask.Sweeper(app.Sweeper(), app.Logger)
 }

@@ -92,11 +92,12 @@ func run() error {
 }
 
 // corsFromEnv mirrors the template's CorsConfiguration, with the origins of
-// CORS_ALLOW_ORIGINS (default: the front end's dev server).
+// CORS_ALLOW_ORIGINS (default: localdev.DefaultCORSOrigin, which the
+// handlers' answers use too).
 func corsFromEnv() *localapi.CORS {
 	origins := os.Getenv("CORS_ALLOW_ORIGINS")
 	if origins == "" {
-		origins = "http://localhost:5173"
+		origins = localdev.DefaultCORSOrigin
 	}
 	var list []string
 	for o := range strings.SplitSeq(origins, ",") {
