@@ -93,8 +93,11 @@ fmt-check: ## Fails when a Go file is not gofmt-formatted.
 	@out=$$(find . -name '*.go' -not -path './bin/*' -not -path './.aws-sam/*' -not -path './node_modules/*' -not -path './.local/*' -print0 | xargs -0 gofmt -l); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-lint-template: ## cfn-lint template.yaml (errors and warnings fail).
-	cfn-lint template.yaml
+# --include-checks I: informational findings (such as I3011, a stateful
+# resource without explicit deletion policies) fail too. (-i would be
+# --ignore-checks.)
+lint-template: ## cfn-lint template.yaml, informational checks included (any finding fails).
+	cfn-lint --include-checks I -- template.yaml
 
 bench: ## Runs every benchmark.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
