@@ -42,7 +42,7 @@ func (s *Service) Refresh(ctx context.Context, p connectors.Principal, connector
 // reauth_required; an outage changes nothing.
 func (s *Service) refreshNango(ctx context.Context, c *connectors.Connection) (*connectors.Connection, error) {
 	if s.Nango == nil {
-		return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+		return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
 	}
 	nc, err := s.Nango.GetConnection(ctx, c.ProviderConfigKey, c.ID, nango.GetConnectionOptions{ForceRefresh: true})
 	if err != nil {
@@ -244,7 +244,7 @@ func (s *Service) CheckConnection(ctx context.Context, c *connectors.Connection)
 	switch c.AuthProvider {
 	case connectors.ProviderNango:
 		if s.Nango == nil {
-			return c, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+			return c, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
 		}
 		var nc *nango.Connection
 		nc, err = s.Nango.GetConnection(ctx, c.ProviderConfigKey, c.ID, nango.GetConnectionOptions{})
