@@ -136,6 +136,14 @@ func (s Secrets) Clone() Secrets {
 	return c
 }
 
+// SecretKeys are the keys of the Secrets Manager document (DESIGN §5), in
+// its order. Their local forms are the same names in upper case.
+var SecretKeys = []string{
+	"nango_secret_key", "nango_webhook_signing_keys", "jwt_hs256_secret", "state_signing_key",
+	"token_encryption_keys", "google_client_id", "google_client_secret",
+	"microsoft_client_id", "microsoft_client_secret",
+}
+
 // secretsJSON is the Secrets Manager document (DESIGN §5).
 type secretsJSON struct {
 	NangoSecretKey          string     `json:"nango_secret_key"`

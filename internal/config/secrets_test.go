@@ -235,3 +235,16 @@ func TestParseEnvFile(t *testing.T) {
 		})
 	}
 }
+
+// TestSecretKeysMatchTheDocument: SecretKeys lists exactly the JSON keys the
+// parser reads.
+func TestSecretKeysMatchTheDocument(t *testing.T) {
+	var tags []string
+	typ := reflect.TypeFor[secretsJSON]()
+	for i := range typ.NumField() {
+		tags = append(tags, typ.Field(i).Tag.Get("json"))
+	}
+	if !reflect.DeepEqual(tags, SecretKeys) {
+		t.Errorf("SecretKeys = %v, the document has %v", SecretKeys, tags)
+	}
+}
