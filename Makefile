@@ -53,7 +53,7 @@ build-NangoWebhookFunction:          ; $(call lambda-build,nango-webhook)
 build-ExecuteConnectorFunction:      ; $(call lambda-build,execute-connector)
 build-ConnectionSweeperFunction:     ; $(call lambda-build,connection-sweeper)
 
-.PHONY: help run token test tools vet fmt-check lint-template bench build sizes invoke fuzz clean \
+.PHONY: help run token test tools vet fmt-check lint-template bench build sizes invoke secrets fuzz clean \
 	$(addprefix build-,$(LAMBDAS))
 
 help: ## Lists the targets.
@@ -93,8 +93,11 @@ fmt-check: ## Fails when a Go file is not gofmt-formatted.
 	@out=$$(find . -name '*.go' -not -path './bin/*' -not -path './.aws-sam/*' -not -path './node_modules/*' -not -path './.local/*' -print0 | xargs -0 gofmt -l); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-lint-template: ## cfn-lint template.yaml (errors and warnings fail).
-	cfn-lint template.yaml
+# --include-checks I: informational findings (such as I3011, a stateful
+# resource without explicit deletion policies) fail too. (-i would be
+# --ignore-checks.)
+lint-template: ## cfn-lint template.yaml, informational checks included (any finding fails).
+	cfn-lint --include-checks I -- template.yaml
 
 bench: ## Runs every benchmark.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -109,6 +112,16 @@ sizes: build ## Prints the size of each arm64 bootstrap (deploy flags).
 		f=.aws-sam/build/$$id/bootstrap; \
 		stat -c '%s' $$f | awk -v id=$$id '{ printf "%-32s %10d bytes  %6.2f MiB\n", id, $$1, $$1 / 1048576 }'; \
 	done
+
+# make secrets STACK=<stack> KEY=value ...: every other variable given on
+# the command line is a KEY=value for internal/cmd/secrets, which merges them
+# into the stack's secret (read, change, write) and refuses unknown keys.
+# KEY=- reads that value from stdin, out of the shell's history.
+SECRETS_VARS = $(filter-out STACK SECRET_ID,$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))
+secrets: ## Merges values into the deployed secret: make secrets STACK=automators-connectors-dev nango_secret_key=... [KEY=value ...]
+	$(if $(STACK)$(SECRET_ID),,$(error STACK is required: make secrets STACK=automators-connectors-dev nango_secret_key=...))
+	$(if $(SECRETS_VARS),,$(error give at least one KEY=value, e.g. nango_secret_key=...))
+	@$(GO) run ./internal/cmd/secrets $(if $(STACK),-stack '$(STACK)',-secret-id '$(SECRET_ID)') $(foreach v,$(SECRETS_VARS),'$(v)=$(value $(v))')
 
 invoke: $(RIE_STAMP) ## One invocation under the emulator with moto: make invoke FN=nango-list-connections EVENT=events/nango-list-connections.json
 	$(if $(FN),,$(error FN is required, e.g. FN=nango-list-connections))

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,6 +136,14 @@ func (s Secrets) Clone() Secrets {
 	return c
 }
 
+// SecretKeys are the keys of the Secrets Manager document (DESIGN §5), in
+// its order. Their local forms are the same names in upper case.
+var SecretKeys = []string{
+	"nango_secret_key", "nango_webhook_signing_keys", "jwt_hs256_secret", "state_signing_key",
+	"token_encryption_keys", "google_client_id", "google_client_secret",
+	"microsoft_client_id", "microsoft_client_secret",
+}
+
 // secretsJSON is the Secrets Manager document (DESIGN §5).
 type secretsJSON struct {
 	NangoSecretKey          string     `json:"nango_secret_key"`
@@ -260,10 +269,19 @@ func SecretsFromEnv(getenv func(string) string) (Secrets, error) {
 }
 
 // decodeKey decodes one encryption key. Standard and URL-safe base64, padded
-// or not, are accepted: people paste keys from many tools.
+// or not, are accepted: people paste keys from many tools. So are 64 hex
+// digits (either case), the form template.yaml has Secrets Manager generate,
+// since its generator draws from a character set and cannot emit base64 of
+// random bytes. The two cannot be confused: base64 of 32 bytes is 43 or 44
+// characters long, never 64.
 func decodeKey(id, b64 string) (EncryptionKey, error) {
 	if id == "" {
 		return EncryptionKey{}, errors.New("key id is empty")
+	}
+	if len(b64) == 2*EncryptionKeySize {
+		if raw, err := hex.DecodeString(b64); err == nil {
+			return EncryptionKey{ID: id, Secret: raw}, nil
+		}
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if raw, err := enc.DecodeString(b64); err == nil {

@@ -45,7 +45,7 @@ func (s *Service) Refresh(ctx context.Context, p connectors.Principal, connector
 // refreshes, and a lost version race is re-read and re-applied.
 func (s *Service) refreshNango(ctx context.Context, c *connectors.Connection) (*connectors.Connection, error) {
 	if s.Nango == nil {
-		return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+		return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
 	}
 	v, err := s.coalesce(ctx, c, false, func(ctx context.Context) (any, error) {
 		return s.refreshNangoOnce(ctx, c)
@@ -274,7 +274,7 @@ func (s *Service) CheckConnection(ctx context.Context, c *connectors.Connection)
 	switch c.AuthProvider {
 	case connectors.ProviderNango:
 		if s.Nango == nil {
-			return c, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+			return c, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
 		}
 		var nc *nango.Connection
 		nc, err = s.Nango.GetConnection(ctx, c.ProviderConfigKey, c.ID, nango.GetConnectionOptions{})

@@ -161,7 +161,7 @@ func (s *Service) Authorize(ctx context.Context, p connectors.Principal, in Auth
 	switch st.AuthProvider {
 	case connectors.ProviderNango:
 		if s.Nango == nil {
-			return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+			return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
 		}
 		tags := map[string]string{TagUser: p.UserID, TagOrg: p.OrganizationID, TagState: st.Nonce}
 		var sess *nango.ConnectSession
@@ -245,7 +245,7 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 	switch {
 	case in.ConnectionID != "":
 		if s.Nango == nil {
-			return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+			return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
 		}
 		nc, err := s.Nango.GetConnection(ctx, m.ProviderConfigKey, in.ConnectionID, nango.GetConnectionOptions{})
 		if err != nil {
@@ -472,7 +472,7 @@ func (s *Service) Delete(ctx context.Context, p connectors.Principal, id string)
 	switch c.AuthProvider {
 	case connectors.ProviderNango:
 		if s.Nango == nil {
-			return connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+			return connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
 		}
 		if err := s.Nango.DeleteConnection(ctx, c.ProviderConfigKey, c.ID); err != nil && !nango.IsNotFound(err) {
 			return nangoError("delete connection", err)

@@ -178,7 +178,7 @@ func (s *Service) verifyWebhook(ctx context.Context, keys WebhookKeys, body []by
 			return err
 		}
 		if len(ks) == 0 {
-			return connectors.Errorf(connectors.ENotConfigured, "no webhook signing key is configured")
+			return connectors.Errorf(connectors.ENotConfigured, "no webhook signing key is configured: nango_webhook_signing_keys is empty")
 		}
 		err = nango.VerifyWebhook(body, header, ks)
 		if err == nil {

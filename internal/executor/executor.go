@@ -299,7 +299,7 @@ func (e *Executor) credentials(ctx context.Context, c *connectors.Connection, fo
 			}
 		}
 		if e.Nango == nil {
-			return actions.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+			return actions.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
 		}
 		nc, err := e.Nango.GetConnection(ctx, c.ProviderConfigKey, c.ID, nango.GetConnectionOptions{ForceRefresh: force})
 		if nango.IsRefreshFailure(err) || nango.IsNotFound(err) {

@@ -26,6 +26,10 @@ type Provider struct {
 	RevokeURL string // "" when the provider has no token revocation endpoint
 	// AuthParams are extra authorization parameters (offline access).
 	AuthParams []oauth2.AuthCodeOption
+	// Missing names the settings this provider lacks (secret keys such as
+	// google_client_secret, or PUBLIC_URL); while it has any, every call
+	// answers not_configured naming them.
+	Missing []string
 }
 
 // Google returns Google's provider. Offline access and a forced consent
@@ -112,6 +116,9 @@ func New(httpClient *http.Client, providers map[string]*Provider) *Client {
 
 func (c *Client) provider(connector string) (*Provider, error) {
 	p := c.providers[connector]
+	if p != nil && len(p.Missing) > 0 {
+		return nil, connectors.Errorf(connectors.ENotConfigured, "built-in OAuth for %s is not configured: %s not set", connector, strings.Join(p.Missing, ", "))
+	}
 	if p == nil || p.Config.ClientID == "" {
 		return nil, connectors.Errorf(connectors.ENotConfigured, "built-in OAuth for %s is not configured", connector)
 	}

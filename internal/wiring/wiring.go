@@ -60,7 +60,7 @@ type App struct {
 	Secrets     *config.CachedSecrets
 	Logger      *slog.Logger
 	Store       connectors.Store
-	Auth        *auth.Verifier
+	Auth        httpapi.Authenticator // a stand-in answering not_configured when there is no JWT key
 	HTTP        *http.Client
 	Registry    *registry.Registry
 	Router      *router.Router
@@ -125,25 +125,36 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 25 * time.Second}
 	}
-	verifier, err := auth.New(ctx, auth.Options{
-		HS256Secret: []byte(sec.JWTHS256Secret),
-		JWKSURL:     cfg.JWTJWKSURL,
-		Issuer:      cfg.JWTIssuer,
-		Audience:    cfg.JWTAudience,
-		OrgClaim:    cfg.JWTOrgClaim,
-		HTTPClient:  httpClient,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+	missing := missingValues(cfg, sec)
+	logMissing(ctx, logger, missing)
+
+	var verifier httpapi.Authenticator = notConfiguredAuth{}
+	if len(sec.JWTHS256Secret) > 0 || cfg.JWTJWKSURL != "" {
+		v, err := auth.New(ctx, auth.Options{
+			HS256Secret: []byte(sec.JWTHS256Secret),
+			JWKSURL:     cfg.JWTJWKSURL,
+			Issuer:      cfg.JWTIssuer,
+			Audience:    cfg.JWTAudience,
+			OrgClaim:    cfg.JWTOrgClaim,
+			HTTPClient:  httpClient,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		verifier = v
 	}
 
-	keys := make([]seal.Key, 0, len(sec.TokenEncryptionKeys))
-	for _, k := range sec.TokenEncryptionKeys {
-		keys = append(keys, seal.Key{ID: k.ID, Secret: k.Secret})
-	}
-	sealer, err := seal.New(keys...)
-	if err != nil {
-		return nil, fmt.Errorf("token encryption keys: %w", err)
+	var sealer connections.Sealer = notConfiguredSealer{}
+	if len(sec.TokenEncryptionKeys) > 0 {
+		keys := make([]seal.Key, 0, len(sec.TokenEncryptionKeys))
+		for _, k := range sec.TokenEncryptionKeys {
+			keys = append(keys, seal.Key{ID: k.ID, Secret: k.Secret})
+		}
+		s, err := seal.New(keys...)
+		if err != nil {
+			return nil, fmt.Errorf("token encryption keys: %w", err)
+		}
+		sealer = s
 	}
 
 	reg := registry.Default().WithProviderConfigKeys(cfg.ProviderConfigKeys)
@@ -168,10 +179,11 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	callback := func(connector string) string {
 		return cfg.PublicURL + "/api/v1/nango/oauth/" + connector + "/callback"
 	}
-	legacy := legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{
-		"gmail":   legacyoauth.Google(sec.GoogleClientID, sec.GoogleClientSecret, callback("gmail")),
-		"outlook": legacyoauth.Microsoft(sec.MicrosoftClientID, sec.MicrosoftClientSecret, callback("outlook")),
-	})
+	google := legacyoauth.Google(sec.GoogleClientID, sec.GoogleClientSecret, callback("gmail"))
+	google.Missing = oauthMissing(missing, MissingGoogleClientID, MissingGoogleSecret, MissingPublicURL)
+	microsoft := legacyoauth.Microsoft(sec.MicrosoftClientID, sec.MicrosoftClientSecret, callback("outlook"))
+	microsoft.Missing = oauthMissing(missing, MissingMicrosoftID, MissingMicrosoftSecret, MissingPublicURL)
+	legacy := legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{"gmail": google, "outlook": microsoft})
 	svc := connections.New(connections.Deps{
 		Store: store, Registry: reg, Router: rt, Nango: nangoPort, NangoHost: cfg.NangoHost,
 		Legacy: legacy, Sealer: sealer, StateKey: DeriveKey(sec.StateSigningKey, "state"),
