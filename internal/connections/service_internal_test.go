@@ -24,7 +24,7 @@ var unitStateKey = []byte("unit-state-key-0123456789abcdef0123")
 
 // unitService returns a service over a fresh embedded store, without Nango
 // or built-in OAuth.
-func unitService(t *testing.T) *Service {
+func unitService(t testing.TB) *Service {
 	t.Helper()
 	store, err := boltstore.Open(filepath.Join(t.TempDir(), "c.db"), []byte("cursor-key"))
 	if err != nil {
