@@ -50,6 +50,7 @@ var statusOf = map[string]int{
 	connectors.EInvalidState:     http.StatusBadRequest,
 	connectors.EUnauthorized:     http.StatusUnauthorized,
 	connectors.EForbidden:        http.StatusForbidden,
+	connectors.EOwned:            http.StatusForbidden,
 	connectors.ENotFound:         http.StatusNotFound,
 	connectors.EUnknownConnector: http.StatusNotFound,
 	connectors.EConflict:         http.StatusConflict,

@@ -255,6 +255,11 @@ func (s *Service) update(ctx context.Context, c *connectors.Connection, change f
 		if err == nil {
 			return c, nil
 		}
+		if errors.Is(err, connectors.ErrOwned) {
+			// A record kept from before owners existed, whose provider
+			// connection another record holds: it is not this one's to change.
+			return nil, connectors.Wrap(err, connectors.EForbidden, "connection "+c.ID+" is held by another record; connect it again")
+		}
 		if !errors.Is(err, connectors.ErrConflict) {
 			return nil, fmt.Errorf("save connection %s: %w", c.ID, err)
 		}
