@@ -367,15 +367,20 @@ func (s *Store) ConsumeState(ctx context.Context, nonce string) (*connectors.OAu
 	if err != nil {
 		return nil, wrapErr(err, "consume state")
 	}
+	return liveState(out.Attributes)
+}
+
+// liveState decodes a state item and refuses it once expired: TTL deletion
+// is lazy (up to days), so an expired item may still be there.
+func liveState(item map[string]types.AttributeValue) (*connectors.OAuthState, error) {
 	var it stateItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
-		return nil, wrapErr(err, "consume state: decode")
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return nil, wrapErr(err, "decode state")
 	}
 	st, err := it.state()
 	if err != nil {
 		return nil, err
 	}
-	// TTL deletion is lazy (up to days): an expired item may still be there.
 	if !time.Now().Before(st.ExpiresAt) {
 		return nil, connectors.Errorf(connectors.EInvalidState, "state expired")
 	}
@@ -395,18 +400,7 @@ func (s *Store) GetState(ctx context.Context, nonce string) (*connectors.OAuthSt
 	if len(out.Item) == 0 {
 		return nil, connectors.Errorf(connectors.EInvalidState, "state is unknown or already used")
 	}
-	var it stateItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return nil, wrapErr(err, "get state: decode")
-	}
-	st, err := it.state()
-	if err != nil {
-		return nil, err
-	}
-	if !time.Now().Before(st.ExpiresAt) {
-		return nil, connectors.Errorf(connectors.EInvalidState, "state expired")
-	}
-	return st, nil
+	return liveState(out.Item)
 }
 
 // BeginIdempotent implements connectors.IdempotencyStore with a conditional
