@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Integration is an integration (providerConfigKey) the fake knows.
@@ -59,6 +61,10 @@ type Server struct {
 	counts       []requestRecord
 	failRefresh  map[string]bool
 	upstreams    map[string]string
+	// checkKeyFormat refuses keys that are not UUIDs, as Nango does. Off
+	// when the fake's own key is not a UUID, for tests written before the
+	// check (no real Nango key has that form).
+	checkKeyFormat bool
 
 	ts *httptest.Server
 }
@@ -77,6 +83,7 @@ type session struct {
 	reconnectID  string // set for a reconnect session
 	reconnectKey string
 	used         bool
+	webhook      *string // webhook_url_override of the connection it creates
 }
 
 type connKey struct{ key, id string }
@@ -99,6 +106,8 @@ type connection struct {
 	expiresAt    time.Time
 	tokenSecret  string // OAUTH1
 	refreshFails int    // consecutive failed refreshes
+
+	webhookURLOverride *string
 }
 
 type requestRecord struct{ method, path string }
@@ -119,6 +128,7 @@ func New(opts Options) *Server {
 		failRefresh:  map[string]bool{},
 		upstreams:    map[string]string{},
 	}
+	s.checkKeyFormat = uuid.Validate(opts.SecretKey) == nil
 	for p, u := range opts.Upstreams {
 		s.upstreams[p] = strings.TrimRight(u, "/")
 	}

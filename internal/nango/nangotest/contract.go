@@ -73,6 +73,7 @@ type Exception struct {
 // rather than the document (SOURCES.md), or work around the document.
 var Exceptions = []Exception{
 	{Name: "credentials-with-raw", Why: "patch: each *CredentialsWithRaw schema is an allOf of two objects with additionalProperties:false, so no credentials object that has `raw` (Nango always sends it) can match; validated as the base schema plus `raw`"},
+	{Name: "integration-full-allof", Why: "patch: IntegrationFull is an allOf of Integration and an object with webhook_url and credentials, both additionalProperties:false, so no integration can match both; validated as one object with the properties of the two"},
 	{Name: "proxy-any-path", Why: "patch: /proxy/{anyPath} is one path segment in the document; Nango proxies paths of any depth, so proxy requests are routed as /proxy/{anyPath} with the path collapsed"},
 	{Name: "proxy-any-query-params", Why: "patch: the proxy's required query parameter `$ANY_QUERY_PARAMS` is a placeholder for any query, not a parameter; removed"},
 	{Name: "delete-unknown-connection", Why: "DELETE /connections/{id} of an unknown connection answers 400 unknown_connection (the document says 404); the 400 body fits the declared BadRequest",
@@ -117,6 +118,7 @@ func Load(t testing.TB) *Contract {
 	// doc.Validate is not called: the document fails it on an example of an
 	// operation this service does not use (/action/trigger).
 	patchWithRaw(t, doc)
+	patchIntegrationFull(t, doc)
 	if p := doc.Paths.Value("/proxy/{anyPath}"); p != nil {
 		for _, op := range p.Operations() {
 			op.Parameters = slices.DeleteFunc(op.Parameters, func(p *openapi3.ParameterRef) bool {
@@ -155,6 +157,26 @@ func patchWithRaw(t testing.TB, doc *openapi3.T) {
 	if n == 0 {
 		t.Fatal("nangotest: no *CredentialsWithRaw schema to patch; has the document changed?")
 	}
+}
+
+// patchIntegrationFull merges IntegrationFull's allOf into one closed object
+// (exception integration-full-allof).
+func patchIntegrationFull(t testing.TB, doc *openapi3.T) {
+	t.Helper()
+	ref := doc.Components.Schemas["IntegrationFull"]
+	if ref == nil || ref.Value == nil || len(ref.Value.AllOf) != 2 || ref.Value.AllOf[0].Value == nil || ref.Value.AllOf[1].Value == nil {
+		t.Fatal("nangotest: IntegrationFull is not an allOf of two schemas; has the document changed?")
+	}
+	base, extra := ref.Value.AllOf[0].Value, ref.Value.AllOf[1].Value
+	merged := *base
+	merged.Properties = openapi3.Schemas{}
+	for _, s := range []*openapi3.Schema{base, extra} {
+		for k, v := range s.Properties {
+			merged.Properties[k] = v
+		}
+	}
+	merged.Required = slices.Concat(base.Required, extra.Required)
+	*ref.Value = merged
 }
 
 // Validator is an http.RoundTripper that checks every exchange against the
