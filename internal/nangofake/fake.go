@@ -35,6 +35,12 @@ type Options struct {
 	Integrations      []Integration
 	Now               func() time.Time // default time.Now
 	TokenTTL          time.Duration    // OAuth2 access token lifetime, default 1h
+	// ReturnURLPrefixes allow a connect URL's return_to: opened in a
+	// browser (not in a popup), the connect URL redirects there after
+	// completing, with connection_id and provider_config_key added. The
+	// local API points return_to at its callback. Empty: return_to is
+	// ignored, so the fake is no open redirect.
+	ReturnURLPrefixes []string
 	// Upstreams maps a provider name to the base URL the proxy forwards to
 	// (a Base-Url-Override header takes precedence).
 	Upstreams map[string]string
@@ -65,6 +71,7 @@ type Server struct {
 	// when the fake's own key is not a UUID, for tests written before the
 	// check (no real Nango key has that form).
 	checkKeyFormat bool
+	wsClients      map[string]*wsClient // SDK auth() WebSockets by ws_client_id
 
 	ts *httptest.Server
 }

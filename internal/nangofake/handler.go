@@ -3,7 +3,6 @@ package nangofake
 import (
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"maps"
 	"net/http"
@@ -42,10 +41,21 @@ func (s *Server) Handler() http.Handler {
 		if s.applyFault(w, r) {
 			return
 		}
-		// The sandbox connect URL is opened by the end user's browser: no
-		// secret key, as Nango's own connect UI.
-		if strings.HasPrefix(r.URL.Path, "/oauth/connect/") && r.Method == http.MethodGet {
+		// What the end user's browser opens carries no secret key, as with
+		// Nango's own: the connect URL, the Connect UI, the SDK's
+		// WebSocket, and the session the Connect UI reads with its token.
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/oauth/connect/") && r.Method == http.MethodGet:
 			s.connect(w, r)
+			return
+		case r.URL.Path == "/" && r.Method == http.MethodGet && isWebSocket(r):
+			s.serveWebSocket(w, r)
+			return
+		case r.URL.Path == "/" && r.Method == http.MethodGet:
+			s.connectUI(w, r)
+			return
+		case r.URL.Path == "/connect/session" && r.Method == http.MethodGet:
+			s.getConnectSession(w, r)
 			return
 		}
 		if !s.authorized(w, r) {
@@ -245,17 +255,28 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Unknown integration", nil)
 		return
 	}
-	id, code, err := s.complete(r.URL.Query().Get("connect_session_token"), key)
+	q := r.URL.Query()
+	wsID := q.Get("ws_client_id")
+	id, code, err := s.complete(q.Get("connect_session_token"), key)
 	if err != nil {
-		status := http.StatusBadRequest
-		writeError(w, status, code, err.Error(), nil)
+		s.notifyWebSocket(wsID, map[string]any{"message_type": "error", "error_type": code, "error_desc": err.Error()})
+		if prefersHTML(r.Header.Get("Accept")) {
+			w.WriteHeader(http.StatusBadRequest)
+			connectedPage(w, "", key, err.Error())
+			return
+		}
+		writeError(w, http.StatusBadRequest, code, err.Error(), nil)
 		return
 	}
+	s.notifyWebSocket(wsID, map[string]any{"message_type": "success", "provider_config_key": key, "connection_id": id, "is_pending": false})
 	if prefersHTML(r.Header.Get("Accept")) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<!doctype html><html><head><title>Connected</title></head><body>"+
-			"<h1>Connected</h1><p>Sandbox connection <code>%s</code> to <code>%s</code> is ready. You can close this page.</p></body></html>\n",
-			html.EscapeString(id), html.EscapeString(key))
+		// Opened by the browser itself: back to where the flow started,
+		// as the provider's redirect does in the real flow.
+		if back := s.returnURL(r, id, key); back != "" && wsID == "" {
+			http.Redirect(w, r, back, http.StatusFound)
+			return
+		}
+		connectedPage(w, id, key, "")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"connectionId": id, "providerConfigKey": key})
