@@ -41,6 +41,10 @@ type Options struct {
 	// local API points return_to at its callback. Empty: return_to is
 	// ignored, so the fake is no open redirect.
 	ReturnURLPrefixes []string
+	// StateFile, when set, keeps the connections across restarts: Open
+	// loads it and every change rewrites it (the sandbox of make run keeps
+	// it in .local). The file holds the fake's tokens: development values.
+	StateFile string
 	// Upstreams maps a provider name to the base URL the proxy forwards to
 	// (a Base-Url-Override header takes precedence).
 	Upstreams map[string]string
@@ -72,6 +76,7 @@ type Server struct {
 	// check (no real Nango key has that form).
 	checkKeyFormat bool
 	wsClients      map[string]*wsClient // SDK auth() WebSockets by ws_client_id
+	saveErr        error                // last StateFile write failure
 
 	ts *httptest.Server
 }

@@ -246,3 +246,49 @@ func TestConnectionFieldsAsSDKTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestStateFileSurvivesRestart: a connection made before a restart is read,
+// refreshed and deleted after it, with the same tokens until a refresh.
+func TestStateFileSurvivesRestart(t *testing.T) {
+	file := t.TempDir() + "/nango-sandbox.json"
+	opts := nangofake.Options{StateFile: file}
+	h := newHarness(t, opts)
+	b := "Bearer " + key
+	_, _, m := h.do(t, "POST", "/connect/sessions", b, `{"tags":{"organization_id":"o1"},"allowed_integrations":["slack"]}`)
+	id, err := h.fake.CompleteSession(m["data"].(map[string]any)["token"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, before := h.do(t, "GET", "/connections/"+id+"?provider_config_key=slack", b, "")
+	h.fake.Close()
+
+	opts.SecretKey, opts.Integrations = key, []nangofake.Integration{{UniqueKey: "slack", Provider: "slack"}}
+	again, err := nangofake.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.url = again.Start()
+	t.Cleanup(again.Close)
+	steps := []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/connections/" + id + "?provider_config_key=slack", 200},
+		{"GET", "/connections?tags[organization_id]=o1", 200},
+		{"GET", "/connections/" + id + "?provider_config_key=slack&force_refresh=true", 200},
+		{"DELETE", "/connections/" + id + "?provider_config_key=slack", 200},
+		{"GET", "/connections/" + id + "?provider_config_key=slack", 404},
+	}
+	for i, s := range steps {
+		status, _, m := h.do(t, s.method, s.path, b, "")
+		if status != s.status {
+			t.Fatalf("step %d %s %s: %d %v", i, s.method, s.path, status, m)
+		}
+		if i == 0 && m["credentials"].(map[string]any)["access_token"] != before["credentials"].(map[string]any)["access_token"] {
+			t.Error("the access token changed across the restart")
+		}
+	}
+	if err := again.SaveError(); err != nil {
+		t.Error(err)
+	}
+}

@@ -94,6 +94,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}()
 	select {
 	case <-c.done:
+		// RFC 6455 §7.1.1: after its closing frame the server waits for
+		// the client to close, so no unread byte turns the close into a
+		// reset that would lose the result.
+		select {
+		case <-gone:
+		case <-time.After(2 * time.Second):
+		}
 	case <-gone:
 	case <-time.After(SessionTTL):
 	}

@@ -14,11 +14,11 @@ import (
 )
 
 // readFrame reads one unmasked server frame (the fake sends short ones).
-func readFrame(t *testing.T, br *bufio.Reader) (byte, []byte) {
+func readFrame(t *testing.T, br *bufio.Reader, what string) (byte, []byte) {
 	t.Helper()
 	hdr := make([]byte, 2)
 	if _, err := io.ReadFull(br, hdr); err != nil {
-		t.Fatalf("frame header: %v", err)
+		t.Fatalf("%s: frame header: %v", what, err)
 	}
 	n := int(hdr[1] & 0x7f)
 	if n == 126 {
@@ -28,7 +28,7 @@ func readFrame(t *testing.T, br *bufio.Reader) (byte, []byte) {
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(br, b); err != nil {
-		t.Fatalf("frame body: %v", err)
+		t.Fatalf("%s: frame body: %v", what, err)
 	}
 	return hdr[0] & 0x0f, b
 }
@@ -60,7 +60,7 @@ func TestSDKAuthWebSocket(t *testing.T) {
 			if err != nil || resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
 				t.Fatalf("handshake: %v %v", resp, err)
 			}
-			_, b := readFrame(t, br)
+			_, b := readFrame(t, br, "ack")
 			var ack map[string]string
 			if json.Unmarshal(b, &ack) != nil || ack["message_type"] != "connection_ack" || ack["ws_client_id"] == "" {
 				t.Fatalf("ack: %s", b)
@@ -73,7 +73,7 @@ func TestSDKAuthWebSocket(t *testing.T) {
 				t.Fatal(err)
 			}
 			res.Body.Close()
-			_, b = readFrame(t, br)
+			_, b = readFrame(t, br, "result")
 			var msg map[string]any
 			if json.Unmarshal(b, &msg) != nil || msg["message_type"] != tt.wantType {
 				t.Fatalf("result: %s", b)
@@ -81,7 +81,7 @@ func TestSDKAuthWebSocket(t *testing.T) {
 			if tt.wantType == "success" && (msg["connection_id"] == "" || msg["provider_config_key"] != "slack") {
 				t.Errorf("success without the connection: %s", b)
 			}
-			if op, _ := readFrame(t, br); op != 0x8 {
+			if op, _ := readFrame(t, br, "close"); op != 0x8 {
 				t.Errorf("opcode %x after the result, want a close frame", op)
 			}
 		})

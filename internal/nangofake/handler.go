@@ -62,7 +62,28 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		api.ServeHTTP(w, r)
+		s.persist()
 	})
+}
+
+// persist saves the state file after a request that may have changed it. A
+// failure is not the client's: the answer has gone; the next change retries.
+func (s *Server) persist() {
+	if s.opts.StateFile == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.saveLocked(); err != nil {
+		s.saveErr = err
+	}
+}
+
+// SaveError is the last failure to write the StateFile, or nil.
+func (s *Server) SaveError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saveErr
 }
 
 // authorized checks the secret key as Nango does, answering 401 otherwise.
@@ -268,6 +289,7 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, code, err.Error(), nil)
 		return
 	}
+	s.persist()
 	s.notifyWebSocket(wsID, map[string]any{"message_type": "success", "provider_config_key": key, "connection_id": id, "is_pending": false})
 	if prefersHTML(r.Header.Get("Accept")) {
 		// Opened by the browser itself: back to where the flow started,
@@ -319,6 +341,7 @@ func (s *Server) CompleteSession(token string) (string, error) {
 		return "", fmt.Errorf("nangofake: session allows no single integration; use the connect URL")
 	}
 	id, _, err := s.complete(token, key)
+	s.persist()
 	return id, err
 }
 
