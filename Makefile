@@ -26,6 +26,13 @@ RIE_STAMP   := bin/.aws-lambda-rie-$(RIE_VERSION)
 SFN_DIR   := internal/statemachine
 SFN_STAMP := $(SFN_DIR)/node_modules/.package-lock.json
 
+# The browser test's npm packages, pinned in its package-lock.json: Nango's
+# official frontend SDK (@nangohq/frontend) and Nango's provider catalogue
+# (@nangohq/providers, whose providers.yaml the registry tests read when
+# ../shared/reference is absent).
+WEB_DIR   := internal/browsertest
+WEB_STAMP := $(WEB_DIR)/node_modules/.package-lock.json
+
 # The deploy build of a bootstrap (DESIGN §1): static, no RPC mode, no paths,
 # no symbols, no build id (reproducible). Lambda runs it on Graviton (arm64).
 LAMBDA_GOENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
@@ -74,7 +81,9 @@ test: tools vet fmt-check lint-template ## Everything CI runs: vet, gofmt, cfn-l
 	$(GO) test -count=1 -timeout 20m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=3s
 
-tools: $(RIE_STAMP) $(SFN_STAMP) ## Installs what the tests need: aws-lambda-rie into ./bin; the state machine runner's npm packages; moto and cfn-lint only where missing.
+tools: $(RIE_STAMP) $(SFN_STAMP) $(WEB_STAMP) ## Installs what the tests need: aws-lambda-rie into ./bin; the npm packages; moto, cfn-lint and chromium only where missing.
+	@command -v chromium >/dev/null || { echo "installing chromium (Debian package, for the browser test)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@command -v moto_server >/dev/null || { echo "installing moto[server]"; $(PIP) install 'moto[server]'; }
 	@command -v cfn-lint >/dev/null || { echo "installing cfn-lint"; $(PIP) install cfn-lint aws-sam-translator; }
 
@@ -84,6 +93,10 @@ $(RIE_STAMP):
 
 $(SFN_STAMP): $(SFN_DIR)/package.json $(SFN_DIR)/package-lock.json
 	npm ci --prefix $(SFN_DIR) --no-audit --no-fund
+	touch $@
+
+$(WEB_STAMP): $(WEB_DIR)/package.json $(WEB_DIR)/package-lock.json
+	npm ci --prefix $(WEB_DIR) --no-audit --no-fund
 	touch $@
 
 vet: ## go vet of every package.

@@ -226,7 +226,7 @@ func TestErrors(t *testing.T) {
 	ctx := context.Background()
 	id := e.connect(t, "slack", nil)
 	e.fake.FailRefresh(id)
-	bad := nango.New(e.url, "not-the-key", nango.WithHTTPClient(&http.Client{Transport: e.v}))
+	bad := nango.New(e.url, "00000000-0000-4000-8000-000000000000", nango.WithHTTPClient(&http.Client{Transport: e.v}))
 
 	tests := []struct {
 		name                     string
@@ -252,7 +252,10 @@ func TestErrors(t *testing.T) {
 			return err
 		}, 400, "invalid_credentials", false, true},
 		{"refresh in back-off", func() error {
-			_, err := e.client.Token(ctx, "slack", id, true)
+			// After a failure an unforced refresh is backed off (a forced
+			// one is tried again: TestForcedRefreshAfterFailureSkipsBackoff).
+			e.fake.ExpireToken(id)
+			_, err := e.client.Token(ctx, "slack", id, false)
 			return err
 		}, 424, "invalid_credentials", false, true},
 		{"patch unknown connection", func() error {
@@ -278,7 +281,7 @@ func TestErrors(t *testing.T) {
 			if tt.refreshFailure && !bytes.Contains(ae.Payload, []byte(id)) {
 				t.Errorf("refresh failure payload %s lacks the connection", ae.Payload)
 			}
-			if strings.Contains(err.Error(), secretKey) || strings.Contains(err.Error(), "not-the-key") {
+			if strings.Contains(err.Error(), secretKey) || strings.Contains(err.Error(), "00000000-0000-4000-8000-000000000000") {
 				t.Errorf("error %q leaks the secret key", err)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -108,25 +109,38 @@ type ConnectionSummary struct {
 
 // ListConnectionsParams filters ListConnections. Zero values do not filter.
 type ListConnectionsParams struct {
-	Tags map[string]string // all must match (sent as tags[key]=value)
+	// Tags must all match (sent as tags[key]=value). Keys are sent lower
+	// case: Nango stores tag keys lower-cased, so a mixed-case filter key
+	// would match nothing.
+	Tags map[string]string
 	// EndUserID filters on the deprecated end user; prefer Tags.
 	EndUserID string
-	// Integration keeps the connections of one providerConfigKey. Nango's
-	// GET /connections has no such filter (and refuses unknown query
-	// parameters), so it is applied to the answer, after Limit/Page.
+	// EndUserOrganizationID filters on the deprecated end user's
+	// organization; prefer Tags.
+	EndUserOrganizationID string
+	// Integration keeps the connections of one providerConfigKey (sent as
+	// integrationId, as Nango's Node SDK does), so Limit and Page count
+	// only those.
 	Integration string
-	Limit       int
-	Page        int
+	// Search partially matches connection ids and end user profiles.
+	Search string
+	Limit  int
+	Page   int
 }
 
 // ListConnections lists connections without credentials (GET /connections).
 func (c *Client) ListConnections(ctx context.Context, p ListConnectionsParams) ([]ConnectionSummary, error) {
 	q := url.Values{}
 	for k, v := range p.Tags {
-		q.Set("tags["+k+"]", v)
+		q.Set("tags["+strings.ToLower(k)+"]", v)
 	}
-	if p.EndUserID != "" {
-		q.Set("endUserId", p.EndUserID)
+	for k, v := range map[string]string{
+		"endUserId": p.EndUserID, "endUserOrganizationId": p.EndUserOrganizationID,
+		"integrationId": p.Integration, "search": p.Search,
+	} {
+		if v != "" {
+			q.Set(k, v)
+		}
 	}
 	if p.Limit > 0 {
 		q.Set("limit", strconv.Itoa(p.Limit))
@@ -152,6 +166,8 @@ func (c *Client) ListConnections(ctx context.Context, p ListConnectionsParams) (
 	}
 	list := make([]ConnectionSummary, 0, len(out.Connections))
 	for _, w := range out.Connections {
+		// Nango filters by integrationId; this keeps a Nango that would not
+		// from handing back another integration's connections.
 		if p.Integration != "" && w.ProviderConfigKey != p.Integration {
 			continue
 		}
@@ -310,19 +326,48 @@ type Integration struct {
 	Logo        string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// ForwardWebhooks says whether Nango forwards the provider's webhooks
+	// for this integration.
+	ForwardWebhooks bool
+}
+
+// integrationWire is Nango's Integration object.
+type integrationWire struct {
+	UniqueKey       string `json:"unique_key"`
+	DisplayName     string `json:"display_name"`
+	Provider        string `json:"provider"`
+	Logo            string `json:"logo"`
+	CreatedAt       string `json:"created_at"`
+	UpdatedAt       string `json:"updated_at"`
+	ForwardWebhooks bool   `json:"forward_webhooks"`
+}
+
+func (w integrationWire) integration() Integration {
+	return Integration{
+		UniqueKey: w.UniqueKey, DisplayName: w.DisplayName, Provider: w.Provider, Logo: w.Logo,
+		CreatedAt: parseTime(w.CreatedAt), UpdatedAt: parseTime(w.UpdatedAt), ForwardWebhooks: w.ForwardWebhooks,
+	}
+}
+
+// GetIntegration returns one integration (GET /integrations/{uniqueKey}),
+// cheaper than listing them all to check that one is configured. An
+// unknown key is an error that IsNotFound matches.
+func (c *Client) GetIntegration(ctx context.Context, uniqueKey string) (*Integration, error) {
+	var out struct {
+		Data integrationWire `json:"data"`
+	}
+	r := &request{method: http.MethodGet, path: "/integrations/" + url.PathEscape(uniqueKey), op: "GET /integrations/{uniqueKey}", retry: true}
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	in := out.Data.integration()
+	return &in, nil
 }
 
 // ListIntegrations lists the environment's integrations (GET /integrations).
 func (c *Client) ListIntegrations(ctx context.Context) ([]Integration, error) {
 	var out struct {
-		Data []struct {
-			UniqueKey   string `json:"unique_key"`
-			DisplayName string `json:"display_name"`
-			Provider    string `json:"provider"`
-			Logo        string `json:"logo"`
-			CreatedAt   string `json:"created_at"`
-			UpdatedAt   string `json:"updated_at"`
-		} `json:"data"`
+		Data []integrationWire `json:"data"`
 	}
 	r := &request{method: http.MethodGet, path: "/integrations", op: "GET /integrations", retry: true}
 	if err := c.do(ctx, r, &out); err != nil {
@@ -330,10 +375,7 @@ func (c *Client) ListIntegrations(ctx context.Context) ([]Integration, error) {
 	}
 	list := make([]Integration, 0, len(out.Data))
 	for _, w := range out.Data {
-		list = append(list, Integration{
-			UniqueKey: w.UniqueKey, DisplayName: w.DisplayName, Provider: w.Provider, Logo: w.Logo,
-			CreatedAt: parseTime(w.CreatedAt), UpdatedAt: parseTime(w.UpdatedAt),
-		})
+		list = append(list, w.integration())
 	}
 	return list, nil
 }

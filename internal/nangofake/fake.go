@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Integration is an integration (providerConfigKey) the fake knows.
@@ -33,6 +35,16 @@ type Options struct {
 	Integrations      []Integration
 	Now               func() time.Time // default time.Now
 	TokenTTL          time.Duration    // OAuth2 access token lifetime, default 1h
+	// ReturnURLPrefixes allow a connect URL's return_to: opened in a
+	// browser (not in a popup), the connect URL redirects there after
+	// completing, with connection_id and provider_config_key added. The
+	// local API points return_to at its callback. Empty: return_to is
+	// ignored, so the fake is no open redirect.
+	ReturnURLPrefixes []string
+	// StateFile, when set, keeps the connections across restarts: Open
+	// loads it and every change rewrites it (the sandbox of make run keeps
+	// it in .local). The file holds the fake's tokens: development values.
+	StateFile string
 	// Upstreams maps a provider name to the base URL the proxy forwards to
 	// (a Base-Url-Override header takes precedence).
 	Upstreams map[string]string
@@ -59,6 +71,12 @@ type Server struct {
 	counts       []requestRecord
 	failRefresh  map[string]bool
 	upstreams    map[string]string
+	// checkKeyFormat refuses keys that are not UUIDs, as Nango does. Off
+	// when the fake's own key is not a UUID, for tests written before the
+	// check (no real Nango key has that form).
+	checkKeyFormat bool
+	wsClients      map[string]*wsClient // SDK auth() WebSockets by ws_client_id
+	saveErr        error                // last StateFile write failure
 
 	ts *httptest.Server
 }
@@ -77,6 +95,7 @@ type session struct {
 	reconnectID  string // set for a reconnect session
 	reconnectKey string
 	used         bool
+	webhook      *string // webhook_url_override of the connection it creates
 }
 
 type connKey struct{ key, id string }
@@ -99,6 +118,8 @@ type connection struct {
 	expiresAt    time.Time
 	tokenSecret  string // OAUTH1
 	refreshFails int    // consecutive failed refreshes
+
+	webhookURLOverride *string
 }
 
 type requestRecord struct{ method, path string }
@@ -119,6 +140,7 @@ func New(opts Options) *Server {
 		failRefresh:  map[string]bool{},
 		upstreams:    map[string]string{},
 	}
+	s.checkKeyFormat = uuid.Validate(opts.SecretKey) == nil
 	for p, u := range opts.Upstreams {
 		s.upstreams[p] = strings.TrimRight(u, "/")
 	}

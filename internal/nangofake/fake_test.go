@@ -74,7 +74,8 @@ func TestSecretKeyCheck(t *testing.T) {
 	}{
 		{"", "missing_auth_header", 401},
 		{"Basic abc", "malformed_auth_header", 401},
-		{"Bearer wrong", "unknown_account", 401},
+		{"Bearer wrong", "invalid_secret_key_format", 401},
+		{"Bearer 00000000-0000-4000-8000-000000000000", "unknown_account", 401},
 		{"Bearer " + key, "", 200},
 	}
 	for _, tt := range tests {
@@ -201,5 +202,93 @@ func TestConnectionErrorsAsNango(t *testing.T) {
 	status, _, m := h.do(t, "GET", "/proxy/x", b, "", "Connection-Id", "x", "Provider-Config-Key", "slack")
 	if status != 400 || errCode(m) != "server_error" {
 		t.Errorf("proxy of unknown connection: %d %v", status, m)
+	}
+}
+
+// TestConnectionFieldsAsSDKTypes pins the fields the official SDKs' types
+// have that the fake once lacked: webhook_url_override (from the session,
+// changed by PATCH) and last_fetched_at null before the first fetch.
+func TestConnectionFieldsAsSDKTypes(t *testing.T) {
+	h := newHarness(t, nangofake.Options{})
+	b := "Bearer " + key
+	status, _, m := h.do(t, "POST", "/connect/sessions", b, `{"allowed_integrations":["slack"],"webhook_url_override":"https://hooks.example.com/a"}`)
+	if status != 201 {
+		t.Fatalf("session: %d %v", status, m)
+	}
+	id, err := h.fake.CompleteSession(m["data"].(map[string]any)["token"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.fake.FailRefresh(id)
+	status, _, m = h.do(t, "GET", "/connections/"+id+"?provider_config_key=slack&force_refresh=true", b, "")
+	payload, _ := m["error"].(map[string]any)["payload"].(map[string]any)
+	if status != 400 || payload == nil || payload["last_fetched_at"] != nil {
+		t.Errorf("failed refresh of a never fetched connection: %d, payload %v", status, payload)
+	}
+	steps := []struct {
+		patch, want string
+	}{
+		{"", "https://hooks.example.com/a"},
+		{`{"webhook_url_override":"https://hooks.example.com/b"}`, "https://hooks.example.com/b"},
+		{`{"webhook_url_override":""}`, ""},
+	}
+	for _, s := range steps {
+		if s.patch != "" {
+			if status, _, m := h.do(t, "PATCH", "/connections/"+id+"?provider_config_key=slack", b, s.patch); status != 200 {
+				t.Fatalf("patch %s: %d %v", s.patch, status, m)
+			}
+		}
+		h.fake.ClearFaults()
+		_, _, m := h.do(t, "GET", "/connections/"+id+"?provider_config_key=slack", b, "")
+		got, _ := m["webhook_url_override"].(string)
+		if _, present := m["webhook_url_override"]; !present || got != s.want || m["last_fetched_at"] == nil {
+			t.Errorf("after %q: webhook_url_override %v, last_fetched_at %v", s.patch, m["webhook_url_override"], m["last_fetched_at"])
+		}
+	}
+}
+
+// TestStateFileSurvivesRestart: a connection made before a restart is read,
+// refreshed and deleted after it, with the same tokens until a refresh.
+func TestStateFileSurvivesRestart(t *testing.T) {
+	file := t.TempDir() + "/nango-sandbox.json"
+	opts := nangofake.Options{StateFile: file}
+	h := newHarness(t, opts)
+	b := "Bearer " + key
+	_, _, m := h.do(t, "POST", "/connect/sessions", b, `{"tags":{"organization_id":"o1"},"allowed_integrations":["slack"]}`)
+	id, err := h.fake.CompleteSession(m["data"].(map[string]any)["token"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, before := h.do(t, "GET", "/connections/"+id+"?provider_config_key=slack", b, "")
+	h.fake.Close()
+
+	opts.SecretKey, opts.Integrations = key, []nangofake.Integration{{UniqueKey: "slack", Provider: "slack"}}
+	again, err := nangofake.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.url = again.Start()
+	t.Cleanup(again.Close)
+	steps := []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/connections/" + id + "?provider_config_key=slack", 200},
+		{"GET", "/connections?tags[organization_id]=o1", 200},
+		{"GET", "/connections/" + id + "?provider_config_key=slack&force_refresh=true", 200},
+		{"DELETE", "/connections/" + id + "?provider_config_key=slack", 200},
+		{"GET", "/connections/" + id + "?provider_config_key=slack", 404},
+	}
+	for i, s := range steps {
+		status, _, m := h.do(t, s.method, s.path, b, "")
+		if status != s.status {
+			t.Fatalf("step %d %s %s: %d %v", i, s.method, s.path, status, m)
+		}
+		if i == 0 && m["credentials"].(map[string]any)["access_token"] != before["credentials"].(map[string]any)["access_token"] {
+			t.Error("the access token changed across the restart")
+		}
+	}
+	if err := again.SaveError(); err != nil {
+		t.Error(err)
 	}
 }

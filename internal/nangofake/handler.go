@@ -3,7 +3,6 @@ package nangofake
 import (
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"maps"
 	"net/http"
@@ -29,6 +28,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("POST /connections/metadata", s.setMetadata)
 	api.HandleFunc("PATCH /connections/metadata", s.updateMetadata)
 	api.HandleFunc("GET /integrations", s.listIntegrations)
+	api.HandleFunc("GET /integrations/{uniqueKey}", s.getIntegration)
 	api.HandleFunc("/proxy/{path...}", s.proxy)
 	api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Unknown endpoint", nil)
@@ -41,17 +41,49 @@ func (s *Server) Handler() http.Handler {
 		if s.applyFault(w, r) {
 			return
 		}
-		// The sandbox connect URL is opened by the end user's browser: no
-		// secret key, as Nango's own connect UI.
-		if strings.HasPrefix(r.URL.Path, "/oauth/connect/") && r.Method == http.MethodGet {
+		// What the end user's browser opens carries no secret key, as with
+		// Nango's own: the connect URL, the Connect UI, the SDK's
+		// WebSocket, and the session the Connect UI reads with its token.
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/oauth/connect/") && r.Method == http.MethodGet:
 			s.connect(w, r)
+			return
+		case r.URL.Path == "/" && r.Method == http.MethodGet && isWebSocket(r):
+			s.serveWebSocket(w, r)
+			return
+		case r.URL.Path == "/" && r.Method == http.MethodGet:
+			s.connectUI(w, r)
+			return
+		case r.URL.Path == "/connect/session" && r.Method == http.MethodGet:
+			s.getConnectSession(w, r)
 			return
 		}
 		if !s.authorized(w, r) {
 			return
 		}
 		api.ServeHTTP(w, r)
+		s.persist()
 	})
+}
+
+// persist saves the state file after a request that may have changed it. A
+// failure is not the client's: the answer has gone; the next change retries.
+func (s *Server) persist() {
+	if s.opts.StateFile == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.saveLocked(); err != nil {
+		s.saveErr = err
+	}
+}
+
+// SaveError is the last failure to write the StateFile, or nil.
+func (s *Server) SaveError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saveErr
 }
 
 // authorized checks the secret key as Nango does, answering 401 otherwise.
@@ -63,6 +95,10 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	case !strings.HasPrefix(h, "Bearer ") || strings.TrimPrefix(h, "Bearer ") == "":
 		writeError(w, http.StatusUnauthorized, "malformed_auth_header", "Authentication failed. The Authorization header is malformed.", nil)
+		return false
+	case s.checkKeyFormat && uuid.Validate(strings.TrimPrefix(h, "Bearer ")) != nil:
+		// Nango checks the format before looking the key up.
+		writeError(w, http.StatusUnauthorized, "invalid_secret_key_format", "Authentication failed. The provided secret key is not a UUID v4.", nil)
 		return false
 	case strings.TrimPrefix(h, "Bearer ") != s.opts.SecretKey:
 		writeError(w, http.StatusUnauthorized, "unknown_account", "Authentication failed. The provided authorization header does not match any account.", nil)
@@ -133,10 +169,12 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		Tags                map[string]string `json:"tags"`
 		EndUser             map[string]any    `json:"end_user"`
 		AllowedIntegrations []string          `json:"allowed_integrations"`
+		WebhookURLOverride  *string           `json:"webhook_url_override"`
 	}
 	if !decodeBody(w, r, &in) {
 		return
 	}
+	in.Tags = endUserTags(in.Tags, in.EndUser)
 	if msg := validTags(in.Tags); msg != "" {
 		writeError(w, http.StatusBadRequest, "invalid_body", msg, nil)
 		return
@@ -155,6 +193,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		endUser: in.EndUser,
 		allowed: in.AllowedIntegrations,
 		expires: s.opts.Now().Add(SessionTTL),
+		webhook: in.WebhookURLOverride,
 	}
 	s.sessions[ss.token] = ss
 	writeJSON(w, http.StatusCreated, map[string]any{"data": s.sessionJSONLocked(ss)})
@@ -237,17 +276,29 @@ func (s *Server) connect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Unknown integration", nil)
 		return
 	}
-	id, code, err := s.complete(r.URL.Query().Get("connect_session_token"), key)
+	q := r.URL.Query()
+	wsID := q.Get("ws_client_id")
+	id, code, err := s.complete(q.Get("connect_session_token"), key)
 	if err != nil {
-		status := http.StatusBadRequest
-		writeError(w, status, code, err.Error(), nil)
+		s.notifyWebSocket(wsID, map[string]any{"message_type": "error", "error_type": code, "error_desc": err.Error()})
+		if prefersHTML(r.Header.Get("Accept")) {
+			w.WriteHeader(http.StatusBadRequest)
+			connectedPage(w, "", key, err.Error())
+			return
+		}
+		writeError(w, http.StatusBadRequest, code, err.Error(), nil)
 		return
 	}
+	s.persist()
+	s.notifyWebSocket(wsID, map[string]any{"message_type": "success", "provider_config_key": key, "connection_id": id, "is_pending": false})
 	if prefersHTML(r.Header.Get("Accept")) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<!doctype html><html><head><title>Connected</title></head><body>"+
-			"<h1>Connected</h1><p>Sandbox connection <code>%s</code> to <code>%s</code> is ready. You can close this page.</p></body></html>\n",
-			html.EscapeString(id), html.EscapeString(key))
+		// Opened by the browser itself: back to where the flow started,
+		// as the provider's redirect does in the real flow.
+		if back := s.returnURL(r, id, key); back != "" && wsID == "" {
+			http.Redirect(w, r, back, http.StatusFound)
+			return
+		}
+		connectedPage(w, id, key, "")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"connectionId": id, "providerConfigKey": key})
@@ -290,6 +341,7 @@ func (s *Server) CompleteSession(token string) (string, error) {
 		return "", fmt.Errorf("nangofake: session allows no single integration; use the connect URL")
 	}
 	id, _, err := s.complete(token, key)
+	s.persist()
 	return id, err
 }
 
@@ -328,6 +380,7 @@ func (s *Server) complete(token, key string) (id, code string, err error) {
 	c := &connection{
 		id: s.nextID, connectionID: uuid.NewString(), key: key, provider: in.Provider, authMode: in.AuthMode,
 		tags: maps.Clone(ss.tags), endUser: ss.endUser, metadata: map[string]any{}, created: now,
+		webhookURLOverride: ss.webhook,
 	}
 	if c.tags == nil {
 		c.tags = map[string]string{}
@@ -365,7 +418,14 @@ func (s *Server) connectionJSONLocked(c *connection, withCreds, withRefresh bool
 		"id": c.id, "connection_id": c.connectionID, "provider_config_key": c.key, "provider": c.provider,
 		"errors": []any{}, "end_user": endUser, "metadata": c.metadata, "connection_config": map[string]any{},
 		"tags": c.tags, "created_at": timeString(c.created), "updated_at": timeString(c.updated),
-		"last_fetched_at": timeString(c.lastFetched),
+		// Nango answers null for a connection never fetched, not a zero date.
+		"last_fetched_at": nil, "webhook_url_override": nil,
+	}
+	if !c.lastFetched.IsZero() {
+		out["last_fetched_at"] = timeString(c.lastFetched)
+	}
+	if c.webhookURLOverride != nil && *c.webhookURLOverride != "" {
+		out["webhook_url_override"] = *c.webhookURLOverride
 	}
 	if c.refreshFails > 0 {
 		out["errors"] = []any{map[string]any{"type": "auth", "log_id": "fake_log_" + strconv.FormatInt(c.id, 10)}}
@@ -431,7 +491,16 @@ func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) {
 		if id := q.Get("connectionId"); id != "" && c.connectionID != id {
 			continue
 		}
+		if in := q.Get("integrationId"); in != "" && c.key != in {
+			continue
+		}
 		if eu := q.Get("endUserId"); eu != "" && (c.endUser == nil || c.endUser["id"] != eu) {
+			continue
+		}
+		if org := q.Get("endUserOrganizationId"); org != "" && endUserOrg(c.endUser) != org {
+			continue
+		}
+		if search := q.Get("search"); search != "" && !matchesSearch(c, search) {
 			continue
 		}
 		match := true
@@ -473,8 +542,11 @@ func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
 	if c.authMode == "OAUTH2" && (force || !now.Before(c.expiresAt)) {
 		if s.failRefresh[c.connectionID] {
 			c.refreshFails++
+			// After a failed refresh Nango backs off: a read that would
+			// refresh answers 424 without trying. A forced refresh skips
+			// the back-off and tries (and fails) again: 400.
 			status := http.StatusBadRequest
-			if c.refreshFails > 1 {
+			if c.refreshFails > 1 && !force {
 				status = http.StatusFailedDependency
 			}
 			writeError(w, status, "invalid_credentials", "The refresh of the access token failed", s.connectionJSONLocked(c, false, false))
@@ -489,7 +561,8 @@ func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) patchConnection(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Tags *map[string]string `json:"tags"`
+		Tags               *map[string]string `json:"tags"`
+		WebhookURLOverride *string            `json:"webhook_url_override"`
 	}
 	if !decodeBody(w, r, &in) {
 		return
@@ -508,6 +581,9 @@ func (s *Server) patchConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.Tags != nil {
 		c.tags = lowerKeys(*in.Tags)
+	}
+	if in.WebhookURLOverride != nil {
+		c.webhookURLOverride = in.WebhookURLOverride // "" clears it
 	}
 	c.updated = s.opts.Now()
 	writeJSON(w, http.StatusOK, map[string]any{"success": true})
@@ -585,12 +661,82 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) {
 	data := make([]map[string]any, 0, len(s.order))
 	for _, k := range s.order {
 		in := s.integrations[k]
-		data = append(data, map[string]any{
-			"unique_key": in.UniqueKey, "display_name": displayName(in.Provider), "provider": in.Provider,
-			"created_at": timeString(in.created), "updated_at": timeString(in.created),
-		})
+		data = append(data, integrationJSON(in))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data})
+}
+
+// getIntegration answers GET /integrations/{uniqueKey}: the integration
+// with, as IntegrationFull, its webhook URL and credentials (the fake has
+// neither: null).
+func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.integrations[r.PathValue("uniqueKey")]
+	if in == nil {
+		writeError(w, http.StatusNotFound, "not_found", "Integration does not exist", nil)
+		return
+	}
+	out := integrationJSON(in)
+	out["webhook_url"], out["credentials"] = nil, nil
+	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+// integrationJSON is an integration as Nango lists it, logo included (the
+// SDK's types have it; the fake points at Nango's public logo path).
+func integrationJSON(in *integration) map[string]any {
+	return map[string]any{
+		"unique_key": in.UniqueKey, "display_name": displayName(in.Provider), "provider": in.Provider,
+		"logo":       "https://app.nango.dev/images/template-logos/" + in.Provider + ".svg",
+		"created_at": timeString(in.created), "updated_at": timeString(in.created),
+		"forward_webhooks": true,
+	}
+}
+
+// endUserTags copies the deprecated end_user into tags as Nango does
+// (end_user_id, end_user_email, organization_id), without overwriting a tag
+// the caller set.
+func endUserTags(tags map[string]string, endUser map[string]any) map[string]string {
+	if endUser == nil {
+		return tags
+	}
+	out := lowerKeys(tags)
+	set := func(k string, v any) {
+		if s, ok := v.(string); ok && s != "" {
+			if _, exists := out[k]; !exists {
+				out[k] = s
+			}
+		}
+	}
+	set("end_user_id", endUser["id"])
+	set("end_user_email", endUser["email"])
+	set("organization_id", endUserOrg(endUser))
+	return out
+}
+
+// endUserOrg is the id of the end user's organization, or "".
+func endUserOrg(endUser map[string]any) string {
+	org, _ := endUser["organization"].(map[string]any)
+	id, _ := org["id"].(string)
+	return id
+}
+
+// matchesSearch is Nango's search filter: a partial, case-insensitive match
+// of the connection id or the end user's id, email or display name.
+func matchesSearch(c *connection, search string) bool {
+	search = strings.ToLower(search)
+	fields := []string{c.connectionID}
+	for _, k := range []string{"id", "email", "display_name"} {
+		if v, ok := c.endUser[k].(string); ok {
+			fields = append(fields, v)
+		}
+	}
+	for _, f := range fields {
+		if strings.Contains(strings.ToLower(f), search) {
+			return true
+		}
+	}
+	return false
 }
 
 func displayName(provider string) string {

@@ -17,8 +17,8 @@ type AuthWebhook = nango.AuthWebhook
 
 // SendAuthWebhook POSTs an auth webhook to url as Nango does: JSON body,
 // X-Nango-Hmac-Sha256 (HMAC-SHA256 of the body with WebhookSigningKey) and
-// the legacy X-Nango-Signature (SHA-256 of secret key and body), which a
-// receiver must not rely on. Type, From and Environment default to "auth",
+// the legacy X-Nango-Signature (SHA-256 of the webhook signing key and the
+// body, as Nango computes it), which a receiver must not rely on. Type, From and Environment default to "auth",
 // "nango" and "dev". The caller closes the answer's body.
 func (s *Server) SendAuthWebhook(ctx context.Context, url string, w AuthWebhook) (*http.Response, error) {
 	if w.Type == "" {
@@ -41,7 +41,7 @@ func (s *Server) SendAuthWebhook(ctx context.Context, url string, w AuthWebhook)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "nangofake")
 	req.Header.Set(nango.HeaderHMAC, nango.SignWebhook(body, s.opts.WebhookSigningKey))
-	legacy := sha256.Sum256(append([]byte(s.opts.SecretKey), body...))
+	legacy := sha256.Sum256(append([]byte(s.opts.WebhookSigningKey), body...))
 	req.Header.Set(nango.HeaderLegacySignature, hex.EncodeToString(legacy[:]))
 	return http.DefaultClient.Do(req)
 }

@@ -7,7 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/automators/connectors/internal/reporoot"
+	"github.com/automators/connectors/internal/reftest"
 )
 
 // catalogueEntry is the part of a provider in Nango's providers.yaml that
@@ -23,18 +23,13 @@ type catalogueEntry struct {
 }
 
 // providersPath finds Nango's catalogue: $NANGO_PROVIDERS, else
-// <repo root>/../shared/reference/nango-providers.yaml where the repo root
-// is the nearest directory holding go.mod.
+// ../shared/reference/nango-providers.yaml, else the providers.yaml of the
+// pinned npm package @nangohq/providers (make tools installs it), so a
+// fresh clone without ../shared still checks the registry against Nango.
 func providersPath(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("NANGO_PROVIDERS"); p != "" {
-		return p
-	}
-	p, err := reporoot.Reference(".", "nango-providers.yaml")
-	if err != nil {
-		t.Fatalf("%v; set NANGO_PROVIDERS", err)
-	}
-	return p
+	return reftest.Path(t, "nango-providers.yaml", "NANGO_PROVIDERS",
+		"internal/browsertest/node_modules/@nangohq/providers/providers.yaml")
 }
 
 // loadCatalogue reads the catalogue. A missing file fails the test: the

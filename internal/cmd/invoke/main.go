@@ -166,7 +166,35 @@ func run() error {
 		os.Stdout.Write(res.Payload)
 		fmt.Println()
 	}
+	// The emulator answers 200 whatever the function said: say plainly
+	// when the function's own answer is an error.
+	if verdict := answerError(res.Payload); verdict != "" {
+		return fmt.Errorf("the function answered an error: %s", verdict)
+	}
+	fmt.Fprintln(os.Stderr, "invoke: the function answered success")
 	return nil
+}
+
+// answerError describes the error in a function's answer, or returns "":
+// a Lambda error ({"errorType","errorMessage"}) or an HTTP answer with a
+// status of 400 or more.
+func answerError(payload []byte) string {
+	var a struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+		StatusCode   int    `json:"statusCode"`
+		Body         string `json:"body"`
+	}
+	if json.Unmarshal(payload, &a) != nil {
+		return ""
+	}
+	switch {
+	case a.ErrorType != "":
+		return a.ErrorType + ": " + a.ErrorMessage
+	case a.StatusCode >= 400:
+		return fmt.Sprintf("HTTP %d %s", a.StatusCode, a.Body)
+	}
+	return ""
 }
 
 // startMoto runs moto_server on a free loopback port until stop is called.

@@ -52,7 +52,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	handlers, cleanup, err := localdev.Handlers(ctx, localdev.Options{PublicURL: "http://" + addr})
+	// LOCAL_DIR moves the local state (default .local); the browser test
+	// runs this command on a state of its own.
+	handlers, cleanup, err := localdev.Handlers(ctx, localdev.Options{Dir: os.Getenv("LOCAL_DIR"), PublicURL: "http://" + addr})
 	if err != nil {
 		return err
 	}
