@@ -198,6 +198,7 @@ type Store interface {
 	AuditLog
 	LeaseStore
 	SweepStore
+	DataKeyStore
 }
 
 // LeaseStore hands out short exclusive leases, so that one container at a time
