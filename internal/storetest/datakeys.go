@@ -77,6 +77,9 @@ var _ connectors.DataKeyStore = (*MemDataKeys)(nil)
 
 // CreateDataKey implements connectors.DataKeyStore.
 func (m *MemDataKeys) CreateDataKey(_ context.Context, k *connectors.DataKey) error {
+	if k.OrganizationID == "" || k.ID == "" || len(k.Wrapped) == 0 {
+		return connectors.Errorf(connectors.EInvalid, "a data key needs an organization, an id and wrapped bytes")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.keys == nil {
