@@ -29,6 +29,7 @@ type Config struct {
 	CORSAllowOrigins   []string          // CORS_ALLOW_ORIGINS: origins, or "*"
 	LogLevel           string            // LOG_LEVEL: debug, info, warn or error; default info
 	SecretsID          string            // SECRETS_ID: the Secrets Manager secret's name or ARN
+	KMSKeyID           string            // KMS_KEY_ID: the KMS key wrapping organizations' data keys; empty: none
 	FunctionName       string            // AWS_LAMBDA_FUNCTION_NAME, set by Lambda
 	RoutingPolicy      string            // ROUTING_POLICY, parsed by the router
 	ProviderConfigKeys map[string]string // NANGO_INTEGRATIONS=slack=slack-prod,...: connector id -> Nango integration key
@@ -64,6 +65,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		JWTJWKSURL:    strings.TrimSpace(getenv("JWT_JWKS_URL")),
 		JWTOrgClaim:   strings.TrimSpace(getenv("JWT_ORG_CLAIM")),
 		SecretsID:     strings.TrimSpace(getenv("SECRETS_ID")),
+		KMSKeyID:      strings.TrimSpace(getenv("KMS_KEY_ID")),
 		FunctionName:  strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
 		RoutingPolicy: strings.TrimSpace(getenv("ROUTING_POLICY")),
 		PublicURL:     strings.TrimSpace(getenv("PUBLIC_URL")),
@@ -141,6 +143,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("cors_allow_origins", c.CORSAllowOrigins),
 		slog.String("log_level", c.LogLevel),
 		slog.String("secrets_id", c.SecretsID),
+		slog.String("kms_key_id", c.KMSKeyID),
 		slog.String("function_name", c.FunctionName),
 	)
 }

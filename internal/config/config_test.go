@@ -66,6 +66,11 @@ func TestFromEnv(t *testing.T) {
 			env:  map[string]string{"LOG_LEVEL": "warning"},
 			want: func(c *Config) { c.LogLevel = "warn" },
 		},
+		{
+			name: "kms key",
+			env:  map[string]string{"KMS_KEY_ID": " alias/automators-connectors-tokens "},
+			want: func(c *Config) { c.KMSKeyID = "alias/automators-connectors-tokens" },
+		},
 		{name: "redirect with path", env: map[string]string{"REDIRECT_ALLOWLIST": "https://app.example.com/cb"}, errVars: []string{"REDIRECT_ALLOWLIST"}},
 		{name: "redirect wildcard", env: map[string]string{"REDIRECT_ALLOWLIST": "*"}, errVars: []string{"REDIRECT_ALLOWLIST"}},
 		{name: "redirect no scheme", env: map[string]string{"REDIRECT_ALLOWLIST": "app.example.com"}, errVars: []string{"REDIRECT_ALLOWLIST"}},

@@ -13,6 +13,7 @@ import (
 	"github.com/automators/connectors/internal/legacyoauth"
 	"github.com/automators/connectors/internal/logging"
 	"github.com/automators/connectors/internal/nango"
+	"github.com/automators/connectors/internal/seal"
 )
 
 // Refresh refreshes one of the caller's connections of connector.
@@ -145,7 +146,7 @@ func (s *Service) refreshLegacyLeased(ctx context.Context, c *connectors.Connect
 	if err != nil {
 		return nil, legacyoauth.Token{}, fmt.Errorf("reload connection %s: %w", c.ID, err)
 	}
-	old, err := s.OpenToken(cur)
+	old, err := s.OpenToken(ctx, cur)
 	if err != nil {
 		return nil, legacyoauth.Token{}, err
 	}
@@ -158,7 +159,7 @@ func (s *Service) refreshLegacyLeased(ctx context.Context, c *connectors.Connect
 		// under it) just rotated the refresh token: read again before
 		// telling the user to reconnect.
 		if again, gerr := s.Store.GetConnection(ctx, cur.OrganizationID, cur.ID); gerr == nil && !bytes.Equal(again.SealedToken, cur.SealedToken) {
-			if t2, oerr := s.OpenToken(again); oerr == nil && fresh(t2, s.Now()) {
+			if t2, oerr := s.OpenToken(ctx, again); oerr == nil && fresh(t2, s.Now()) {
 				return again, t2, nil
 			}
 		}
@@ -171,7 +172,7 @@ func (s *Service) refreshLegacyLeased(ctx context.Context, c *connectors.Connect
 	if err != nil {
 		return nil, legacyoauth.Token{}, err
 	}
-	sealed, err := s.Sealer.Seal(plain, tokenAAD(cur.OrganizationID, cur.ID))
+	sealed, err := s.Sealer.SealFor(ctx, cur.OrganizationID, seal.PurposeToken, tokenAAD(cur.OrganizationID, cur.ID), plain)
 	if err != nil {
 		return nil, legacyoauth.Token{}, fmt.Errorf("seal token: %w", err)
 	}

@@ -59,10 +59,13 @@ type LegacyOAuth interface {
 	Revoke(ctx context.Context, connector string, t legacyoauth.Token) (bool, error)
 }
 
-// Sealer seals and opens secrets with associated data.
+// Sealer seals and opens secrets for one organization: under its data key
+// (seal.Keyring), or with the deployment's token_encryption_keys
+// (*seal.Sealer). purpose and aad bind a value to what it is and where it is
+// stored.
 type Sealer interface {
-	Seal(plaintext, aad []byte) ([]byte, error)
-	Open(sealed, aad []byte) ([]byte, error)
+	SealFor(ctx context.Context, orgID, purpose string, aad, plaintext []byte) ([]byte, error)
+	OpenFor(ctx context.Context, orgID, purpose string, aad, sealed []byte) ([]byte, error)
 }
 
 // Deps are the service's dependencies.
@@ -178,7 +181,7 @@ func (s *Service) Authorize(ctx context.Context, p connectors.Principal, in Auth
 			url.Values{"connect_session_token": {sess.Token}}.Encode()
 	case connectors.ProviderLegacy:
 		verifier := randomToken(48)
-		st.SealedVerifier, err = s.Sealer.Seal([]byte(verifier), stateAAD(st.Nonce))
+		st.SealedVerifier, err = s.Sealer.SealFor(ctx, st.OrganizationID, seal.PurposeVerifier, stateAAD(st.Nonce), []byte(verifier))
 		if err != nil {
 			return nil, fmt.Errorf("seal verifier: %w", err)
 		}
@@ -278,7 +281,7 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 		if st, err = s.consume(ctx, claims, connectors.ProviderLegacy); err != nil {
 			return nil, err
 		}
-		verifier, err := s.Sealer.Open(st.SealedVerifier, stateAAD(st.Nonce))
+		verifier, err := s.Sealer.OpenFor(ctx, st.OrganizationID, seal.PurposeVerifier, stateAAD(st.Nonce), st.SealedVerifier)
 		if err != nil {
 			return nil, fmt.Errorf("open verifier: %w", err)
 		}
@@ -342,7 +345,7 @@ func (s *Service) upsertLegacy(ctx context.Context, st *connectors.OAuthState, m
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := s.Sealer.Seal(plain, tokenAAD(st.OrganizationID, id))
+	sealed, err := s.Sealer.SealFor(ctx, st.OrganizationID, seal.PurposeToken, tokenAAD(st.OrganizationID, id), plain)
 	if err != nil {
 		return nil, fmt.Errorf("seal token: %w", err)
 	}
@@ -489,7 +492,7 @@ func (s *Service) Delete(ctx context.Context, p connectors.Principal, id string)
 }
 
 func (s *Service) revokeLegacy(ctx context.Context, c *connectors.Connection) string {
-	t, err := s.OpenToken(c)
+	t, err := s.OpenToken(ctx, c)
 	if err != nil {
 		return "revocation skipped: token unreadable"
 	}
@@ -505,11 +508,11 @@ func (s *Service) revokeLegacy(ctx context.Context, c *connectors.Connection) st
 }
 
 // OpenToken opens the sealed token cache of a built-in OAuth connection.
-func (s *Service) OpenToken(c *connectors.Connection) (legacyoauth.Token, error) {
+func (s *Service) OpenToken(ctx context.Context, c *connectors.Connection) (legacyoauth.Token, error) {
 	if len(c.SealedToken) == 0 {
 		return legacyoauth.Token{}, connectors.Errorf(connectors.EReauthRequired, "connection %s holds no token", c.ID)
 	}
-	plain, err := s.Sealer.Open(c.SealedToken, tokenAAD(c.OrganizationID, c.ID))
+	plain, err := s.Sealer.OpenFor(ctx, c.OrganizationID, seal.PurposeToken, tokenAAD(c.OrganizationID, c.ID), c.SealedToken)
 	if err != nil {
 		return legacyoauth.Token{}, fmt.Errorf("open token of %s: %w", c.ID, err)
 	}

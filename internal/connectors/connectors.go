@@ -202,6 +202,7 @@ type Store interface {
 	LeaseStore
 	SweepStore
 	OwnerStore
+	DataKeyStore
 }
 
 // LeaseStore hands out short exclusive leases, so that one container at a time

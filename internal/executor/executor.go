@@ -65,7 +65,7 @@ type Nango interface {
 
 // Tokens opens and refreshes built-in OAuth tokens (the connection service).
 type Tokens interface {
-	OpenToken(c *connectors.Connection) (legacyoauth.Token, error)
+	OpenToken(ctx context.Context, c *connectors.Connection) (legacyoauth.Token, error)
 	RefreshLegacy(ctx context.Context, c *connectors.Connection) (*connectors.Connection, legacyoauth.Token, error)
 	// MarkReauth records that the provider refused the connection's grant.
 	MarkReauth(ctx context.Context, c *connectors.Connection, cause error) error
@@ -314,7 +314,7 @@ func (e *Executor) credentials(ctx context.Context, c *connectors.Connection, fo
 		e.creds.put(c, cr, nc.Credentials.ExpiresAt, e.Now())
 		return cr, nil
 	case connectors.ProviderLegacy:
-		t, err := e.Tokens.OpenToken(c)
+		t, err := e.Tokens.OpenToken(ctx, c)
 		if err != nil {
 			return actions.Credentials{}, err
 		}

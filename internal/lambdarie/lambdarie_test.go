@@ -313,7 +313,7 @@ func TestEveryFunctionHasASampleEvent(t *testing.T) {
 // TestBootstrapsLinkNoLocalOnlyCode keeps the embedded store, the fake Nango
 // and the local API out of every function (DESIGN §1).
 func TestBootstrapsLinkNoLocalOnlyCode(t *testing.T) {
-	forbidden := []string{"go.etcd.io/bbolt", "/internal/boltstore", "/internal/nangofake", "/internal/localapi", "/internal/localdev", "/internal/awstest"}
+	forbidden := []string{"go.etcd.io/bbolt", "/internal/boltstore", "/internal/nangofake", "/internal/localapi", "/internal/localdev", "/internal/awstest", "/internal/localkms"}
 	cmd := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "-f", "{{.ImportPath}}", "./functions/...")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")

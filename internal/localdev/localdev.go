@@ -3,7 +3,8 @@
 // unless NANGO_SECRET_KEY is set, an offline Nango sandbox (the fake Nango,
 // in process, its connections kept in .local/nango-sandbox.json); unless
 // GOOGLE_CLIENT_ID / MICROSOFT_CLIENT_ID are set, an offline OAuth sandbox
-// for Gmail and Outlook. It is the only place these local-only parts meet the
+// for Gmail and Outlook; and, unless KMS_KEY_ID is set, a local key in place
+// of KMS. It is the only place these local-only parts meet the
 // deployed wiring, so no Lambda bootstrap links them.
 package localdev
 
@@ -30,6 +31,8 @@ import (
 	"github.com/automators/connectors/internal/apigw"
 	"github.com/automators/connectors/internal/boltstore"
 	"github.com/automators/connectors/internal/config"
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/localkms"
 	"github.com/automators/connectors/internal/logging"
 	"github.com/automators/connectors/internal/nangofake"
 	"github.com/automators/connectors/internal/registry"
@@ -188,8 +191,20 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		app.closeSandbox()
 		return nil, fmt.Errorf("open embedded store: %w", err)
 	}
+	// No KMS offline: organizations' data keys are wrapped by a local key
+	// derived from the development state signing key (kept in secrets.env,
+	// so the keys unwrap after a restart), unless KMS_KEY_ID names a real
+	// (or emulated) KMS key.
+	var wrapper connectors.KeyWrapper
+	if env.get("KMS_KEY_ID") == "" {
+		if wrapper, err = localkms.New([]byte(secrets.StateSigningKey), "make-run"); err != nil {
+			app.Close()
+			return nil, fmt.Errorf("local data key wrapping: %w", err)
+		}
+		log.Warn("LOCAL DATA KEYS IN USE: no KMS; organizations' data keys are wrapped by a local key derived from STATE_SIGNING_KEY")
+	}
 	app.App, err = wiring.New(ctx, "", wiring.Options{
-		Getenv: env.get, LogOutput: opts.LogOutput, Store: app.store, HTTPClient: httpClient,
+		Getenv: env.get, LogOutput: opts.LogOutput, Store: app.store, HTTPClient: httpClient, KeyWrapper: wrapper,
 	})
 	if err != nil {
 		app.Close()

@@ -21,7 +21,7 @@ const (
 	MissingNangoSecretKey   = "nango_secret_key"
 	MissingWebhookKeys      = "nango_webhook_signing_keys"
 	MissingJWTKey           = "jwt_hs256_secret or JWT_JWKS_URL"
-	MissingTokenKeys        = "token_encryption_keys"
+	MissingTokenKeys        = "KMS_KEY_ID or token_encryption_keys"
 	MissingGoogleClientID   = "google_client_id"
 	MissingGoogleSecret     = "google_client_secret"
 	MissingMicrosoftID      = "microsoft_client_id"
@@ -49,7 +49,7 @@ func missingValues(cfg config.Config, sec config.Secrets) []missingValue {
 	add(sec.NangoSecretKey == "", MissingNangoSecretKey, "every Nango connector: authorize, callback, refresh, delete, executor")
 	add(len(sec.NangoWebhookSigningKeys) == 0, MissingWebhookKeys, "POST /api/v1/nango/webhooks")
 	add(len(sec.JWTHS256Secret) == 0 && cfg.JWTJWKSURL == "", MissingJWTKey, "every route that needs a bearer token")
-	add(len(sec.TokenEncryptionKeys) == 0, MissingTokenKeys, "storing and reading tokens: built-in OAuth, refresh, executor, sweeper")
+	add(len(sec.TokenEncryptionKeys) == 0 && cfg.KMSKeyID == "", MissingTokenKeys, "storing and reading tokens: built-in OAuth, refresh, executor, sweeper")
 	add(sec.GoogleClientID == "", MissingGoogleClientID, "gmail (built-in OAuth)")
 	add(sec.GoogleClientSecret == "", MissingGoogleSecret, "gmail (built-in OAuth)")
 	add(sec.MicrosoftClientID == "", MissingMicrosoftID, "outlook (built-in OAuth)")
@@ -78,19 +78,24 @@ func (notConfiguredAuth) Authenticate(context.Context, string) (connectors.Princ
 		"bearer tokens cannot be verified: set jwt_hs256_secret in the secret or JWT_JWKS_URL")
 }
 
-// notConfiguredSealer stands in for the token sealer when there is no token
-// encryption key: what stores or reads a token answers not_configured.
+// notConfiguredSealer stands in for the token sealer when there is neither a
+// KMS key nor a token encryption key: what stores or reads a token answers
+// not_configured.
 type notConfiguredSealer struct{}
 
 func (notConfiguredSealer) err() error {
-	return connectors.Errorf(connectors.ENotConfigured, "tokens cannot be sealed or opened: token_encryption_keys is empty")
+	return connectors.Errorf(connectors.ENotConfigured, "tokens cannot be sealed or opened: set KMS_KEY_ID or token_encryption_keys")
 }
 
-// Seal implements connections.Sealer.
-func (s notConfiguredSealer) Seal([]byte, []byte) ([]byte, error) { return nil, s.err() }
+// SealFor implements connections.Sealer.
+func (s notConfiguredSealer) SealFor(context.Context, string, string, []byte, []byte) ([]byte, error) {
+	return nil, s.err()
+}
 
-// Open implements connections.Sealer.
-func (s notConfiguredSealer) Open([]byte, []byte) ([]byte, error) { return nil, s.err() }
+// OpenFor implements connections.Sealer.
+func (s notConfiguredSealer) OpenFor(context.Context, string, string, []byte, []byte) ([]byte, error) {
+	return nil, s.err()
+}
 
 // oauthMissing returns the missing values of one built-in OAuth provider.
 func oauthMissing(missing []missingValue, names ...string) []string {

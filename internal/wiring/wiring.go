@@ -22,11 +22,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/apigw"
 	"github.com/automators/connectors/internal/auth"
+	"github.com/automators/connectors/internal/awskms"
 	"github.com/automators/connectors/internal/awssecrets"
 	"github.com/automators/connectors/internal/config"
 	"github.com/automators/connectors/internal/connections"
@@ -52,7 +54,16 @@ type Options struct {
 	Store      connectors.Store    // default DynamoDB on TABLE_NAME
 	Secrets    config.SecretsSource
 	HTTPClient *http.Client // outbound calls (Nango, providers)
+	// KeyWrapper wraps organizations' data keys instead of KMS (make run's
+	// local key); default: KMS on KMS_KEY_ID when it is set.
+	KeyWrapper connectors.KeyWrapper
 }
+
+// DataKeyMaxAge is how old an organization's newest data key may grow
+// before its next seal creates the next one. Old keys stay (they open what
+// they sealed); a record is re-sealed under the newest key when next
+// written. The KMS key itself rotates yearly (EnableKeyRotation).
+const DataKeyMaxAge = 90 * 24 * time.Hour
 
 // App holds the dependencies of one process.
 type App struct {
@@ -67,6 +78,7 @@ type App struct {
 	Nango       *nango.Client // nil when NANGO_SECRET_KEY is empty
 	Connections *connections.Service
 	Executor    *executor.Executor
+	Keyring     *seal.Keyring // nil when sealing with token_encryption_keys only
 }
 
 // New builds the App. A non-empty function names the function in every line
@@ -92,7 +104,7 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 
 	source := opts.Secrets
 	var awsCfg aws.Config
-	if opts.Store == nil || (source == nil && cfg.SecretsID != "") {
+	if opts.Store == nil || (source == nil && cfg.SecretsID != "") || (opts.KeyWrapper == nil && cfg.KMSKeyID != "") {
 		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 			return nil, fmt.Errorf("aws configuration: %w", err)
 		}
@@ -144,17 +156,9 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 		verifier = v
 	}
 
-	var sealer connections.Sealer = notConfiguredSealer{}
-	if len(sec.TokenEncryptionKeys) > 0 {
-		keys := make([]seal.Key, 0, len(sec.TokenEncryptionKeys))
-		for _, k := range sec.TokenEncryptionKeys {
-			keys = append(keys, seal.Key{ID: k.ID, Secret: k.Secret})
-		}
-		s, err := seal.New(keys...)
-		if err != nil {
-			return nil, fmt.Errorf("token encryption keys: %w", err)
-		}
-		sealer = s
+	keyring, sealer, err := newSealer(cfg, opts, awsCfg, store, sec, logger)
+	if err != nil {
+		return nil, err
 	}
 
 	reg := registry.Default().WithProviderConfigKeys(cfg.ProviderConfigKeys)
@@ -195,8 +199,47 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	})
 	return &App{
 		Config: cfg, Secrets: secrets, Logger: logger, Store: store, Auth: verifier, HTTP: httpClient,
-		Registry: reg, Router: rt, Nango: nc, Connections: svc, Executor: exec,
+		Registry: reg, Router: rt, Nango: nc, Connections: svc, Executor: exec, Keyring: keyring,
 	}, nil
+}
+
+// newSealer decides how tokens and verifiers are sealed:
+//   - with a key wrapper (KMS on KMS_KEY_ID, or the one Options give), under
+//     per-organization data keys (seal.Keyring, format version 2); the
+//     token_encryption_keys, when present, still open the version-1 values
+//     sealed before (read old, write new: no migration step);
+//   - without KMS_KEY_ID (a stack not yet upgraded, sam local without KMS),
+//     with token_encryption_keys as before (version 1, one key set for every
+//     organization), and a warning, since nothing is per organization then;
+//   - with neither, the function does not start.
+func newSealer(cfg config.Config, opts Options, awsCfg aws.Config, store connectors.Store, sec config.Secrets, logger *slog.Logger) (*seal.Keyring, connections.Sealer, error) {
+	var legacy *seal.Sealer
+	if len(sec.TokenEncryptionKeys) > 0 {
+		keys := make([]seal.Key, 0, len(sec.TokenEncryptionKeys))
+		for _, k := range sec.TokenEncryptionKeys {
+			keys = append(keys, seal.Key{ID: k.ID, Secret: k.Secret})
+		}
+		var err error
+		if legacy, err = seal.New(keys...); err != nil {
+			return nil, nil, fmt.Errorf("token encryption keys: %w", err)
+		}
+	}
+	wrapper := opts.KeyWrapper
+	if wrapper == nil && cfg.KMSKeyID != "" {
+		wrapper = awskms.New(kms.NewFromConfig(awsCfg), cfg.KMSKeyID)
+	}
+	switch {
+	case wrapper != nil:
+		ring := seal.NewKeyring(store, wrapper, seal.KeyringOptions{Legacy: legacy, MaxKeyAge: DataKeyMaxAge})
+		logger.Debug("sealing with per-organization data keys", "keyWrapper", wrapper.KeyName(), "legacyKeys", len(sec.TokenEncryptionKeys))
+		return ring, ring, nil
+	case legacy != nil:
+		logger.Warn("KMS_KEY_ID is not set: sealing with token_encryption_keys, one key set for every organization")
+		return nil, legacy, nil
+	}
+	// Nothing to seal with: what stores or reads a token answers
+	// not_configured (New has logged what is missing); the rest serves.
+	return nil, notConfiguredSealer{}, nil
 }
 
 // DeriveKey returns a purpose-bound key from a secret, so one configured

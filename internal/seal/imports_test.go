@@ -1,0 +1,35 @@
+package seal_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/automators/connectors/internal/reporoot"
+)
+
+// TestDomainImportsNoAWS keeps the domain, the keyring included, free of the
+// AWS SDK and Lambda types (DESIGN §1): KMS reaches it only through the
+// connectors.KeyWrapper port, implemented by internal/awskms.
+func TestDomainImportsNoAWS(t *testing.T) {
+	root, err := reporoot.Find(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	domain := []string{"connectors", "connections", "executor", "router", "registry", "actions", "sweeper", "seal"}
+	args := []string{"list", "-deps", "-f", "{{.ImportPath}}"}
+	for _, p := range domain {
+		args = append(args, "./internal/"+p)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for pkg := range strings.SplitSeq(string(out), "\n") {
+		if strings.HasPrefix(pkg, "github.com/aws/") || strings.HasSuffix(pkg, "/internal/awskms") || strings.HasSuffix(pkg, "/internal/localkms") {
+			t.Errorf("a domain package links %s", pkg)
+		}
+	}
+}
