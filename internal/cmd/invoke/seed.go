@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 
@@ -119,8 +120,10 @@ func (s *seeder) service(ctx context.Context) (*wiring.App, error) {
 		return s.app, nil
 	}
 	app, err := wiring.New(ctx, "invoke-seed", wiring.Options{
-		Getenv:    s.b.getenv,
-		LogOutput: s.b.log,
+		Getenv: s.b.getenv,
+		// The function logs its own view of the same configuration; a
+		// seeding failure comes back as an error with its context.
+		LogOutput: io.Discard,
 		Store:     dynamostore.New(s.b.ddb, tableName, wiring.DeriveKey(s.b.sec.StateSigningKey, "cursor")),
 		Secrets:   awssecrets.New(s.b.sm, s.b.secretARN),
 	})
