@@ -292,3 +292,35 @@ func TestStateFileSurvivesRestart(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestAddConnection: a connection added with a chosen id answers as one a
+// session completed (tags, OAuth2 credentials), and an add that would
+// replace a connection or name an unknown integration is refused.
+func TestAddConnection(t *testing.T) {
+	h := newHarness(t, nangofake.Options{})
+	const id = "conn_01JD8Z3Q4T6X9B2C5E7G8H1K3M"
+	if err := h.fake.AddConnection("slack", id, map[string]string{"end_user_id": "u1", "Organization_ID": "o1"}); err != nil {
+		t.Fatal(err)
+	}
+	status, _, m := h.do(t, "GET", "/connections/"+id+"?provider_config_key=slack", "Bearer "+key, "")
+	if status != 200 {
+		t.Fatalf("get added connection: %d %v", status, m)
+	}
+	tags, _ := m["tags"].(map[string]any)
+	creds, _ := m["credentials"].(map[string]any)
+	if m["connection_id"] != id || tags["end_user_id"] != "u1" || tags["organization_id"] != "o1" {
+		t.Errorf("connection %v, want id %s with tags end_user_id=u1 organization_id=o1", m, id)
+	}
+	if creds["type"] != "OAUTH2" || creds["access_token"] == "" || creds["access_token"] == nil {
+		t.Errorf("credentials %v, want fresh OAUTH2 ones", creds)
+	}
+	if err := h.fake.AddConnection("slack", id, nil); err == nil {
+		t.Error("adding the same connection twice succeeded")
+	}
+	if err := h.fake.AddConnection("nope", "other", nil); err == nil {
+		t.Error("adding a connection of an unknown integration succeeded")
+	}
+	if err := h.fake.AddConnection("slack", "", nil); err == nil {
+		t.Error("adding a connection without id succeeded")
+	}
+}

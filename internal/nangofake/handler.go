@@ -746,3 +746,43 @@ func displayName(provider string) string {
 	}
 	return strings.Join(words, " ")
 }
+
+// AddConnection creates a connection with a given id, as if a connect
+// session had completed it: tags as given (e.g. end_user_id and
+// organization_id), fresh credentials of the integration's auth mode. It
+// lets a tool seed the connection a sample event names (make invoke), whose
+// id a session would not produce. An existing connection with that id is an
+// error, so a seed never silently replaces another's credentials.
+func (s *Server) AddConnection(providerConfigKey, connectionID string, tags map[string]string) error {
+	if connectionID == "" {
+		return fmt.Errorf("nangofake: add connection: empty connection id")
+	}
+	if msg := validTags(tags); msg != "" {
+		return fmt.Errorf("nangofake: add connection %s: %s", connectionID, msg)
+	}
+	s.mu.Lock()
+	in := s.integrations[providerConfigKey]
+	if in == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("nangofake: add connection %s: unknown integration %q", connectionID, providerConfigKey)
+	}
+	k := connKey{providerConfigKey, connectionID}
+	if s.conns[k] != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("nangofake: add connection %s: it exists already", connectionID)
+	}
+	now := s.opts.Now()
+	s.nextID++
+	c := &connection{
+		id: s.nextID, connectionID: connectionID, key: providerConfigKey, provider: in.Provider, authMode: in.AuthMode,
+		tags: lowerKeys(tags), metadata: map[string]any{}, created: now,
+	}
+	if c.tags == nil {
+		c.tags = map[string]string{}
+	}
+	s.issueTokensLocked(c, now)
+	s.conns[k] = c
+	s.mu.Unlock()
+	s.persist()
+	return nil
+}

@@ -1,8 +1,10 @@
 // Command invoke runs one function's bootstrap once under the Lambda Runtime
 // Interface Emulator with one event, like `sam local invoke`, and gives it
 // what a deployed function has: a DynamoDB table and a Secrets Manager
-// secret (development values) in a moto_server it starts, and Nango (the
-// offline fake). It stops everything afterwards.
+// secret (development values) in a moto_server it starts, Nango (the
+// offline fake) and, for the executor, a local fake of the provider's API.
+// Before the invocation it seeds what the event names (seed.go), so every
+// sample event answers success. It stops everything afterwards.
 //
 //	make invoke FN=nango-list-connections [EVENT=events/nango-list-connections.json]
 //	go run ./internal/cmd/invoke -fn nango-list-connections [-event FILE] [-user U -org O]
@@ -20,35 +22,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
-	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/config"
-	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/dynamostore"
 	"github.com/automators/connectors/internal/lambdarie"
-	"github.com/automators/connectors/internal/motoserver"
-	"github.com/automators/connectors/internal/nango"
-	"github.com/automators/connectors/internal/nangofake"
-	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/samtemplate"
-)
-
-const (
-	region    = "us-east-1"
-	tableName = "ConnectorCredentials"
-	secretID  = "automators-connectors/local"
 )
 
 func main() {
@@ -61,8 +43,8 @@ func main() {
 func run() error {
 	fn := flag.String("fn", "", "function folder under functions/, e.g. nango-list-connections (required)")
 	eventPath := flag.String("event", "", "event file (default events/<fn>.json)")
-	user := flag.String("user", "user_123", "user id of the development token")
-	org := flag.String("org", "org_456", "organization id of the development token")
+	user := flag.String("user", "user_123", "user id of the development token (and owner of what is seeded for it)")
+	org := flag.String("org", "org_456", "organization id of the development token (and owner of what is seeded for it)")
 	roles := flag.String("roles", "", "comma-separated roles of the development token")
 	flag.Parse()
 	if *fn == "" {
@@ -104,60 +86,13 @@ func run() error {
 		return err
 	}
 
-	moto, stopMoto, err := startMoto(ctx)
-	if err != nil {
-		return err
-	}
-	defer stopMoto()
-
-	sec := lambdarie.NewSecrets()
-	secretARN, err := provision(ctx, moto, sec)
-	if err != nil {
-		return err
-	}
-	fake := nangoSandbox(sec)
-	nangoURL := fake.Start()
-	defer fake.Close()
-
-	token, err := auth.Issue([]byte(sec.JWTHS256Secret), auth.DevClaims{
-		UserID: *user, OrgID: *org, Roles: config.SplitList(*roles), TTL: time.Hour,
-	}, "")
-	if err != nil {
-		return err
-	}
-	event, err := lambdarie.PrepareEvent(raw, token, func(body []byte) string {
-		return nango.SignWebhook(body, sec.WebhookSigningKey)
+	res, err := invoke(ctx, request{
+		Fn: *fn, Bootstrap: bin, RIE: rie, Event: raw,
+		User: *user, Org: *org, Roles: config.SplitList(*roles), Log: os.Stderr,
 	})
 	if err != nil {
 		return err
 	}
-
-	emu, err := lambdarie.Start(ctx, lambdarie.Config{
-		RIE: rie, Bootstrap: bin, FunctionName: *fn, Output: os.Stderr,
-		Env: []string{
-			"TABLE_NAME=" + tableName,
-			"SECRETS_ID=" + secretARN,
-			"AWS_ENDPOINT_URL=" + moto,
-			"AWS_ACCESS_KEY_ID=test",
-			"AWS_SECRET_ACCESS_KEY=test",
-			"AWS_REGION=" + region,
-			"AWS_EC2_METADATA_DISABLED=true",
-			"NANGO_HOST=" + nangoURL,
-			"REDIRECT_ALLOWLIST=https://app.automators.dev",
-			"CORS_ALLOW_ORIGINS=https://app.automators.dev",
-			"LOG_LEVEL=" + envOr("LOG_LEVEL", "debug"),
-		},
-	})
-	if err != nil {
-		return err
-	}
-	defer emu.Stop()
-	res, err := emu.Invoke(ctx, event)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "invoke: emulator answered %d after %s (start to answer %s)\n",
-		res.StatusCode, res.Duration.Round(time.Millisecond), time.Since(emu.Started).Round(time.Millisecond))
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, res.Payload, "", "  ") == nil {
 		pretty.WriteByte('\n')
@@ -173,6 +108,52 @@ func run() error {
 	}
 	fmt.Fprintln(os.Stderr, "invoke: the function answered success")
 	return nil
+}
+
+// request is one invocation: which bootstrap, which event, and whose
+// development token.
+type request struct {
+	Fn        string // the function's folder, its name in the emulator
+	Bootstrap string // the built bootstrap
+	RIE       string // the emulator binary
+	Event     []byte // the event as in events/, placeholders unfilled
+	User, Org string // the token's principal
+	Roles     []string
+	Log       io.Writer // progress, emulator and function logs
+}
+
+// invoke starts the backend, seeds what the event names, and runs the
+// bootstrap once under the emulator with the event.
+func invoke(ctx context.Context, req request) (*lambdarie.Result, error) {
+	b, err := startBackend(ctx, req.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+
+	event, err := seed(ctx, b, principalOf(req), req.Event)
+	if err != nil {
+		return nil, fmt.Errorf("seed what the event names: %w", err)
+	}
+	event, err = b.prepare(event, req)
+	if err != nil {
+		return nil, err
+	}
+
+	emu, err := lambdarie.Start(ctx, lambdarie.Config{
+		RIE: req.RIE, Bootstrap: req.Bootstrap, FunctionName: req.Fn, Output: req.Log, Env: b.env,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer emu.Stop()
+	res, err := emu.Invoke(ctx, event)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(req.Log, "invoke: emulator answered %d after %s (start to answer %s)\n",
+		res.StatusCode, res.Duration.Round(time.Millisecond), time.Since(emu.Started).Round(time.Millisecond))
+	return res, nil
 }
 
 // answerError describes the error in a function's answer, or returns "":
@@ -195,80 +176,6 @@ func answerError(payload []byte) string {
 		return fmt.Sprintf("HTTP %d %s", a.StatusCode, a.Body)
 	}
 	return ""
-}
-
-// startMoto runs moto_server on a free loopback port until stop is called.
-func startMoto(ctx context.Context) (url string, stop func(), err error) {
-	port, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd, err := motoserver.Command(port)
-	if err != nil {
-		return "", nil, err
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start moto_server: %w", err)
-	}
-	stop = func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	}
-	url = fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return url, stop, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			stop()
-			return "", nil, fmt.Errorf("moto_server did not start: %w", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// provision creates the table and the secret a deployed function reads, and
-// returns the secret's ARN.
-func provision(ctx context.Context, endpoint string, sec lambdarie.Secrets) (string, error) {
-	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
-	ddb := dynamodb.New(dynamodb.Options{Region: region, BaseEndpoint: aws.String(endpoint), Credentials: creds})
-	if err := dynamostore.EnsureTable(ctx, ddb, tableName); err != nil {
-		return "", err
-	}
-	sm := secretsmanager.New(secretsmanager.Options{Region: region, BaseEndpoint: aws.String(endpoint), Credentials: creds})
-	out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name:         aws.String(secretID),
-		SecretString: aws.String(sec.JSON()),
-	})
-	if err != nil {
-		return "", fmt.Errorf("create secret: %w", err)
-	}
-	return aws.ToString(out.ARN), nil
-}
-
-// nangoSandbox is the offline fake Nango, knowing every Nango-served
-// connector's integration.
-func nangoSandbox(sec lambdarie.Secrets) *nangofake.Server {
-	var ins []nangofake.Integration
-	for _, m := range registry.Default().All() {
-		if m.OAuthProvider == connectors.ProviderNango {
-			ins = append(ins, nangofake.Integration{UniqueKey: m.ProviderConfigKey, Provider: m.NangoProvider})
-		}
-	}
-	return nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookSigningKey, Integrations: ins})
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func envOr(k, def string) string {
