@@ -1,7 +1,6 @@
 package nangofake
 
 import (
-	"bufio"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/binary"
@@ -12,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,7 +38,7 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // wsClient is one SDK auth() waiting for its result.
 type wsClient struct {
 	conn net.Conn
-	rw   *bufio.ReadWriter
+	mu   sync.Mutex // one frame at a time
 	done chan struct{}
 }
 
@@ -63,9 +63,15 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-		base64.StdEncoding.EncodeToString(sum[:]))
-	c := &wsClient{conn: conn, rw: rw, done: make(chan struct{})}
+	// Frames go to the connection itself, not through the hijacked
+	// bufio.Writer: under load its Flush reported short writes, and the
+	// result of a connect flow was lost.
+	c := &wsClient{conn: conn, done: make(chan struct{})}
+	if _, err := fmt.Fprintf(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+		base64.StdEncoding.EncodeToString(sum[:])); err != nil {
+		conn.Close()
+		return
+	}
 	id := "ws_" + randomHex(12)
 	s.mu.Lock()
 	if s.wsClients == nil {
@@ -122,10 +128,10 @@ func (c *wsClient) send(v any) error {
 		hdr = append(hdr, 127)
 		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
 	}
-	if _, err := c.rw.Write(append(hdr, b...)); err != nil {
-		return err
-	}
-	return c.rw.Flush()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err = c.conn.Write(append(hdr, b...))
+	return err
 }
 
 // notifyWebSocket sends the result of a connect URL to the SDK waiting on
@@ -142,8 +148,9 @@ func (s *Server) notifyWebSocket(wsClientID string, msg map[string]any) {
 		return
 	}
 	_ = c.send(msg)
-	_, _ = c.rw.Write([]byte{0x88, 0})
-	_ = c.rw.Flush()
+	c.mu.Lock()
+	_, _ = c.conn.Write([]byte{0x88, 0})
+	c.mu.Unlock()
 	close(c.done)
 }
 
