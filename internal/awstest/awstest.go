@@ -8,7 +8,6 @@ package awstest
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automators/connectors/internal/lambdarie"
 	"github.com/automators/connectors/internal/motoserver"
 )
 
@@ -61,7 +61,7 @@ func setDummyCredentials() {
 // die with the test binary: Setpgid is not used, so it shares our session and
 // a Pdeathsig stops it when the test process exits.
 func startMoto() (string, error) {
-	port, err := FreePort()
+	port, err := lambdarie.FreePort()
 	if err != nil {
 		return "", err
 	}
@@ -79,16 +79,6 @@ func startMoto() (string, error) {
 		return "", fmt.Errorf("moto_server did not start: %w", err)
 	}
 	return url, nil
-}
-
-// FreePort asks the kernel for a free loopback TCP port.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // WaitHTTP polls url until it answers any HTTP status or timeout passes.

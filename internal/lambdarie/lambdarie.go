@@ -122,11 +122,11 @@ var errExitedAtStart = errors.New("aws-lambda-rie exited at start")
 func start(ctx context.Context, cfg Config) (*Emulator, error) {
 	// Two ports: the invoke API, and the Runtime API the bootstrap polls
 	// (default 9001, which parallel emulators would fight over).
-	invokePort, err := freePort()
+	invokePort, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	runtimePort, err := freePort()
+	runtimePort, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -302,8 +302,9 @@ func (e *Emulator) Stop() error {
 	return nil
 }
 
-// freePort asks the kernel for a free loopback TCP port.
-func freePort() (int, error) {
+// FreePort asks the kernel for a free loopback TCP port. The emulator, moto
+// and the local fakes of the tests and of make invoke all take theirs here.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("free port: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"syscall"
@@ -129,7 +128,7 @@ func (b *backend) prepare(event []byte, req request) ([]byte, error) {
 
 // startMoto runs moto_server on a free loopback port until stop is called.
 func startMoto(ctx context.Context) (url string, stop func(), err error) {
-	port, err := freePort()
+	port, err := lambdarie.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -187,13 +186,4 @@ func nangoSandbox(sec lambdarie.Secrets) *nangofake.Server {
 		}
 	}
 	return nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookSigningKey, Integrations: ins})
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
