@@ -18,7 +18,7 @@ import (
 	"github.com/automators/connectors/internal/awstest"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/dynamostore"
-	"github.com/automators/connectors/internal/lambdarie"
+	"github.com/automators/connectors/internal/loopback"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/storetest"
 )
@@ -106,7 +106,7 @@ func TestErrorsAgainstKMS(t *testing.T) {
 			return err
 		}, connectors.ENotConfigured},
 		{"unreachable KMS", func() error {
-			port, err := lambdarie.FreePort()
+			port, err := loopback.FreePort()
 			if err != nil {
 				return err
 			}

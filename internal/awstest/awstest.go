@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/lambdarie"
+	"github.com/automators/connectors/internal/loopback"
 	"github.com/automators/connectors/internal/motoserver"
 )
 
@@ -61,7 +61,7 @@ func setDummyCredentials() {
 // die with the test binary: Setpgid is not used, so it shares our session and
 // a Pdeathsig stops it when the test process exits.
 func startMoto() (string, error) {
-	port, err := lambdarie.FreePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return "", err
 	}

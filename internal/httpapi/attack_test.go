@@ -14,7 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/lambdarie"
+	"github.com/automators/connectors/internal/loopback"
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
 )
@@ -640,7 +640,7 @@ func TestNangoUnreachable(t *testing.T) {
 				e.unchanged(t, before)
 			})
 			t.Run("connection refused", func(t *testing.T) {
-				port, err := lambdarie.FreePort()
+				port, err := loopback.FreePort()
 				if err != nil {
 					t.Fatal(err)
 				}

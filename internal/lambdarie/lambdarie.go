@@ -24,6 +24,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/automators/connectors/internal/loopback"
 )
 
 // RIEVersion is the pinned emulator version; the Makefile installs it into
@@ -122,11 +124,11 @@ var errExitedAtStart = errors.New("aws-lambda-rie exited at start")
 func start(ctx context.Context, cfg Config) (*Emulator, error) {
 	// Two ports: the invoke API, and the Runtime API the bootstrap polls
 	// (default 9001, which parallel emulators would fight over).
-	invokePort, err := FreePort()
+	invokePort, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	runtimePort, err := FreePort()
+	runtimePort, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -300,17 +302,6 @@ func (e *Emulator) Stop() error {
 		return errors.New("stop aws-lambda-rie: still running after SIGKILL")
 	}
 	return nil
-}
-
-// FreePort asks the kernel for a free loopback TCP port. The emulator, moto
-// and the local fakes of the tests and of make invoke all take theirs here.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Placeholders the sample events in events/ carry where a real value is

@@ -184,6 +184,9 @@ func run(t *testing.T, folder string, env []string, event []byte) (*Result, stri
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, err := emu.Invoke(ctx, event)
+	// The emulator relays the function's output as it comes: stop it
+	// before reading, so the logs hold every line (the init lines too).
+	emu.Stop()
 	if err != nil {
 		t.Fatalf("%v\nlogs:\n%s", err, logs.String())
 	}

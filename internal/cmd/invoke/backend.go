@@ -18,6 +18,7 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/dynamostore"
 	"github.com/automators/connectors/internal/lambdarie"
+	"github.com/automators/connectors/internal/loopback"
 	"github.com/automators/connectors/internal/motoserver"
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
@@ -128,7 +129,7 @@ func (b *backend) prepare(event []byte, req request) ([]byte, error) {
 
 // startMoto runs moto_server on a free loopback port until stop is called.
 func startMoto(ctx context.Context) (url string, stop func(), err error) {
-	port, err := lambdarie.FreePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
