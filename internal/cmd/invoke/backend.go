@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/automators/connectors/internal/auth"
@@ -40,6 +42,8 @@ type backend struct {
 	sec       lambdarie.Secrets
 	ddb       *dynamodb.Client
 	sm        *secretsmanager.Client
+	kms       *kms.Client
+	kmsKeyID  string // the key that wraps data keys, as template.yaml's
 	nango     *nangofake.Server
 	providers *providerFakes
 	env       []string // the function's environment; seeding wires itself from it too
@@ -68,6 +72,17 @@ func startBackend(ctx context.Context, log io.Writer) (_ *backend, err error) {
 	if b.secretARN, err = b.provision(ctx); err != nil {
 		return nil, err
 	}
+	// Tokens are sealed as deployed: under per-organization data keys
+	// wrapped by a KMS key (moto's).
+	b.kms = kms.New(kms.Options{Region: region, BaseEndpoint: aws.String(moto), Credentials: creds})
+	key, err := b.kms.CreateKey(ctx, &kms.CreateKeyInput{
+		KeySpec: kmstypes.KeySpecSymmetricDefault, KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt,
+		Description: aws.String("make invoke: data key wrapping"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create the KMS key: %w", err)
+	}
+	b.kmsKeyID = aws.ToString(key.KeyMetadata.Arn)
 
 	b.nango = nangoSandbox(b.sec)
 	nangoURL := b.nango.Start()
@@ -77,6 +92,7 @@ func startBackend(ctx context.Context, log io.Writer) (_ *backend, err error) {
 
 	b.env = []string{
 		"TABLE_NAME=" + tableName,
+		"KMS_KEY_ID=" + b.kmsKeyID,
 		"SECRETS_ID=" + b.secretARN,
 		"AWS_ENDPOINT_URL=" + moto,
 		"AWS_ACCESS_KEY_ID=test",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/automators/connectors/internal/awskms"
 	"github.com/automators/connectors/internal/awssecrets"
 	"github.com/automators/connectors/internal/connections"
 	"github.com/automators/connectors/internal/connectors"
@@ -126,6 +127,9 @@ func (s *seeder) service(ctx context.Context) (*wiring.App, error) {
 		LogOutput: io.Discard,
 		Store:     dynamostore.New(s.b.ddb, tableName, wiring.DeriveKey(s.b.sec.StateSigningKey, "cursor")),
 		Secrets:   awssecrets.New(s.b.sm, s.b.secretARN),
+		// The SDK's own configuration would look for KMS in AWS: the
+		// seeder wraps data keys with moto's key, as the function does.
+		KeyWrapper: awskms.New(s.b.kms, s.b.kmsKeyID),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wire the connection service: %w", err)
