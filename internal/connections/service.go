@@ -268,10 +268,7 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 		}
 		conn, err = s.upsertNango(ctx, claims.OrgID, claims.UserID, m, nc)
 		if errors.Is(err, connectors.ErrOwned) {
-			pc := connectors.ProviderConnection{AuthProvider: connectors.ProviderNango, ProviderConfigKey: nc.ProviderConfigKey, ConnectionID: nc.ConnectionID}
-			if holder, gerr := s.Store.GetOwner(ctx, pc); gerr == nil {
-				s.ownerConflict(ctx, holder, connectors.Owner{OrganizationID: claims.OrgID, UserID: claims.UserID}, m.ID, nc.ConnectionID, "callback for a connection held by another record")
-			}
+			s.heldElsewhere(ctx, nangoConnection(nc.ProviderConfigKey, nc.ConnectionID), connectors.Owner{OrganizationID: claims.OrgID, UserID: claims.UserID}, m.ID, "callback for a connection held by another record")
 			return nil, connectors.Errorf(connectors.EForbidden, "the connection does not belong to this user")
 		}
 		if err != nil {

@@ -47,8 +47,7 @@ func (s *Service) HandleWebhook(ctx context.Context, keys WebhookKeys, body []by
 	if err != nil {
 		return err
 	}
-	pc := connectors.ProviderConnection{AuthProvider: connectors.ProviderNango, ProviderConfigKey: a.ProviderConfigKey, ConnectionID: a.ConnectionID}
-	owner, err := s.Store.GetOwner(ctx, pc)
+	owner, err := s.Store.GetOwner(ctx, nangoConnection(a.ProviderConfigKey, a.ConnectionID))
 	recorded := err == nil
 	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
 		return fmt.Errorf("look up owner of %s: %w", a.ConnectionID, err)
@@ -114,10 +113,7 @@ func (s *Service) webhookConnected(ctx context.Context, m registry.Manifest, a *
 	_, err := s.upsertNango(ctx, owner.OrganizationID, owner.UserID, m, nc)
 	if errors.Is(err, connectors.ErrOwned) || connectors.ErrorCode(err) == connectors.EForbidden {
 		// Another record took the provider connection meanwhile.
-		pc := connectors.ProviderConnection{AuthProvider: connectors.ProviderNango, ProviderConfigKey: a.ProviderConfigKey, ConnectionID: a.ConnectionID}
-		if holder, gerr := s.Store.GetOwner(ctx, pc); gerr == nil {
-			s.ownerConflict(ctx, holder, owner, m.ID, a.ConnectionID, "the connection is held by another record")
-		}
+		s.heldElsewhere(ctx, nangoConnection(a.ProviderConfigKey, a.ConnectionID), owner, m.ID, "the connection is held by another record")
 		return nil
 	}
 	s.auditDetail(ctx, webhookActor(owner.OrganizationID), "webhook", a.ConnectionID, m.ID, "auth "+a.Operation, err)
@@ -164,6 +160,19 @@ func (s *Service) ownerConflict(ctx context.Context, owner, other connectors.Own
 			Detail: why + "; refused: the connection belongs to another organization",
 		})
 	}
+}
+
+// heldElsewhere audits a refused claim of pc, which the store said another
+// record holds, as a conflict with that record's owner.
+func (s *Service) heldElsewhere(ctx context.Context, pc connectors.ProviderConnection, claimant connectors.Owner, connector, why string) {
+	if holder, err := s.Store.GetOwner(ctx, pc); err == nil {
+		s.ownerConflict(ctx, holder, claimant, connector, pc.ConnectionID, why)
+	}
+}
+
+// nangoConnection names a Nango connection as a provider connection.
+func nangoConnection(providerConfigKey, connectionID string) connectors.ProviderConnection {
+	return connectors.ProviderConnection{AuthProvider: connectors.ProviderNango, ProviderConfigKey: providerConfigKey, ConnectionID: connectionID}
 }
 
 func webhookActor(orgID string) connectors.Principal {
