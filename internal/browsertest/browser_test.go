@@ -18,6 +18,7 @@ import (
 
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/config"
+	"github.com/automators/connectors/internal/reftest"
 	"github.com/automators/connectors/internal/reporoot"
 )
 
@@ -25,11 +26,7 @@ import (
 // be installed (DESIGN §8).
 func missing(t *testing.T, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...) + " (make tools installs it)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	reftest.MissingTool(t, fmt.Sprintf(format, args...)+" (make tools installs it)")
 }
 
 func freePort(t *testing.T) int {

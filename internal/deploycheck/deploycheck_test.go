@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/automators/connectors/internal/reftest"
 	"github.com/automators/connectors/internal/samtemplate"
 )
 
@@ -51,10 +52,7 @@ func translate(t *testing.T) (transformed, *samtemplate.Template) {
 	if err != nil {
 		msg := err.Error() + ": " + stderr.String()
 		if _, lookErr := exec.LookPath("python3"); lookErr != nil || strings.Contains(msg, "No module named 'samtranslator'") {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("aws-sam-translator is needed (pip install aws-sam-translator): %s", msg)
-			}
-			t.Skipf("aws-sam-translator is needed (pip install aws-sam-translator): %s", msg)
+			reftest.MissingTool(t, "aws-sam-translator is needed (pip install aws-sam-translator): "+msg)
 		}
 		t.Fatalf("the SAM transform refuses template.yaml: %s", msg)
 	}

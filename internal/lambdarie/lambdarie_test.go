@@ -21,6 +21,7 @@ import (
 	"github.com/automators/connectors/internal/dynamostore"
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
+	"github.com/automators/connectors/internal/reftest"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/samtemplate"
 	"github.com/automators/connectors/internal/syncbuf"
@@ -70,10 +71,7 @@ func rieBinary(t testing.TB) string {
 	t.Helper()
 	p, err := FindRIE(repoRoot)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		reftest.MissingTool(t, err.Error())
 	}
 	return p
 }

@@ -1,12 +1,14 @@
-// Package reftest finds the reference documents tests hold the code to
+// Package reftest finds what tests need from outside the repository: the
+// reference documents tests hold the code to
 // (Nango's, Composio's and Panora's OpenAPI documents, Nango's provider
 // catalogue, the provider descriptions), which live in ../shared/reference
-// next to the repository and are never copied into it.
+// next to the repository and are never copied into it, and the tools they
+// run (the emulator, moto, Chromium, ...).
 //
 // On a fresh clone without ../shared (a new engineer's machine) a test that
-// needs a missing document skips with one line naming it; under CI=true,
-// where ../shared is always present, it fails. Only tests import this
-// package.
+// needs a missing document or tool skips with one line naming it; under
+// CI=true, where ../shared is always present and the project's own files
+// install every tool, it fails. Only tests import this package.
 package reftest
 
 import (
@@ -54,9 +56,21 @@ func Path(t testing.TB, name, envVar string, fallbacks ...string) string {
 // under CI=true.
 func Missing(t testing.TB, path string) {
 	t.Helper()
-	msg := "reference document missing: " + filepath.Clean(path)
+	skipOrFail(t, "reference document missing: "+filepath.Clean(path), " (CI=true: ../shared/reference must be present)")
+}
+
+// MissingTool skips t with msg, naming a tool the test needs that this
+// machine lacks; under CI=true, where the project's own files install
+// every tool, it fails t instead.
+func MissingTool(t testing.TB, msg string) {
+	t.Helper()
+	skipOrFail(t, msg, " (required under CI=true)")
+}
+
+func skipOrFail(t testing.TB, msg, why string) {
+	t.Helper()
 	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: ../shared/reference must be present)")
+		t.Fatal(msg + why)
 	}
 	t.Skip(msg)
 }

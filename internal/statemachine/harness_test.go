@@ -30,6 +30,7 @@ import (
 	"github.com/automators/connectors/internal/lambdarie"
 	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/nangofake"
+	"github.com/automators/connectors/internal/reftest"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/reporoot"
 	"github.com/automators/connectors/internal/syncbuf"
@@ -52,11 +53,7 @@ const (
 // everything (DESIGN §8).
 func missingTool(t *testing.T, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	reftest.MissingTool(t, fmt.Sprintf(format, args...))
 }
 
 // moduleRoot is the directory of go.mod, above this package.
