@@ -13,7 +13,7 @@ PIP    ?= python3 -m pip
 PORT   ?= 3000
 
 # The Lambda Runtime Interface Emulator, pinned, installed into ./bin.
-# internal/lambdarie carries the same version (lambdarie.RIEVersion).
+# internal/tstest/lambdarie carries the same version (lambdarie.RIEVersion).
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 RIE         := bin/aws-lambda-rie
@@ -30,7 +30,7 @@ SFN_STAMP := $(SFN_DIR)/node_modules/.package-lock.json
 # official frontend SDK (@nangohq/frontend) and Nango's provider catalogue
 # (@nangohq/providers, whose providers.yaml the registry tests read when
 # ../shared/reference is absent).
-WEB_DIR   := internal/browsertest
+WEB_DIR   := internal/tstest/browsertest
 WEB_STAMP := $(WEB_DIR)/node_modules/.package-lock.json
 
 # The deploy build of a bootstrap (DESIGN §1): static, no RPC mode, no paths,
@@ -45,7 +45,7 @@ $(LAMBDA_GOENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./func
 endef
 
 # Logical ids of template.yaml, in order. Folder = id without "Function", in
-# kebab case (internal/samtemplate.FolderFor); the tests check both lists.
+# kebab case (internal/local/samtemplate.FolderFor); the tests check both lists.
 LAMBDAS := NangoAuthorizeFunction NangoCallbackFunction NangoRefreshFunction \
 	NangoListConnectionsFunction NangoGetConnectionFunction NangoDeleteConnectionFunction \
 	NangoWebhookFunction ExecuteConnectorFunction ConnectionSweeperFunction

@@ -2,7 +2,7 @@
 // and its secrets from a SecretsSource (DESIGN §5).
 //
 // It imports no AWS SDK: the Secrets Manager adapter lives in
-// internal/awssecrets and implements SecretsSource.
+// internal/adapter/awssecrets and implements SecretsSource.
 package config
 
 import (

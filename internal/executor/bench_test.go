@@ -18,11 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/connections"
+	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/adapter/nango"
+	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
-	"github.com/automators/connectors/internal/legacyoauth"
-	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
@@ -227,7 +227,7 @@ func BenchmarkExecuteWarm(b *testing.B) {
 		b.Fatal(err)
 	}
 	reg, rt := registry.Default(), router.New(router.Policy{})
-	svc := connections.New(connections.Deps{Store: store, Registry: reg, Router: rt, Sealer: sealer, Legacy: legacyoauth.New(nil, nil)})
+	svc := connect.New(connect.Deps{Store: store, Registry: reg, Router: rt, Sealer: sealer, Legacy: legacyoauth.New(nil, nil)})
 	exec := executor.New(executor.Deps{
 		Store: store, Registry: reg, Router: rt, Nango: nc, Tokens: svc,
 		HTTP: &http.Client{Transport: tx},

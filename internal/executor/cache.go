@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/actions"
+	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/nango"
 )
 
 // maxCredAge bounds how long the container trusts cached credentials, so a

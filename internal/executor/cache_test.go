@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automators/connectors/internal/adapter/lambdatask"
+	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/executor"
-	"github.com/automators/connectors/internal/lambdatask"
-	"github.com/automators/connectors/internal/legacyoauth"
 )
 
 // TestWarmExecutionMakesOneRequest: with the credentials cached, a second

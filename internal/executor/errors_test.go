@@ -11,10 +11,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
+	"github.com/automators/connectors/internal/adapter/lambdatask"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
-	"github.com/automators/connectors/internal/lambdatask"
-	"github.com/automators/connectors/internal/nangofake"
+	"github.com/automators/connectors/internal/local/nangofake"
 )
 
 // errorCase sets up a failing invocation; want is the error name and

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
-	"github.com/automators/connectors/internal/legacyoauth"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
 )

@@ -20,10 +20,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/actions"
+	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/legacyoauth"
 	"github.com/automators/connectors/internal/logging"
-	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 )

@@ -20,19 +20,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/awstest"
-	"github.com/automators/connectors/internal/boltstore"
-	"github.com/automators/connectors/internal/connections"
+	"github.com/automators/connectors/internal/adapter/dynamostore"
+	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/adapter/nango"
+	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/dynamostore"
 	"github.com/automators/connectors/internal/executor"
-	"github.com/automators/connectors/internal/legacyoauth"
-	"github.com/automators/connectors/internal/nango"
-	"github.com/automators/connectors/internal/nangofake"
-	"github.com/automators/connectors/internal/oauthtest"
+	"github.com/automators/connectors/internal/local/boltstore"
+	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
+	"github.com/automators/connectors/internal/tstest/awstest"
+	"github.com/automators/connectors/internal/tstest/oauthtest"
 )
 
 const nangoSecret = "nango-secret-key-for-tests"
@@ -184,7 +184,7 @@ type env struct {
 	nango   *nango.Client
 	nangoTx *recorder // every request to (fake) Nango
 	provTx  *recorder // every request to a provider (direct calls)
-	svc     *connections.Service
+	svc     *connect.Service
 	sealer  *seal.Sealer
 	exec    *executor.Executor
 
@@ -246,7 +246,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 
 	reg := registry.Default()
 	rt := router.New(router.Policy{})
-	e.svc = connections.New(connections.Deps{
+	e.svc = connect.New(connect.Deps{
 		Store: e.store, Registry: reg, Router: rt, Nango: e.nango, NangoHost: nangoURL,
 		Legacy: legacy, Sealer: sealer, StateKey: []byte("state-key"), Now: now,
 	})
@@ -283,7 +283,7 @@ func (e *env) nangoConn(org, user, connector string) string {
 	}
 	ctx := context.Background()
 	sess, err := e.nango.CreateConnectSession(ctx, nango.ConnectSessionRequest{
-		Tags:                map[string]string{connections.TagUser: user, connections.TagOrg: org},
+		Tags:                map[string]string{connect.TagUser: user, connect.TagOrg: org},
 		AllowedIntegrations: []string{m.ProviderConfigKey},
 	})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/automators/connectors/internal/boltstore"
+	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 )

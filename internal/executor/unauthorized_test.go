@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/executor"
-	"github.com/automators/connectors/internal/legacyoauth"
 )
 
 const stripe401 = `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided"}}`

@@ -7,7 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/automators/connectors/internal/reftest"
+	"github.com/automators/connectors/internal/tstest/reftest"
 )
 
 // catalogueEntry is the part of a provider in Nango's providers.yaml that
@@ -29,7 +29,7 @@ type catalogueEntry struct {
 func providersPath(t *testing.T) string {
 	t.Helper()
 	return reftest.Path(t, "nango-providers.yaml", "NANGO_PROVIDERS",
-		"internal/browsertest/node_modules/@nangohq/providers/providers.yaml")
+		"internal/tstest/browsertest/node_modules/@nangohq/providers/providers.yaml")
 }
 
 // loadCatalogue reads the catalogue. A missing file fails the test: the

@@ -13,7 +13,7 @@ var plain512 = bytes.Repeat([]byte("t"), 512)
 // key (the steady state of a warm container), next to the legacy version-1
 // Sealer. With the default MaxSeals, one seal in 10,000 reloads the key; the
 // benchmark's key service is in process, so that reload is cheap here
-// (against KMS it is BenchmarkColdDataKey in internal/awskms).
+// (against KMS it is BenchmarkColdDataKey in internal/adapter/awskms).
 func BenchmarkKeyring(b *testing.B) {
 	aad := seal.AAD("o1", "conn-0123456789")
 	r := newRing(b, seal.KeyringOptions{})

@@ -5,12 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/automators/connectors/internal/reporoot"
+	"github.com/automators/connectors/internal/tstest/reporoot"
 )
 
 // TestDomainImportsNoAWS keeps the domain, the keyring included, free of the
 // AWS SDK and Lambda types (DESIGN §1): KMS reaches it only through the
-// connectors.KeyWrapper port, implemented by internal/awskms.
+// connectors.KeyWrapper port, implemented by internal/adapter/awskms.
 func TestDomainImportsNoAWS(t *testing.T) {
 	root, err := reporoot.Find(".")
 	if err != nil {
@@ -28,7 +28,7 @@ func TestDomainImportsNoAWS(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	for pkg := range strings.SplitSeq(string(out), "\n") {
-		if strings.HasPrefix(pkg, "github.com/aws/") || strings.HasSuffix(pkg, "/internal/awskms") || strings.HasSuffix(pkg, "/internal/localkms") {
+		if strings.HasPrefix(pkg, "github.com/aws/") || strings.HasSuffix(pkg, "/internal/adapter/awskms") || strings.HasSuffix(pkg, "/internal/local/localkms") {
 			t.Errorf("a domain package links %s", pkg)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/seal"
-	"github.com/automators/connectors/internal/storetest"
+	"github.com/automators/connectors/internal/tstest/storetest"
 )
 
 // fakeClock is a settable clock for cache expiry and key age.

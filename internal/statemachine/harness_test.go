@@ -23,17 +23,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/awstest"
-	"github.com/automators/connectors/internal/connections"
+	"github.com/automators/connectors/internal/adapter/dynamostore"
+	"github.com/automators/connectors/internal/adapter/nango"
+	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/dynamostore"
-	"github.com/automators/connectors/internal/lambdarie"
-	"github.com/automators/connectors/internal/nango"
-	"github.com/automators/connectors/internal/nangofake"
-	"github.com/automators/connectors/internal/reftest"
+	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/registry"
-	"github.com/automators/connectors/internal/reporoot"
-	"github.com/automators/connectors/internal/syncbuf"
+	"github.com/automators/connectors/internal/tstest/awstest"
+	"github.com/automators/connectors/internal/tstest/lambdarie"
+	"github.com/automators/connectors/internal/tstest/reftest"
+	"github.com/automators/connectors/internal/tstest/reporoot"
+	"github.com/automators/connectors/internal/tstest/syncbuf"
 )
 
 const (
@@ -217,7 +217,7 @@ func newEnv(t *testing.T, slackAnswers ...answer) *env {
 	nangoURL := fake.Start()
 	t.Cleanup(fake.Close)
 	sess, err := nango.New(nangoURL, secrets.NangoSecretKey).CreateConnectSession(ctx, nango.ConnectSessionRequest{
-		Tags:                map[string]string{connections.TagUser: user, connections.TagOrg: org},
+		Tags:                map[string]string{connect.TagUser: user, connect.TagOrg: org},
 		AllowedIntegrations: []string{m.ProviderConfigKey},
 	})
 	if err != nil {

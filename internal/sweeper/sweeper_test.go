@@ -16,19 +16,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/awstest"
-	"github.com/automators/connectors/internal/boltstore"
-	"github.com/automators/connectors/internal/connections"
+	"github.com/automators/connectors/internal/adapter/dynamostore"
+	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/adapter/nango"
+	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/dynamostore"
-	"github.com/automators/connectors/internal/legacyoauth"
-	"github.com/automators/connectors/internal/nango"
-	"github.com/automators/connectors/internal/nangofake"
-	"github.com/automators/connectors/internal/oauthtest"
+	"github.com/automators/connectors/internal/local/boltstore"
+	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/sweeper"
+	"github.com/automators/connectors/internal/tstest/awstest"
+	"github.com/automators/connectors/internal/tstest/oauthtest"
 )
 
 const (
@@ -79,9 +79,9 @@ func newWorld(t *testing.T, kind string) *world {
 }
 
 // service is one container's connection service.
-func (w *world) service(t *testing.T) *connections.Service {
+func (w *world) service(t *testing.T) *connect.Service {
 	gp := w.tokens.GoogleProvider("https://api.example.com/cb")
-	return connections.New(connections.Deps{
+	return connect.New(connect.Deps{
 		Store: w.store, Registry: registry.Default(), Router: router.New(router.Policy{}),
 		Nango: w.nango, NangoHost: "http://nango.invalid",
 		Legacy: legacyoauth.New(&http.Client{Timeout: 10 * time.Second}, map[string]*legacyoauth.Provider{"gmail": gp}),
@@ -111,7 +111,7 @@ func (w *world) legacy(t *testing.T, id string, expiry time.Time, status connect
 func (w *world) nangoConn(t *testing.T, expiry time.Time, status connectors.Status) *connectors.Connection {
 	t.Helper()
 	sess, err := w.nango.CreateConnectSession(t.Context(), nango.ConnectSessionRequest{
-		Tags: map[string]string{connections.TagUser: user, connections.TagOrg: org}, AllowedIntegrations: []string{"slack"}})
+		Tags: map[string]string{connect.TagUser: user, connect.TagOrg: org}, AllowedIntegrations: []string{"slack"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/automators/connectors/internal/awstest"
-	"github.com/automators/connectors/internal/boltstore"
+	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/legacyoauth"
+	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/seal"
-	"github.com/automators/connectors/internal/storetest"
+	"github.com/automators/connectors/internal/tstest/awstest"
+	"github.com/automators/connectors/internal/tstest/storetest"
 	"github.com/automators/connectors/internal/wiring"
 )
 

@@ -4,7 +4,7 @@
 // their own store and secrets through Options.
 //
 // It links only what a deployed function needs: the embedded store, the fake
-// Nango and the local API are passed in by internal/localdev, never imported.
+// Nango and the local API are passed in by internal/local/localdev, never imported.
 package wiring
 
 import (
@@ -26,20 +26,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
-	"github.com/automators/connectors/internal/apigw"
+	"github.com/automators/connectors/internal/adapter/apigw"
+	"github.com/automators/connectors/internal/adapter/awskms"
+	"github.com/automators/connectors/internal/adapter/awssecrets"
+	"github.com/automators/connectors/internal/adapter/dynamostore"
+	"github.com/automators/connectors/internal/adapter/httpapi"
+	"github.com/automators/connectors/internal/adapter/lambdatask"
+	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/auth"
-	"github.com/automators/connectors/internal/awskms"
-	"github.com/automators/connectors/internal/awssecrets"
 	"github.com/automators/connectors/internal/config"
-	"github.com/automators/connectors/internal/connections"
+	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/dynamostore"
 	"github.com/automators/connectors/internal/executor"
-	"github.com/automators/connectors/internal/httpapi"
-	"github.com/automators/connectors/internal/lambdatask"
-	"github.com/automators/connectors/internal/legacyoauth"
 	"github.com/automators/connectors/internal/logging"
-	"github.com/automators/connectors/internal/nango"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
@@ -76,7 +76,7 @@ type App struct {
 	Registry    *registry.Registry
 	Router      *router.Router
 	Nango       *nango.Client // nil when NANGO_SECRET_KEY is empty
-	Connections *connections.Service
+	Connections *connect.Service
 	Executor    *executor.Executor
 	Keyring     *seal.Keyring // nil when sealing with token_encryption_keys only
 }
@@ -175,7 +175,7 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	if sec.NangoSecretKey != "" && cfg.NangoHost != "" {
 		nc = nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(httpClient))
 	}
-	var nangoPort connections.Nango
+	var nangoPort connect.Nango
 	var execNango executor.Nango
 	if nc != nil {
 		nangoPort, execNango = nc, nc
@@ -188,7 +188,7 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	microsoft := legacyoauth.Microsoft(sec.MicrosoftClientID, sec.MicrosoftClientSecret, callback("outlook"))
 	microsoft.Missing = oauthMissing(missing, MissingMicrosoftID, MissingMicrosoftSecret, MissingPublicURL)
 	legacy := legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{"gmail": google, "outlook": microsoft})
-	svc := connections.New(connections.Deps{
+	svc := connect.New(connect.Deps{
 		Store: store, Registry: reg, Router: rt, Nango: nangoPort, NangoHost: cfg.NangoHost,
 		Legacy: legacy, Sealer: sealer, StateKey: DeriveKey(sec.StateSigningKey, "state"),
 		RedirectAllowlist: cfg.RedirectAllowlist,
@@ -212,7 +212,7 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 //     with token_encryption_keys as before (version 1, one key set for every
 //     organization), and a warning, since nothing is per organization then;
 //   - with neither, the function does not start.
-func newSealer(cfg config.Config, opts Options, awsCfg aws.Config, store connectors.Store, sec config.Secrets, logger *slog.Logger) (*seal.Keyring, connections.Sealer, error) {
+func newSealer(cfg config.Config, opts Options, awsCfg aws.Config, store connectors.Store, sec config.Secrets, logger *slog.Logger) (*seal.Keyring, connect.Sealer, error) {
 	var legacy *seal.Sealer
 	if len(sec.TokenEncryptionKeys) > 0 {
 		keys := make([]seal.Key, 0, len(sec.TokenEncryptionKeys))

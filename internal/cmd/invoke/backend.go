@@ -16,15 +16,15 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/automators/connectors/internal/adapter/dynamostore"
+	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/dynamostore"
-	"github.com/automators/connectors/internal/lambdarie"
-	"github.com/automators/connectors/internal/loopback"
-	"github.com/automators/connectors/internal/motoserver"
-	"github.com/automators/connectors/internal/nango"
-	"github.com/automators/connectors/internal/nangofake"
+	"github.com/automators/connectors/internal/local/loopback"
+	"github.com/automators/connectors/internal/local/motoserver"
+	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/tstest/lambdarie"
 )
 
 const (

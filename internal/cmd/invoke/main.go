@@ -29,8 +29,8 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/config"
-	"github.com/automators/connectors/internal/lambdarie"
-	"github.com/automators/connectors/internal/samtemplate"
+	"github.com/automators/connectors/internal/local/samtemplate"
+	"github.com/automators/connectors/internal/tstest/lambdarie"
 )
 
 func main() {

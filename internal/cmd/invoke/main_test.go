@@ -9,11 +9,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/automators/connectors/internal/lambdarie"
-	"github.com/automators/connectors/internal/motoserver"
-	"github.com/automators/connectors/internal/reftest"
-	"github.com/automators/connectors/internal/samtemplate"
-	"github.com/automators/connectors/internal/syncbuf"
+	"github.com/automators/connectors/internal/local/motoserver"
+	"github.com/automators/connectors/internal/local/samtemplate"
+	"github.com/automators/connectors/internal/tstest/lambdarie"
+	"github.com/automators/connectors/internal/tstest/reftest"
+	"github.com/automators/connectors/internal/tstest/syncbuf"
 )
 
 func TestAnswerError(t *testing.T) {

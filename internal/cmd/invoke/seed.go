@@ -12,11 +12,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/automators/connectors/internal/awskms"
-	"github.com/automators/connectors/internal/awssecrets"
-	"github.com/automators/connectors/internal/connections"
+	"github.com/automators/connectors/internal/adapter/awskms"
+	"github.com/automators/connectors/internal/adapter/awssecrets"
+	"github.com/automators/connectors/internal/adapter/dynamostore"
+	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/dynamostore"
 	"github.com/automators/connectors/internal/wiring"
 )
 
@@ -140,12 +140,12 @@ func (s *seeder) service(ctx context.Context) (*wiring.App, error) {
 
 // authorize runs the real authorize for p and connector, which must route
 // to Nango (the fake is the only offline provider of connections here).
-func (s *seeder) authorize(ctx context.Context, p connectors.Principal, connector string) (*wiring.App, *connections.Authorization, error) {
+func (s *seeder) authorize(ctx context.Context, p connectors.Principal, connector string) (*wiring.App, *connect.Authorization, error) {
 	app, err := s.service(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := app.Connections.Authorize(ctx, p, connections.AuthorizeParams{Connector: connector})
+	a, err := app.Connections.Authorize(ctx, p, connect.AuthorizeParams{Connector: connector})
 	if err != nil {
 		return nil, nil, fmt.Errorf("authorize %s for %s/%s: %w", connector, p.OrganizationID, p.UserID, err)
 	}
@@ -164,11 +164,11 @@ func (s *seeder) connection(ctx context.Context, p connectors.Principal, connect
 		return err
 	}
 	m, _ := app.Registry.Lookup(connector) // authorize found it
-	tags := map[string]string{connections.TagUser: p.UserID, connections.TagOrg: p.OrganizationID}
+	tags := map[string]string{connect.TagUser: p.UserID, connect.TagOrg: p.OrganizationID}
 	if err := s.b.nango.AddConnection(m.ProviderConfigKey, id, tags); err != nil {
 		return err
 	}
-	if _, err := app.Connections.Callback(ctx, &p, connections.CallbackParams{Connector: connector, State: a.State, ConnectionID: id}); err != nil {
+	if _, err := app.Connections.Callback(ctx, &p, connect.CallbackParams{Connector: connector, State: a.State, ConnectionID: id}); err != nil {
 		return fmt.Errorf("store connection %s: %w", id, err)
 	}
 	fmt.Fprintf(s.b.log, "invoke: seeded %s connection %s for %s/%s (fake Nango and table)\n", connector, id, p.OrganizationID, p.UserID)

@@ -1,7 +1,7 @@
 // Command localapi serves the HTTP API of template.yaml on 127.0.0.1:$PORT
 // (default 3000) in process: `make run`. Routes are read from template.yaml,
 // so local and deployed routes cannot drift; the handlers are the functions'
-// own, wired by internal/localdev (embedded store under .local/, secrets
+// own, wired by internal/local/localdev (embedded store under .local/, secrets
 // from the environment, the offline Nango sandbox unless NANGO_SECRET_KEY is
 // set).
 package main
@@ -19,10 +19,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/automators/connectors/internal/localapi"
-	"github.com/automators/connectors/internal/localdev"
+	"github.com/automators/connectors/internal/local/localapi"
+	"github.com/automators/connectors/internal/local/localdev"
+	"github.com/automators/connectors/internal/local/samtemplate"
 	"github.com/automators/connectors/internal/logging"
-	"github.com/automators/connectors/internal/samtemplate"
 )
 
 func main() {

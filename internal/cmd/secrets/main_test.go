@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/automators/connectors/internal/awstest"
 	"github.com/automators/connectors/internal/config"
+	"github.com/automators/connectors/internal/tstest/awstest"
 )
 
 // generated is the secret as template.yaml creates it: generated values
