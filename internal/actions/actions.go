@@ -24,7 +24,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -43,98 +42,12 @@ type Doer interface {
 	Do(*http.Request) (*http.Response, error)
 }
 
-// ProxyCall is one request sent through Nango's proxy. Path is relative to
-// the provider's base URL in Nango's catalogue (for Trello,
-// https://api.trello.com, so "/1/cards"); Nango adds the credentials.
-type ProxyCall struct {
-	Method string
-	Path   string
-	Query  url.Values
-	Header http.Header
-	Body   []byte
-}
-
-// Proxy forwards a request to a provider with the connection's credentials
-// (Nango's /proxy). A Proxy is bound to one connection by its caller. It
-// returns the provider's status, headers and body; err is for failures to
-// reach the provider (or Nango) at all.
-type Proxy interface {
-	Proxy(ctx context.Context, call ProxyCall) (status int, header http.Header, body []byte, err error)
-}
-
-// ProxyFunc adapts a function to the Proxy interface.
-type ProxyFunc func(ctx context.Context, call ProxyCall) (int, http.Header, []byte, error)
-
-// Proxy calls f.
-func (f ProxyFunc) Proxy(ctx context.Context, call ProxyCall) (int, http.Header, []byte, error) {
-	return f(ctx, call)
-}
-
-// Credentials are what an action authenticates with. Only the fields the
-// connector's auth needs are set. They never print: String, GoString,
-// LogValue and MarshalJSON show which fields are set, not their values.
-type Credentials struct {
-	AccessToken      string // OAuth 2.0 access token
-	OAuthToken       string // OAuth 1.0a token (normally left to Nango's proxy)
-	OAuthTokenSecret string // OAuth 1.0a token secret
-	APIKey           string // an API key or bot token
-	// ConnectionConfig is the connection's non-secret configuration from
-	// Nango (instance_url for Salesforce, subdomain for Shopify, ...).
-	ConnectionConfig map[string]string
-}
-
-func (c Credentials) secrets() []string {
-	return []string{c.AccessToken, c.OAuthToken, c.OAuthTokenSecret, c.APIKey}
-}
-
-func mark(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return "[REDACTED]"
-}
-
-// String shows which credentials are set, never their values.
-func (c Credentials) String() string {
-	return fmt.Sprintf("Credentials{AccessToken:%s OAuthToken:%s OAuthTokenSecret:%s APIKey:%s ConnectionConfig:%v}",
-		mark(c.AccessToken), mark(c.OAuthToken), mark(c.OAuthTokenSecret), mark(c.APIKey), sortedKeys(c.ConnectionConfig))
-}
-
-// GoString is String, so that %#v redacts too.
-func (c Credentials) GoString() string { return "actions." + c.String() }
-
-// LogValue implements slog.LogValuer: which credentials are set, no values.
-func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Bool("access_token", c.AccessToken != ""),
-		slog.Bool("oauth_token", c.OAuthToken != ""),
-		slog.Bool("oauth_token_secret", c.OAuthTokenSecret != ""),
-		slog.Bool("api_key", c.APIKey != ""),
-		slog.Any("connection_config_keys", sortedKeys(c.ConnectionConfig)),
-	)
-}
-
-// MarshalJSON writes the redacted form, so that credentials dumped into a
-// log or a result by mistake stay secret.
-func (c Credentials) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + c.String() + `"`), nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // Request is one action to run.
 type Request struct {
 	Connector   string         // registry id, e.g. "slack"
 	Action      string         // action name, e.g. "send_message"
 	Params      map[string]any // the node's parameters, as decoded from JSON
-	Credentials Credentials
+	Credentials connectors.Credentials
 	// IdempotencyKey, when set, is passed to providers that deduplicate
 	// writes themselves (Stripe's Idempotency-Key).
 	IdempotencyKey string
@@ -197,7 +110,7 @@ const maxResponse = 8 << 20
 // provider's answer decoded from JSON (an array answer is under "items").
 // doer serves direct calls; proxy serves connectors whose requests Nango
 // signs (Trello) and may be nil otherwise.
-func Run(ctx context.Context, doer Doer, proxy Proxy, req Request) (map[string]any, error) {
+func Run(ctx context.Context, doer Doer, proxy connectors.Proxy, req Request) (map[string]any, error) {
 	s, ok := byKey[req.Connector+"."+req.Action]
 	if !ok {
 		return nil, connectors.Errorf(connectors.EUnknownConnector, "unknown action %s.%s", req.Connector, req.Action)
@@ -306,12 +219,12 @@ func (s *spec) sendDirect(ctx context.Context, doer Doer, req Request, c *call) 
 	return resp.StatusCode, resp.Header, b, nil
 }
 
-func (s *spec) sendProxy(ctx context.Context, proxy Proxy, c *call) (int, http.Header, []byte, error) {
+func (s *spec) sendProxy(ctx context.Context, proxy connectors.Proxy, c *call) (int, http.Header, []byte, error) {
 	if proxy == nil {
 		return 0, nil, nil, connectors.Errorf(connectors.ENotConfigured, "%s: requests go through Nango's proxy, and none is configured", s.provider.id)
 	}
 	c.header.Set("Accept", "application/json")
-	status, header, body, err := proxy.Proxy(ctx, ProxyCall{
+	status, header, body, err := proxy.Proxy(ctx, connectors.ProxyCall{
 		Method: c.method,
 		Path:   s.manifest.BasePath() + c.path,
 		Query:  c.query,

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"testing"
+
+	"github.com/automators/connectors/internal/connectors"
 )
 
 // cannedDoer answers every request in process with the same response, so
@@ -58,7 +60,7 @@ func BenchmarkRun(b *testing.B) {
 	} {
 		b.Run("trello."+tc.action, func(b *testing.B) {
 			body := []byte(tc.answer)
-			proxy := ProxyFunc(func(context.Context, ProxyCall) (int, http.Header, []byte, error) {
+			proxy := connectors.ProxyFunc(func(context.Context, connectors.ProxyCall) (int, http.Header, []byte, error) {
 				return 200, nil, body, nil
 			})
 			req := Request{Connector: "trello", Action: tc.action, Params: tc.params}

@@ -14,7 +14,7 @@ import (
 // which Discord accepts as "Authorization: Bearer" only for the user's own
 // resources (identify, guilds); posting in a guild channel needs the
 // application's bot, "Authorization: Bot <token>". So a bot token, when the
-// executor supplies one as Credentials.APIKey, is used; otherwise the OAuth2
+// executor supplies one as connectors.Credentials.APIKey, is used; otherwise the OAuth2
 // token goes as Bearer (list_guilds works with it; send_message then fails
 // with Discord's own 401/403 message rather than a guessed one).
 var discordProvider = &provider{id: "discord", auth: discordAuth}
@@ -22,7 +22,7 @@ var discordProvider = &provider{id: "discord", auth: discordAuth}
 // Discord asks bots for a User-Agent of the form "DiscordBot ($url, $version)".
 const discordUserAgent = "DiscordBot (https://github.com/automators/connectors, 1.0)"
 
-func discordAuth(c Credentials, h http.Header) error {
+func discordAuth(c connectors.Credentials, h http.Header) error {
 	h.Set("User-Agent", discordUserAgent)
 	switch {
 	case c.APIKey != "":

@@ -91,7 +91,7 @@ func TestErrorMapping(t *testing.T) {
 			}))
 			defer srv.Close()
 			req := sampleRuns[tt.connector]
-			req.Credentials = Credentials{AccessToken: tok}
+			req.Credentials = connectors.Credentials{AccessToken: tok}
 			req.BaseURL = srv.URL
 			out, err := Run(context.Background(), srv.Client(), nil, req)
 			if err == nil {
@@ -160,7 +160,7 @@ func TestNetworkErrorsAreUnavailable(t *testing.T) {
 		"timeout":            errDoer{context.DeadlineExceeded},
 	} {
 		req := sampleRuns["stripe"]
-		req.Credentials, req.BaseURL = Credentials{APIKey: "sk_x"}, url
+		req.Credentials, req.BaseURL = connectors.Credentials{APIKey: "sk_x"}, url
 		_, err := Run(context.Background(), doer, nil, req)
 		if !hasCode(err, connectors.EUnavailable) {
 			t.Errorf("%s: %v", name, err)
@@ -207,23 +207,23 @@ func TestBaseURLFromConnectionConfig(t *testing.T) {
 		wantErr string
 	}{
 		{
-			req:     Request{Connector: "salesforce", Action: "query", Params: map[string]any{"soql": "SELECT Id FROM Account"}, Credentials: Credentials{AccessToken: tok, ConnectionConfig: map[string]string{"instance_url": "https://acme.my.salesforce.com"}}},
+			req:     Request{Connector: "salesforce", Action: "query", Params: map[string]any{"soql": "SELECT Id FROM Account"}, Credentials: connectors.Credentials{AccessToken: tok, ConnectionConfig: map[string]string{"instance_url": "https://acme.my.salesforce.com"}}},
 			wantURL: "https://acme.my.salesforce.com/services/data/v60.0/query/?q=SELECT+Id+FROM+Account",
 		},
 		{
-			req:     Request{Connector: "shopify", Action: "list_products", Credentials: Credentials{AccessToken: "shpat", ConnectionConfig: map[string]string{"subdomain": "acme"}}},
+			req:     Request{Connector: "shopify", Action: "list_products", Credentials: connectors.Credentials{AccessToken: "shpat", ConnectionConfig: map[string]string{"subdomain": "acme"}}},
 			wantURL: "https://acme.myshopify.com/admin/api/2026-04/products.json?limit=50",
 		},
 		{
-			req:     Request{Connector: "slack", Action: "list_channels", Credentials: Credentials{AccessToken: tok}},
+			req:     Request{Connector: "slack", Action: "list_channels", Credentials: connectors.Credentials{AccessToken: tok}},
 			wantURL: "https://slack.com/api/conversations.list?exclude_archived=true&limit=100&types=public_channel",
 		},
 		{
-			req:     Request{Connector: "salesforce", Action: "query", Params: map[string]any{"soql": "x"}, Credentials: Credentials{AccessToken: tok}},
+			req:     Request{Connector: "salesforce", Action: "query", Params: map[string]any{"soql": "x"}, Credentials: connectors.Credentials{AccessToken: tok}},
 			wantErr: connectors.EInvalid,
 		},
 		{
-			req:     Request{Connector: "shopify", Action: "list_products", Credentials: Credentials{AccessToken: "shpat", ConnectionConfig: map[string]string{"subdomain": "evil.example/"}}},
+			req:     Request{Connector: "shopify", Action: "list_products", Credentials: connectors.Credentials{AccessToken: "shpat", ConnectionConfig: map[string]string{"subdomain": "evil.example/"}}},
 			wantErr: connectors.EInvalid,
 		},
 	}
@@ -316,14 +316,14 @@ func TestParamValidation(t *testing.T) {
 		}
 		// Run refuses the same parameters before any request.
 		d := &countingDoer{}
-		if _, err := Run(context.Background(), d, &fakeProxy{}, Request{Connector: tt.connector, Action: tt.action, Params: tt.params, Credentials: Credentials{AccessToken: tok}}); !hasCode(err, connectors.EInvalid) || d.n != 0 {
+		if _, err := Run(context.Background(), d, &fakeProxy{}, Request{Connector: tt.connector, Action: tt.action, Params: tt.params, Credentials: connectors.Credentials{AccessToken: tok}}); !hasCode(err, connectors.EInvalid) || d.n != 0 {
 			t.Errorf("%s: Run err %v after %d requests", name, err, d.n)
 		}
 	}
 }
 
 func TestCredentialsNeverPrint(t *testing.T) {
-	c := Credentials{AccessToken: "at-SECRET1", OAuthToken: "ot-SECRET2", OAuthTokenSecret: "os-SECRET3", APIKey: "ak-SECRET4", ConnectionConfig: map[string]string{"subdomain": "acme"}}
+	c := connectors.Credentials{AccessToken: "at-SECRET1", OAuthToken: "ot-SECRET2", OAuthTokenSecret: "os-SECRET3", APIKey: "ak-SECRET4", ConnectionConfig: map[string]string{"subdomain": "acme"}}
 	req := Request{Connector: "slack", Action: "send_message", Params: map[string]any{"text": "hi"}, Credentials: c}
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))

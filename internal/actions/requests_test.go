@@ -13,6 +13,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/automators/connectors/internal/connectors"
 )
 
 // wantRequest is the request a provider documents for an action.
@@ -31,7 +33,7 @@ type wantRequest struct {
 type requestCase struct {
 	connector, action string
 	params            map[string]any
-	creds             Credentials
+	creds             connectors.Credentials
 	idempotencyKey    string
 	want              wantRequest
 	status            int
@@ -44,7 +46,7 @@ const (
 	jsonC = "application/json; charset=utf-8"
 )
 
-func bearerCreds() Credentials { return Credentials{AccessToken: tok} }
+func bearerCreds() connectors.Credentials { return connectors.Credentials{AccessToken: tok} }
 
 func requestCases() []requestCase {
 	return []requestCase{
@@ -111,7 +113,7 @@ func requestCases() []requestCase {
 		{
 			connector: "salesforce", action: "create_record",
 			params: map[string]any{"sobject": "Account", "fields": map[string]any{"Name": "Express Logistics", "NumberOfEmployees": float64(120)}},
-			creds:  Credentials{AccessToken: tok, ConnectionConfig: map[string]string{"instance_url": "https://acme.my.salesforce.com"}},
+			creds:  connectors.Credentials{AccessToken: tok, ConnectionConfig: map[string]string{"instance_url": "https://acme.my.salesforce.com"}},
 			want: wantRequest{
 				method: "POST", path: "/services/data/v60.0/sobjects/Account/",
 				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
@@ -181,7 +183,7 @@ func requestCases() []requestCase {
 		{
 			connector: "discord", action: "send_message",
 			params: map[string]any{"channel_id": "1099090999999999999", "content": "hi"},
-			creds:  Credentials{AccessToken: "user-oauth-token", APIKey: "bot.token.value"},
+			creds:  connectors.Credentials{AccessToken: "user-oauth-token", APIKey: "bot.token.value"},
 			want: wantRequest{
 				method: "POST", path: "/api/v10/channels/1099090999999999999/messages",
 				header: map[string]string{"Authorization": "Bot bot.token.value", "Content-Type": jsonC, "User-Agent": discordUserAgent},
@@ -192,7 +194,7 @@ func requestCases() []requestCase {
 		{
 			connector: "discord", action: "list_guilds",
 			params: map[string]any{"limit": float64(50)},
-			creds:  Credentials{AccessToken: "user-oauth-token"},
+			creds:  connectors.Credentials{AccessToken: "user-oauth-token"},
 			want: wantRequest{
 				method: "GET", path: "/api/v10/users/@me/guilds",
 				query:  url.Values{"limit": {"50"}},
@@ -230,7 +232,7 @@ func requestCases() []requestCase {
 		{
 			connector: "shopify", action: "list_products",
 			params: map[string]any{"limit": float64(10), "status": "active", "since_id": float64(632910392)},
-			creds:  Credentials{AccessToken: "shpat_secret", ConnectionConfig: map[string]string{"subdomain": "acme"}},
+			creds:  connectors.Credentials{AccessToken: "shpat_secret", ConnectionConfig: map[string]string{"subdomain": "acme"}},
 			want: wantRequest{
 				method: "GET", path: "/admin/api/2026-04/products.json",
 				query:  url.Values{"limit": {"10"}, "status": {"active"}, "since_id": {"632910392"}},
@@ -248,7 +250,7 @@ func requestCases() []requestCase {
 		{
 			connector: "shopify", action: "create_order",
 			params: map[string]any{"line_items": []any{map[string]any{"variant_id": float64(447654529), "quantity": float64(1)}}, "email": "jane@example.com", "financial_status": "pending", "send_receipt": true},
-			creds:  Credentials{AccessToken: "shpat_secret"},
+			creds:  connectors.Credentials{AccessToken: "shpat_secret"},
 			want: wantRequest{
 				method: "POST", path: "/admin/api/2026-04/orders.json",
 				header: map[string]string{"X-Shopify-Access-Token": "shpat_secret", "Content-Type": jsonC},
@@ -260,7 +262,7 @@ func requestCases() []requestCase {
 		{
 			connector: "stripe", action: "create_customer",
 			params:         map[string]any{"email": "jenny@example.com", "name": "Jenny Rosen", "metadata": map[string]any{"order_id": "6735"}},
-			creds:          Credentials{APIKey: "sk_test_secret"},
+			creds:          connectors.Credentials{APIKey: "sk_test_secret"},
 			idempotencyKey: "exec-1/node-2",
 			want: wantRequest{
 				method: "POST", path: "/v1/customers",
@@ -475,14 +477,14 @@ func checkRequest(t *testing.T, w wantRequest, method string, u *url.URL, h http
 
 // fakeProxy stands in for Nango's proxy: it records the call and answers.
 type fakeProxy struct {
-	calls  []ProxyCall
+	calls  []connectors.ProxyCall
 	status int
 	header http.Header
 	body   string
 	err    error
 }
 
-func (p *fakeProxy) Proxy(_ context.Context, c ProxyCall) (int, http.Header, []byte, error) {
+func (p *fakeProxy) Proxy(_ context.Context, c connectors.ProxyCall) (int, http.Header, []byte, error) {
 	p.calls = append(p.calls, c)
 	return p.status, p.header, []byte(p.body), p.err
 }
@@ -516,7 +518,7 @@ func TestTrelloGoesThroughNangoProxy(t *testing.T) {
 			doer := &countingDoer{}
 			out, err := Run(context.Background(), doer, p, Request{
 				Connector: "trello", Action: tt.action, Params: tt.params,
-				Credentials: Credentials{OAuthToken: "oauth-tok", OAuthTokenSecret: "oauth-secret"},
+				Credentials: connectors.Credentials{OAuthToken: "oauth-tok", OAuthTokenSecret: "oauth-secret"},
 			})
 			if err != nil {
 				t.Fatalf("Run: %v", err)

@@ -15,7 +15,7 @@ import (
 // throttling is 429 with Retry-After in (possibly fractional) seconds.
 var shopifyProvider = &provider{id: "shopify", auth: shopifyAuth}
 
-func shopifyAuth(c Credentials, h http.Header) error {
+func shopifyAuth(c connectors.Credentials, h http.Header) error {
 	if c.AccessToken == "" {
 		return connectors.Errorf(connectors.EUnauthorized, "no Shopify access token for the request")
 	}

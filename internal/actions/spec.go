@@ -22,7 +22,7 @@ import (
 // authenticate and how the provider reports failures.
 type provider struct {
 	id       string
-	auth     func(Credentials, http.Header) error
+	auth     func(connectors.Credentials, http.Header) error
 	viaProxy bool // OAuth 1.0a: Nango's proxy signs each request
 	// classify, when set, inspects an answer before the status mapping:
 	// Slack fails with 200 and ok:false, Google rate limits with 403. It
@@ -73,7 +73,7 @@ func register(p *provider, actions ...*spec) {
 
 // bearer sets "Authorization: Bearer" from the OAuth access token, or an
 // API key when the route gave one instead (Stripe takes either).
-func bearer(c Credentials, h http.Header) error {
+func bearer(c connectors.Credentials, h http.Header) error {
 	tok := c.AccessToken
 	if tok == "" {
 		tok = c.APIKey
@@ -100,7 +100,7 @@ func (e *ProviderError) Error() string {
 }
 
 // check maps a provider's answer to nil or an error.
-func (s *spec) answerError(status int, header http.Header, body []byte, cred Credentials) error {
+func (s *spec) answerError(status int, header http.Header, body []byte, cred connectors.Credentials) error {
 	code, msg := "", ""
 	if s.provider.classify != nil {
 		code, msg = s.provider.classify(status, body)
@@ -243,8 +243,8 @@ const maxMessage = 300
 // scrub makes a provider's message safe to return: the request's
 // credentials and anything after "Bearer " are removed, control characters
 // flattened, and the length bounded.
-func scrub(msg string, c Credentials) string {
-	for _, s := range c.secrets() {
+func scrub(msg string, c connectors.Credentials) string {
+	for _, s := range c.Secrets() {
 		if len(s) >= 4 {
 			msg = strings.ReplaceAll(msg, s, "[REDACTED]")
 		}

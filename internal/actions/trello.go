@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/automators/connectors/internal/connectors"
 )
 
 // Trello REST API (https://developer.atlassian.com/cloud/trello/rest/).
@@ -13,7 +15,7 @@ import (
 // reports failures as plain text ("invalid id").
 var trelloProvider = &provider{id: "trello", auth: noAuth, viaProxy: true}
 
-func noAuth(Credentials, http.Header) error { return nil }
+func noAuth(connectors.Credentials, http.Header) error { return nil }
 
 func init() {
 	register(trelloProvider,

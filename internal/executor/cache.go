@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
 )
@@ -20,7 +19,7 @@ const maxCredAge = 5 * time.Minute
 const expirySlack = 30 * time.Second
 
 type cachedCreds struct {
-	creds actions.Credentials
+	creds connectors.Credentials
 	until time.Time
 }
 
@@ -35,17 +34,17 @@ func newCredCache() *credCache { return &credCache{m: map[string]cachedCreds{}} 
 
 func cacheKey(c *connectors.Connection) string { return c.OrganizationID + "\x00" + c.ID }
 
-func (cc *credCache) get(c *connectors.Connection, now time.Time) (actions.Credentials, bool) {
+func (cc *credCache) get(c *connectors.Connection, now time.Time) (connectors.Credentials, bool) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	e, ok := cc.m[cacheKey(c)]
 	if !ok || !now.Before(e.until) {
-		return actions.Credentials{}, false
+		return connectors.Credentials{}, false
 	}
 	return e.creds, true
 }
 
-func (cc *credCache) put(c *connectors.Connection, creds actions.Credentials, expires, now time.Time) {
+func (cc *credCache) put(c *connectors.Connection, creds connectors.Credentials, expires, now time.Time) {
 	until := now.Add(maxCredAge)
 	if !expires.IsZero() && expires.Add(-expirySlack).Before(until) {
 		until = expires.Add(-expirySlack)
@@ -71,15 +70,15 @@ type nangoProxy struct {
 	conn  *connectors.Connection
 }
 
-func (e *Executor) proxy(c *connectors.Connection) actions.Proxy {
+func (e *Executor) proxy(c *connectors.Connection) connectors.Proxy {
 	if e.Nango == nil || c.AuthProvider != connectors.ProviderNango {
 		return nil
 	}
 	return nangoProxy{nango: e.Nango, conn: c}
 }
 
-// Proxy implements actions.Proxy.
-func (p nangoProxy) Proxy(ctx context.Context, call actions.ProxyCall) (int, http.Header, []byte, error) {
+// Proxy implements connectors.Proxy.
+func (p nangoProxy) Proxy(ctx context.Context, call connectors.ProxyCall) (int, http.Header, []byte, error) {
 	resp, err := p.nango.Proxy(ctx, nango.ProxyRequest{
 		Method: call.Method, Path: call.Path, Query: call.Query, Header: call.Header, Body: call.Body,
 		ConnectionID: p.conn.ID, ProviderConfigKey: p.conn.ProviderConfigKey,

@@ -290,7 +290,7 @@ func (e *Executor) connection(ctx context.Context, in Input, connector string) (
 
 // credentials returns the connection's credentials, from the container's
 // cache unless force.
-func (e *Executor) credentials(ctx context.Context, c *connectors.Connection, force bool) (actions.Credentials, error) {
+func (e *Executor) credentials(ctx context.Context, c *connectors.Connection, force bool) (connectors.Credentials, error) {
 	switch c.AuthProvider {
 	case connectors.ProviderNango:
 		if !force {
@@ -299,16 +299,16 @@ func (e *Executor) credentials(ctx context.Context, c *connectors.Connection, fo
 			}
 		}
 		if e.Nango == nil {
-			return actions.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
+			return connectors.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
 		}
 		nc, err := e.Nango.GetConnection(ctx, c.ProviderConfigKey, c.ID, nango.GetConnectionOptions{ForceRefresh: force})
 		if nango.IsRefreshFailure(err) || nango.IsNotFound(err) {
 			// Record it, so the user sees reauth_required and later runs
 			// fail fast instead of asking Nango again.
-			return actions.Credentials{}, e.Tokens.MarkReauth(ctx, c, err)
+			return connectors.Credentials{}, e.Tokens.MarkReauth(ctx, c, err)
 		}
 		if err != nil {
-			return actions.Credentials{}, nangoError(err)
+			return connectors.Credentials{}, nangoError(err)
 		}
 		cr := fromNango(nc)
 		e.creds.put(c, cr, nc.Credentials.ExpiresAt, e.Now())
@@ -316,26 +316,26 @@ func (e *Executor) credentials(ctx context.Context, c *connectors.Connection, fo
 	case connectors.ProviderLegacy:
 		t, err := e.Tokens.OpenToken(ctx, c)
 		if err != nil {
-			return actions.Credentials{}, err
+			return connectors.Credentials{}, err
 		}
 		if force || (!t.Expiry.IsZero() && t.Expiry.Before(e.Now().Add(time.Minute))) {
 			if _, t, err = e.Tokens.RefreshLegacy(ctx, c); err != nil {
-				return actions.Credentials{}, err
+				return connectors.Credentials{}, err
 			}
 		}
-		return actions.Credentials{AccessToken: t.AccessToken}, nil
+		return connectors.Credentials{AccessToken: t.AccessToken}, nil
 	}
-	return actions.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "connection %s has an unknown auth provider", c.ID)
+	return connectors.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "connection %s has an unknown auth provider", c.ID)
 }
 
-func fromNango(nc *nango.Connection) actions.Credentials {
+func fromNango(nc *nango.Connection) connectors.Credentials {
 	cfg := make(map[string]string, len(nc.ConnectionConfig))
 	for k, v := range nc.ConnectionConfig {
 		if s, ok := v.(string); ok {
 			cfg[k] = s
 		}
 	}
-	return actions.Credentials{
+	return connectors.Credentials{
 		AccessToken:      nc.Credentials.AccessToken,
 		OAuthToken:       nc.Credentials.OAuthToken,
 		OAuthTokenSecret: nc.Credentials.OAuthTokenSecret,

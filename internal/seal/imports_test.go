@@ -16,7 +16,7 @@ func TestDomainImportsNoAWS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	domain := []string{"connectors", "connections", "executor", "router", "registry", "actions", "sweeper", "seal"}
+	domain := []string{"connectors", "connect", "executor", "router", "registry", "actions", "sweeper", "seal"}
 	args := []string{"list", "-deps", "-f", "{{.ImportPath}}"}
 	for _, p := range domain {
 		args = append(args, "./internal/"+p)
