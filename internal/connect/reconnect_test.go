@@ -9,8 +9,7 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/local/nangofake"
-	"github.com/automators/connectors/internal/registry"
-	"github.com/automators/connectors/internal/router"
+	"github.com/automators/connectors/internal/tstest/connecttest"
 )
 
 // TestReconnectKeepsTheRecord: a connection marked reauth_required is
@@ -25,8 +24,7 @@ func TestReconnectKeepsTheRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := connect.New(connect.Deps{
-		Store: store, Registry: registry.Default(), Router: router.New(router.Policy{}),
+	svc, tokens := connecttest.New(store, connecttest.Options{
 		Nango: nango.New(url, "nango-secret"), NangoHost: url, Sealer: newSealer(t),
 		StateKey: []byte("state-key-for-reconnect-tests-0123456789"),
 	})
@@ -51,7 +49,7 @@ func TestReconnectKeepsTheRecord(t *testing.T) {
 	}
 
 	first := connectOnce("")
-	if err := svc.MarkReauth(ctx, first, nil); connectors.ErrorCode(err) != connectors.EReauthRequired {
+	if err := tokens.MarkReauth(ctx, first, nil); connectors.ErrorCode(err) != connectors.EReauthRequired {
 		t.Fatalf("MarkReauth: %v", err)
 	}
 	marked, err := store.GetConnection(ctx, orgID, first.ID)

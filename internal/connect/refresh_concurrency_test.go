@@ -17,13 +17,12 @@ import (
 
 	"github.com/automators/connectors/internal/adapter/dynamostore"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
-	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/local/boltstore"
-	"github.com/automators/connectors/internal/registry"
-	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/tstest/awstest"
+	"github.com/automators/connectors/internal/tstest/connecttest"
 	"github.com/automators/connectors/internal/tstest/oauthtest"
 )
 
@@ -56,18 +55,18 @@ func newSealer(t *testing.T) *seal.Sealer {
 
 // newService is one container's connection service over store, its
 // built-in OAuth pointed at ts.
-func newService(t *testing.T, store connectors.Store, ts *oauthtest.Server) *connect.Service {
+func newService(t *testing.T, store connectors.Store, ts *oauthtest.Server) *credentials.Lifecycle {
 	t.Helper()
 	gp := ts.GoogleProvider("https://api.example.com/api/v1/nango/oauth/gmail/callback")
-	legacy := legacyoauth.New(&http.Client{Timeout: 20 * time.Second}, map[string]*legacyoauth.Provider{"gmail": gp})
-	return connect.New(connect.Deps{
-		Store: store, Registry: registry.Default(), Router: router.New(router.Policy{}),
-		Legacy: legacy, Sealer: newSealer(t), StateKey: []byte("state-key-for-refresh-tests-0123456789"),
+	_, tokens := connecttest.New(store, connecttest.Options{
+		OAuthServers: map[string]*legacyoauth.Provider{"gmail": gp},
+		Sealer:       newSealer(t), StateKey: []byte("state-key-for-refresh-tests-0123456789"),
 	})
+	return tokens
 }
 
 // seedGmail stores a built-in OAuth gmail connection holding tok, sealed.
-func seedGmail(t *testing.T, store connectors.Store, id string, tok legacyoauth.Token, status connectors.Status) *connectors.Connection {
+func seedGmail(t *testing.T, store connectors.Store, id string, tok connectors.Token, status connectors.Status) *connectors.Connection {
 	t.Helper()
 	plain, err := tok.Marshal()
 	if err != nil {
@@ -91,7 +90,7 @@ func seedGmail(t *testing.T, store connectors.Store, id string, tok legacyoauth.
 }
 
 // storedToken reads the connection back and opens its sealed token.
-func storedToken(t *testing.T, store connectors.Store, id string) (*connectors.Connection, legacyoauth.Token) {
+func storedToken(t *testing.T, store connectors.Store, id string) (*connectors.Connection, connectors.Token) {
 	t.Helper()
 	c, err := store.GetConnection(t.Context(), orgID, id)
 	if err != nil {
@@ -101,7 +100,7 @@ func storedToken(t *testing.T, store connectors.Store, id string) (*connectors.C
 	if err != nil {
 		t.Fatalf("open stored token: %v", err)
 	}
-	tok, err := legacyoauth.UnmarshalToken(plain)
+	tok, err := connectors.UnmarshalToken(plain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +162,7 @@ func TestRefreshLegacyConcurrent(t *testing.T) {
 				ts := newTokenServer(t)
 				ts.SetLatency(150 * time.Millisecond)
 				stores := kind.open(t, containers)
-				services := make([]*connect.Service, containers)
+				services := make([]*credentials.Lifecycle, containers)
 				for i := range services {
 					services[i] = newService(t, stores[i], ts)
 				}
@@ -182,7 +181,7 @@ func TestRefreshLegacyConcurrent(t *testing.T) {
 					wg.Go(func() {
 						c := *seeded // each execution read the record before the refresh
 						<-start
-						got, tok, err := services[i%containers].RefreshLegacy(t.Context(), &c)
+						got, tok, err := services[i%containers].RefreshKept(t.Context(), &c)
 						mu.Lock()
 						defer mu.Unlock()
 						if err != nil {
@@ -237,7 +236,7 @@ func TestRefreshLegacyConcurrent(t *testing.T) {
 
 				// The rotated refresh token works: a later refresh succeeds
 				// (the server would refuse the old one).
-				if _, tok, err := services[0].RefreshLegacy(t.Context(), c); err != nil || tok.AccessToken == fresh.AccessToken {
+				if _, tok, err := services[0].RefreshKept(t.Context(), c); err != nil || tok.AccessToken == fresh.AccessToken {
 					t.Errorf("refresh with the saved rotated token: %v", err)
 				}
 			})
@@ -261,7 +260,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 			// Container A's refresh (its lease ran out under it) reaches the
 			// provider just before B's and saves its token while B waits:
 			// B's request then carries a refresh token already rotated.
-			var other legacyoauth.Token
+			var other connectors.Token
 			var once sync.Once
 			ts.OnRefresh(func(rt string) {
 				once.Do(func() {
@@ -288,7 +287,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 				})
 			})
 			c := *seeded
-			got, tok, err := svcB.RefreshLegacy(t.Context(), &c)
+			got, tok, err := svcB.RefreshKept(t.Context(), &c)
 			if err != nil {
 				t.Fatalf("refresh after another container's rotation: %v (code %s)", err, connectors.ErrorCode(err))
 			}
@@ -321,7 +320,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 				id := "conn-refused-" + string(status)
 				seeded := seedGmail(t, stores[0], id, old, status)
 				ts.RevokeAll()
-				_, _, err := svc.RefreshLegacy(t.Context(), seeded)
+				_, _, err := svc.RefreshKept(t.Context(), seeded)
 				if !errors.Is(err, connectors.ErrReauthRequired) {
 					t.Fatalf("%s: refused grant: err = %v, want reauth_required", status, err)
 				}
@@ -345,7 +344,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 			old := ts.Issue(time.Now().Add(-time.Minute))
 			seeded := seedGmail(t, stores[0], "conn-transient", old, connectors.StatusActive)
 			ts.FailTokenRequests(1, http.StatusServiceUnavailable)
-			_, _, err := svc.RefreshLegacy(t.Context(), seeded)
+			_, _, err := svc.RefreshKept(t.Context(), seeded)
 			if code := connectors.ErrorCode(err); code != connectors.EUnavailable {
 				t.Fatalf("provider 503: code %q (%v), want upstream_unavailable", code, err)
 			}
@@ -354,7 +353,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 				t.Errorf("a failed refresh changed the record: version %d->%d status %s", seeded.Version, stored.Version, stored.Status)
 			}
 			// The refresh token was not consumed: the next refresh works.
-			if _, _, err := svc.RefreshLegacy(t.Context(), stored); err != nil {
+			if _, _, err := svc.RefreshKept(t.Context(), stored); err != nil {
 				t.Errorf("refresh after the outage: %v", err)
 			}
 		})
@@ -380,15 +379,15 @@ func TestRefreshLegacyLeaderCancelled(t *testing.T) {
 	leaderErr := make(chan error, 1)
 	go func() {
 		c := *seeded
-		_, _, err := svc.RefreshLegacy(leaderCtx, &c)
+		_, _, err := svc.RefreshKept(leaderCtx, &c)
 		leaderErr <- err
 	}()
 	<-arrived // the leader's token request is at the provider
 	followerErr := make(chan error, 1)
-	var followerTok legacyoauth.Token
+	var followerTok connectors.Token
 	go func() {
 		c := *seeded
-		_, tok, err := svc.RefreshLegacy(t.Context(), &c)
+		_, tok, err := svc.RefreshKept(t.Context(), &c)
 		followerTok = tok
 		followerErr <- err
 	}()

@@ -19,11 +19,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/sync/singleflight"
 
-	"github.com/automators/connectors/internal/adapter/legacyoauth"
-	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/logging"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
@@ -33,50 +31,15 @@ import (
 // StateTTL is how long an authorize -> callback round trip may take.
 const StateTTL = 10 * time.Minute
 
-// Tag names Nango's connect sessions carry, binding a Nango connection to
-// our user and organization, and to the state of the flow that made it (a
-// webhook that arrives before the callback is applied only while that state
-// is live).
-const (
-	TagUser  = "end_user_id"
-	TagOrg   = "organization_id"
-	TagState = "connect_state"
-)
-
-// Nango is what the service needs of Nango's API.
-type Nango interface {
-	CreateConnectSession(ctx context.Context, req nango.ConnectSessionRequest) (*nango.ConnectSession, error)
-	CreateReconnectSession(ctx context.Context, req nango.ReconnectSessionRequest) (*nango.ConnectSession, error)
-	GetConnection(ctx context.Context, providerConfigKey, connectionID string, opt nango.GetConnectionOptions) (*nango.Connection, error)
-	DeleteConnection(ctx context.Context, providerConfigKey, connectionID string) error
-}
-
-// LegacyOAuth is the built-in OAuth of Gmail and Outlook.
-type LegacyOAuth interface {
-	AuthCodeURL(connector, state, verifier string, scopes []string) (string, error)
-	Exchange(ctx context.Context, connector, code, verifier string) (legacyoauth.Token, error)
-	Refresh(ctx context.Context, connector string, t legacyoauth.Token) (legacyoauth.Token, error)
-	Revoke(ctx context.Context, connector string, t legacyoauth.Token) (bool, error)
-}
-
-// Sealer seals and opens secrets for one organization: under its data key
-// (seal.Keyring), or with the deployment's token_encryption_keys
-// (*seal.Sealer). purpose and aad bind a value to what it is and where it is
-// stored.
-type Sealer interface {
-	SealFor(ctx context.Context, orgID, purpose string, aad, plaintext []byte) ([]byte, error)
-	OpenFor(ctx context.Context, orgID, purpose string, aad, sealed []byte) ([]byte, error)
-}
-
 // Deps are the service's dependencies.
 type Deps struct {
-	Store             connectors.Store
-	Registry          *registry.Registry
-	Router            *router.Router
-	Nango             Nango // nil when Nango is not configured
-	NangoHost         string
-	Legacy            LegacyOAuth
-	Sealer            Sealer
+	Store     connectors.Store
+	Registry  *registry.Registry
+	Router    *router.Router
+	Providers connectors.Providers
+	// Tokens is the token lifecycle: refreshes, sealing, reauth marking.
+	Tokens            *credentials.Lifecycle
+	Sealer            credentials.Sealer // seals PKCE verifiers in states
 	StateKey          []byte
 	RedirectAllowlist []string // origins, scheme://host[:port]
 	Now               func() time.Time
@@ -84,11 +47,15 @@ type Deps struct {
 
 // Service implements the connection API's rules.
 type Service struct {
-	Deps
-	// refreshes lets one built-in OAuth refresh per connection run in this
-	// container at a time; the store's lease does the same across containers.
-	refreshes singleflight.Group
-	owner     string // this container's lease owner id
+	store     connectors.Store
+	registry  *registry.Registry
+	router    *router.Router
+	providers connectors.Providers
+	tokens    *credentials.Lifecycle
+	sealer    credentials.Sealer
+	stateKey  []byte
+	redirects []string
+	now       func() time.Time
 }
 
 // New returns the service.
@@ -96,7 +63,10 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{Deps: d, owner: uuid.NewString()}
+	return &Service{
+		store: d.Store, registry: d.Registry, router: d.Router, providers: d.Providers, tokens: d.Tokens, sealer: d.Sealer,
+		stateKey: d.StateKey, redirects: d.RedirectAllowlist, now: d.Now,
+	}
 }
 
 // Authorization is the answer to authorize.
@@ -142,57 +112,45 @@ func (s *Service) Authorize(ctx context.Context, p connectors.Principal, in Auth
 			return nil, connectors.Errorf(connectors.EForbidden, "only the owner of connection %s can reconnect it; an admin may delete it instead", existing.ID)
 		}
 	}
-	decision, err := s.Router.Route(router.Input{Manifest: m, OrganizationID: p.OrganizationID, Existing: existing})
+	decision, err := s.router.Route(router.Input{Manifest: m, OrganizationID: p.OrganizationID, Existing: existing})
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
+	prov, err := s.providers.Get(decision.Target)
+	if err != nil {
+		return nil, connectors.Errorf(connectors.ENotConfigured, "%s connects through %s, which has no authorize flow", m.ID, decision.Target)
+	}
+	now := s.now()
 	st := &connectors.OAuthState{
 		Nonce:          randomToken(24),
 		OrganizationID: p.OrganizationID,
 		UserID:         p.UserID,
 		Connector:      m.ID,
-		AuthProvider:   string(decision.Target),
+		AuthProvider:   decision.Target,
 		RedirectURI:    in.RedirectURI,
 		ConnectionID:   in.ConnectionID,
 		CreatedAt:      now,
 		ExpiresAt:      now.Add(StateTTL),
 	}
-	state := signState(s.StateKey, stateClaims{Nonce: st.Nonce, OrgID: st.OrganizationID, UserID: st.UserID, Connector: st.Connector, Expires: st.ExpiresAt.Unix()})
-	out := &Authorization{Provider: m.ID, Route: decision, State: state, ExpiresAt: st.ExpiresAt.UTC()}
-
-	switch st.AuthProvider {
-	case connectors.ProviderNango:
-		if s.Nango == nil {
-			return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
-		}
-		tags := map[string]string{TagUser: p.UserID, TagOrg: p.OrganizationID, TagState: st.Nonce}
-		var sess *nango.ConnectSession
-		if existing != nil {
-			sess, err = s.Nango.CreateReconnectSession(ctx, nango.ReconnectSessionRequest{ConnectionID: existing.ID, IntegrationID: existing.ProviderConfigKey, Tags: tags})
-		} else {
-			sess, err = s.Nango.CreateConnectSession(ctx, nango.ConnectSessionRequest{Tags: tags, AllowedIntegrations: []string{m.ProviderConfigKey}})
-		}
-		if err != nil {
-			return nil, nangoError("create connect session", err)
-		}
-		out.ConnectSessionToken = sess.Token
-		out.AuthorizationURL = s.NangoHost + "/oauth/connect/" + url.PathEscape(m.ProviderConfigKey) + "?" +
-			url.Values{"connect_session_token": {sess.Token}}.Encode()
-	case connectors.ProviderLegacy:
-		verifier := randomToken(48)
-		st.SealedVerifier, err = s.Sealer.SealFor(ctx, st.OrganizationID, seal.PurposeVerifier, stateAAD(st.Nonce), []byte(verifier))
-		if err != nil {
-			return nil, fmt.Errorf("seal verifier: %w", err)
-		}
-		out.AuthorizationURL, err = s.Legacy.AuthCodeURL(m.ID, state, verifier, m.Scopes)
+	state := signState(s.stateKey, stateClaims{Nonce: st.Nonce, OrgID: st.OrganizationID, UserID: st.UserID, Connector: st.Connector, Expires: st.ExpiresAt.Unix()})
+	flow, err := prov.Connect(ctx, connectors.ConnectRequest{
+		Connector: m.ID, ProviderConfigKey: m.ProviderConfigKey, Scopes: m.Scopes,
+		OrganizationID: p.OrganizationID, UserID: p.UserID, State: state, Nonce: st.Nonce, Reconnect: existing,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if flow.Verifier != "" {
+		st.SealedVerifier, err = s.sealVerifier(ctx, st, flow.Verifier)
 		if err != nil {
 			return nil, err
 		}
-	default:
-		return nil, connectors.Errorf(connectors.ENotConfigured, "%s connects through %s, which has no authorize flow", m.ID, decision.Target)
 	}
-	if err := s.Store.CreateState(ctx, st); err != nil {
+	out := &Authorization{
+		Provider: m.ID, Route: decision, State: state, ExpiresAt: st.ExpiresAt.UTC(),
+		AuthorizationURL: flow.AuthorizationURL, ConnectSessionToken: flow.SessionToken,
+	}
+	if err := s.store.CreateState(ctx, st); err != nil {
 		return nil, fmt.Errorf("store state: %w", err)
 	}
 	return out, nil
@@ -218,7 +176,7 @@ type CallbackResult struct {
 // Callback completes a connection. It is authenticated by the state; caller,
 // when the request carried a bearer token, must be the state's user.
 func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in CallbackParams) (_ *CallbackResult, err error) {
-	claims, err := verifyState(s.StateKey, in.State, s.Now())
+	claims, err := verifyState(s.stateKey, in.State, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -236,62 +194,65 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 	}
 	if in.Error != "" {
 		// The user said no at the provider: burn the state, keep nothing.
-		_, _ = s.Store.ConsumeState(ctx, claims.Nonce)
+		_, _ = s.store.ConsumeState(ctx, claims.Nonce)
 		return nil, connectors.Errorf(connectors.EInvalid, "the provider refused the authorization: %s", safeReason(in.Error, in.ErrorDescription))
 	}
 
-	// The state is consumed only after the external checks pass, so that a
-	// Nango outage does not burn it, yet before any write, so that a replay
-	// never writes twice.
-	var conn *connectors.Connection
+	if in.ConnectionID == "" && in.Code == "" {
+		return nil, connectors.Errorf(connectors.EInvalid, "the callback needs connection_id (Nango) or code (built-in OAuth)")
+	}
+	// The flow's provider is the one routing chose at authorize (the
+	// stored state says so, and consume checks it).
+	decision, err := s.router.Route(router.Input{Manifest: m, OrganizationID: claims.OrgID})
+	if err != nil {
+		return nil, err
+	}
+	prov, err := s.providers.Get(decision.Target)
+	if err != nil {
+		return nil, connectors.Errorf(connectors.EInvalidState, "the state is invalid, expired or already used")
+	}
+	req := connectors.CompleteRequest{Connector: m.ID, ProviderConfigKey: m.ProviderConfigKey, ConnectionID: in.ConnectionID, Code: in.Code}
+	var g *connectors.Grant
 	var st *connectors.OAuthState
-	switch {
-	case in.ConnectionID != "":
-		if s.Nango == nil {
-			return nil, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
-		}
-		nc, err := s.Nango.GetConnection(ctx, m.ProviderConfigKey, in.ConnectionID, nango.GetConnectionOptions{})
-		if err != nil {
-			if nango.IsNotFound(err) {
-				return nil, connectors.Errorf(connectors.EInvalid, "Nango has no connection %s for %s", in.ConnectionID, m.ID)
+	if in.ConnectionID != "" {
+		// The provider made the connection: read it back and check it is
+		// the state's user's before the state is spent, so that an outage
+		// does not burn it, yet before any write, so that a replay never
+		// writes twice.
+		if g, err = prov.Complete(ctx, req); err != nil {
+			if connectors.ErrorCode(err) == connectors.ENotFound {
+				return nil, connectors.Errorf(connectors.EInvalid, "%s has no connection %s for %s", prov.Name(), in.ConnectionID, m.ID)
 			}
-			return nil, nangoError("fetch connection", err)
-		}
-		if nc.Tags[TagUser] != claims.UserID || nc.Tags[TagOrg] != claims.OrgID {
-			return nil, connectors.Errorf(connectors.EForbidden, "the connection does not belong to this user")
-		}
-		if st, err = s.consume(ctx, claims, connectors.ProviderNango); err != nil {
 			return nil, err
 		}
-		if st.ConnectionID != "" && st.ConnectionID != nc.ConnectionID {
+		if o := g.Owner; o != nil && (o.UserID != claims.UserID || o.OrganizationID != claims.OrgID) {
+			return nil, connectors.Errorf(connectors.EForbidden, "the connection does not belong to this user")
+		}
+		if st, err = s.consume(ctx, claims, prov.Name()); err != nil {
+			return nil, err
+		}
+		if st.ConnectionID != "" && st.ConnectionID != g.ConnectionID {
 			return nil, connectors.Errorf(connectors.EInvalidState, "the state was issued to reconnect another connection")
 		}
-		conn, err = s.upsertNango(ctx, claims.OrgID, claims.UserID, m, nc)
-		if errors.Is(err, connectors.ErrOwned) {
-			s.heldElsewhere(ctx, nangoConnection(nc.ProviderConfigKey, nc.ConnectionID), connectors.Owner{OrganizationID: claims.OrgID, UserID: claims.UserID}, m.ID, "callback for a connection held by another record")
-			return nil, connectors.Errorf(connectors.EForbidden, "the connection does not belong to this user")
-		}
-		if err != nil {
+	} else {
+		// A code is single use: the state is spent before the code is.
+		if st, err = s.consume(ctx, claims, prov.Name()); err != nil {
 			return nil, err
 		}
-	case in.Code != "":
-		if st, err = s.consume(ctx, claims, connectors.ProviderLegacy); err != nil {
+		if req.Verifier, err = s.openVerifier(ctx, st); err != nil {
 			return nil, err
 		}
-		verifier, err := s.Sealer.OpenFor(ctx, st.OrganizationID, seal.PurposeVerifier, stateAAD(st.Nonce), st.SealedVerifier)
-		if err != nil {
-			return nil, fmt.Errorf("open verifier: %w", err)
-		}
-		t, err := s.Legacy.Exchange(ctx, m.ID, in.Code, string(verifier))
-		if err != nil {
+		if g, err = prov.Complete(ctx, req); err != nil {
 			return nil, err
 		}
-		conn, err = s.upsertLegacy(ctx, st, m, t)
-		if err != nil {
-			return nil, err
-		}
-	default:
-		return nil, connectors.Errorf(connectors.EInvalid, "the callback needs connection_id (Nango) or code (built-in OAuth)")
+	}
+	conn, err := s.record(ctx, st.OrganizationID, st.UserID, st.ConnectionID, m, prov.Name(), g)
+	if errors.Is(err, connectors.ErrOwned) {
+		s.heldElsewhere(ctx, connectors.ProviderConnection{AuthProvider: prov.Name(), ProviderConfigKey: g.ProviderConfigKey, ConnectionID: g.ConnectionID}, connectors.Owner{OrganizationID: claims.OrgID, UserID: claims.UserID}, m.ID, "callback for a connection held by another record")
+		return nil, connectors.Errorf(connectors.EForbidden, "the connection does not belong to this user")
+	}
+	if err != nil {
+		return nil, err
 	}
 	in.ConnectionID = conn.ID // for the audit event
 	return &CallbackResult{Connection: conn, RedirectURI: st.RedirectURI}, nil
@@ -299,8 +260,8 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 
 // consume takes the stored state once and checks it says what the signed
 // one says.
-func (s *Service) consume(ctx context.Context, c stateClaims, provider string) (*connectors.OAuthState, error) {
-	st, err := s.Store.ConsumeState(ctx, c.Nonce)
+func (s *Service) consume(ctx context.Context, c stateClaims, provider connectors.AuthProvider) (*connectors.OAuthState, error) {
+	st, err := s.store.ConsumeState(ctx, c.Nonce)
 	if err != nil {
 		if errors.Is(err, connectors.ErrInvalidState) {
 			return nil, err
@@ -313,49 +274,44 @@ func (s *Service) consume(ctx context.Context, c stateClaims, provider string) (
 	return st, nil
 }
 
-// upsertNango makes the record of a Nango connection exist and be active.
-// The callback and the webhook both call it, so whichever comes first, the
-// end state is the same; the same connection twice is one record.
-func (s *Service) upsertNango(ctx context.Context, orgID, userID string, m registry.Manifest, nc *nango.Connection) (*connectors.Connection, error) {
-	return s.upsert(ctx, orgID, nc.ConnectionID, userID, func(c *connectors.Connection) {
+// record makes the record of a connection the provider granted exist and
+// be active. The callback and the webhook both call it, so whichever comes
+// first, the end state is the same; the same connection twice is one
+// record. id names a connection being reconnected; a grant that names its
+// own connection id is recorded under it.
+func (s *Service) record(ctx context.Context, orgID, userID, id string, m registry.Manifest, provider connectors.AuthProvider, g *connectors.Grant) (*connectors.Connection, error) {
+	if g.ConnectionID != "" {
+		id = g.ConnectionID
+	}
+	if id == "" {
+		id = newID()
+	}
+	var sealed []byte
+	if g.Token != nil {
+		var err error
+		if sealed, err = s.tokens.SealToken(ctx, orgID, id, *g.Token); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now()
+	return s.upsert(ctx, orgID, id, userID, func(c *connectors.Connection) {
 		c.Connector = m.ID
-		c.AuthProvider = connectors.ProviderNango
-		c.ProviderConfigKey = nc.ProviderConfigKey
+		c.AuthProvider = provider
+		c.ProviderConfigKey = g.ProviderConfigKey
 		if c.ProviderConfigKey == "" {
 			c.ProviderConfigKey = m.ProviderConfigKey
 		}
 		c.Scopes = slices.Clone(m.Scopes)
 		c.Status = connectors.StatusActive
-		if !nc.Credentials.ExpiresAt.IsZero() {
+		switch {
+		case g.Token != nil:
+			c.SealedToken = sealed
+			c.ExpiresAt = g.Token.Expiry
+			c.LastRefreshedAt = now
+		case !g.ExpiresAt.IsZero():
 			// A webhook carries no credentials: keep what is known.
-			c.ExpiresAt = nc.Credentials.ExpiresAt
+			c.ExpiresAt = g.ExpiresAt
 		}
-	})
-}
-
-func (s *Service) upsertLegacy(ctx context.Context, st *connectors.OAuthState, m registry.Manifest, t legacyoauth.Token) (*connectors.Connection, error) {
-	id := st.ConnectionID
-	if id == "" {
-		id = newID()
-	}
-	plain, err := t.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := s.Sealer.SealFor(ctx, st.OrganizationID, seal.PurposeToken, tokenAAD(st.OrganizationID, id), plain)
-	if err != nil {
-		return nil, fmt.Errorf("seal token: %w", err)
-	}
-	now := s.Now()
-	return s.upsert(ctx, st.OrganizationID, id, st.UserID, func(c *connectors.Connection) {
-		c.Connector = m.ID
-		c.AuthProvider = connectors.ProviderLegacy
-		c.ProviderConfigKey = m.ID
-		c.Scopes = slices.Clone(m.Scopes)
-		c.Status = connectors.StatusActive
-		c.SealedToken = sealed
-		c.ExpiresAt = t.Expiry
-		c.LastRefreshedAt = now
 	})
 }
 
@@ -366,13 +322,13 @@ func (s *Service) upsertLegacy(ctx context.Context, st *connectors.OAuthState, m
 // deliveries of one event all agree instead of racing for versions.
 func (s *Service) upsert(ctx context.Context, orgID, id, userID string, apply func(*connectors.Connection)) (*connectors.Connection, error) {
 	for range 5 {
-		now := s.Now()
-		c, err := s.Store.GetConnection(ctx, orgID, id)
+		now := s.now()
+		c, err := s.store.GetConnection(ctx, orgID, id)
 		switch {
 		case errors.Is(err, connectors.ErrNotFound):
 			c = &connectors.Connection{ID: id, OrganizationID: orgID, UserID: userID, CreatedAt: now, UpdatedAt: now}
 			apply(c)
-			err = s.Store.CreateConnection(ctx, c)
+			err = s.store.CreateConnection(ctx, c)
 		case err != nil:
 			return nil, fmt.Errorf("load connection %s: %w", id, err)
 		case c.UserID != userID:
@@ -384,7 +340,7 @@ func (s *Service) upsert(ctx context.Context, orgID, id, userID string, apply fu
 				return c, nil
 			}
 			c.UpdatedAt = now
-			err = s.Store.UpdateConnection(ctx, c)
+			err = s.store.UpdateConnection(ctx, c)
 		}
 		if errors.Is(err, connectors.ErrConflict) {
 			continue
@@ -426,7 +382,7 @@ func (s *Service) List(ctx context.Context, p connectors.Principal, in ListParam
 		}
 		f.UserID = ""
 	}
-	page, err := s.Store.ListConnections(ctx, f)
+	page, err := s.store.ListConnections(ctx, f)
 	if err != nil {
 		if connectors.ErrorCode(err) == connectors.EInvalid {
 			return page, err
@@ -448,7 +404,7 @@ func (s *Service) owned(ctx context.Context, p connectors.Principal, id string) 
 	if id == "" || len(id) > 256 {
 		return nil, notFound
 	}
-	c, err := s.Store.GetConnection(ctx, p.OrganizationID, id)
+	c, err := s.store.GetConnection(ctx, p.OrganizationID, id)
 	if errors.Is(err, connectors.ErrNotFound) {
 		return nil, notFound
 	}
@@ -469,55 +425,27 @@ func (s *Service) Delete(ctx context.Context, p connectors.Principal, id string)
 	}
 	detail := ""
 	defer func() { s.auditDetail(ctx, p, "delete", c.ID, c.Connector, detail, err) }()
-	switch c.AuthProvider {
-	case connectors.ProviderNango:
-		if s.Nango == nil {
-			return connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
-		}
-		if err := s.Nango.DeleteConnection(ctx, c.ProviderConfigKey, c.ID); err != nil && !nango.IsNotFound(err) {
-			return nangoError("delete connection", err)
-		}
-	case connectors.ProviderLegacy:
-		// Revocation is best effort: the user asked to forget the
-		// connection, and a provider outage must not keep it alive here.
-		detail = s.revokeLegacy(ctx, c)
+	prov, err := s.tokens.Provider(c)
+	if err != nil {
+		return err
 	}
-	if err := s.Store.DeleteConnection(ctx, c.OrganizationID, c.ID); err != nil {
+	var held *connectors.Token
+	if len(c.SealedToken) > 0 {
+		if t, err := s.tokens.OpenToken(ctx, c); err == nil {
+			held = &t
+		}
+	}
+	if detail, err = prov.Revoke(ctx, c, held); err != nil {
+		return err
+	}
+	if err := s.store.DeleteConnection(ctx, c.OrganizationID, c.ID); err != nil {
 		return fmt.Errorf("delete connection %s: %w", c.ID, err)
 	}
 	return nil
 }
 
-func (s *Service) revokeLegacy(ctx context.Context, c *connectors.Connection) string {
-	t, err := s.OpenToken(ctx, c)
-	if err != nil {
-		return "revocation skipped: token unreadable"
-	}
-	supported, err := s.Legacy.Revoke(ctx, c.Connector, t)
-	switch {
-	case !supported:
-		return "revocation not supported by the provider"
-	case err != nil:
-		logging.FromContext(ctx).Warn("revoke failed", "connection", c.ID, "errorCode", connectors.ErrorCode(err))
-		return "revocation failed: " + connectors.ErrorCode(err)
-	}
-	return "revoked at the provider"
-}
-
-// OpenToken opens the sealed token cache of a built-in OAuth connection.
-func (s *Service) OpenToken(ctx context.Context, c *connectors.Connection) (legacyoauth.Token, error) {
-	if len(c.SealedToken) == 0 {
-		return legacyoauth.Token{}, connectors.Errorf(connectors.EReauthRequired, "connection %s holds no token", c.ID)
-	}
-	plain, err := s.Sealer.OpenFor(ctx, c.OrganizationID, seal.PurposeToken, tokenAAD(c.OrganizationID, c.ID), c.SealedToken)
-	if err != nil {
-		return legacyoauth.Token{}, fmt.Errorf("open token of %s: %w", c.ID, err)
-	}
-	return legacyoauth.UnmarshalToken(plain)
-}
-
 func (s *Service) manifest(id string) (registry.Manifest, error) {
-	m, ok := s.Registry.Lookup(id)
+	m, ok := s.registry.Lookup(id)
 	if !ok {
 		return registry.Manifest{}, connectors.Errorf(connectors.EUnknownConnector, "unknown connector %q", truncate(id, 64))
 	}
@@ -536,7 +464,7 @@ func (s *Service) checkRedirect(raw string) error {
 	}
 	// The allow-list holds lower-case origins (config.ParseOrigin); hosts
 	// compare case-insensitively, as browsers do.
-	if !slices.Contains(s.RedirectAllowlist, u.Scheme+"://"+strings.ToLower(u.Host)) {
+	if !slices.Contains(s.redirects, u.Scheme+"://"+strings.ToLower(u.Host)) {
 		return bad
 	}
 	return nil
@@ -559,7 +487,7 @@ func (s *Service) auditDetail(ctx context.Context, p connectors.Principal, actio
 	e := connectors.AuditEvent{
 		OrganizationID: p.OrganizationID, ActorUserID: p.UserID, Actor: "user",
 		Action: action, ConnectionID: connID, Connector: connector, Outcome: outcome, Detail: detail,
-		Time: s.Now(),
+		Time: s.now(),
 	}
 	if p.UserID == "" {
 		e.Actor = "nango-webhook"
@@ -572,35 +500,35 @@ func (s *Service) auditDetail(ctx context.Context, p connectors.Principal, actio
 // write is the store's fault and worth an ERROR line.
 func (s *Service) appendAudit(ctx context.Context, e connectors.AuditEvent) {
 	if e.Time.IsZero() {
-		e.Time = s.Now()
+		e.Time = s.now()
 	}
-	if aerr := s.Store.AppendAudit(ctx, e); aerr != nil {
+	if aerr := s.store.AppendAudit(ctx, e); aerr != nil {
 		logging.FromContext(ctx).Error("audit write failed", "action", e.Action, "err", aerr)
 	}
 }
 
-// nangoError maps a Nango client error to the API's errors: 429 keeps its
-// wait, an answered 5xx is a bad gateway, no answer at all is unavailable.
-func nangoError(op string, err error) error {
-	if wait, ok := nango.IsRateLimited(err); ok {
-		return &connectors.Error{Code: connectors.ERateLimited, Message: "Nango is rate limiting; retry later", RetryAfter: wait, Err: err}
+// sealVerifier seals a flow's verifier into its state.
+func (s *Service) sealVerifier(ctx context.Context, st *connectors.OAuthState, verifier string) ([]byte, error) {
+	sealed, err := s.sealer.SealFor(ctx, st.OrganizationID, seal.PurposeVerifier, stateAAD(st.Nonce), []byte(verifier))
+	if err != nil {
+		return nil, fmt.Errorf("seal verifier: %w", err)
 	}
-	var apiErr *nango.APIError
-	if errors.As(err, &apiErr) && apiErr.Status >= 500 {
-		return connectors.Wrap(err, connectors.EUpstream, op+": Nango answered an error")
+	return sealed, nil
+}
+
+// openVerifier opens the verifier a state keeps ("" when it keeps none).
+func (s *Service) openVerifier(ctx context.Context, st *connectors.OAuthState) (string, error) {
+	if len(st.SealedVerifier) == 0 {
+		return "", nil
 	}
-	if nango.IsUnavailable(err) {
-		return connectors.Wrap(err, connectors.EUnavailable, op+": Nango is unavailable")
+	v, err := s.sealer.OpenFor(ctx, st.OrganizationID, seal.PurposeVerifier, stateAAD(st.Nonce), st.SealedVerifier)
+	if err != nil {
+		return "", fmt.Errorf("open verifier: %w", err)
 	}
-	if errors.As(err, &apiErr) && apiErr.Status == 401 {
-		return connectors.Wrap(err, connectors.ENotConfigured, op+": Nango refused this deployment's secret key")
-	}
-	return connectors.Wrap(err, connectors.EUpstream, op+": Nango refused the request")
+	return string(v), nil
 }
 
 func stateAAD(nonce string) []byte { return []byte("state\x00" + nonce) }
-
-func tokenAAD(orgID, connID string) []byte { return seal.AAD(orgID, connID) }
 
 func randomToken(n int) string {
 	b := make([]byte, n)

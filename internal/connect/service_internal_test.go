@@ -15,6 +15,7 @@ import (
 
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
@@ -35,10 +36,33 @@ func unitService(t testing.TB) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
+	providers := connectors.NewProviders(connectors.Unconfigured{Provider: connectors.ProviderNango, Reason: "Nango is not configured"})
 	return New(Deps{
 		Store: store, Registry: registry.Default(), Router: router.New(policy),
+		Providers: providers, Tokens: credentials.New(store, providers, nil, nil),
 		StateKey: unitStateKey, RedirectAllowlist: []string{"https://app.example.com", "http://localhost:5173"},
 	})
+}
+
+// withNango makes api the service's Nango.
+func (s *Service) withNango(api nango.API) {
+	s.providers = connectors.NewProviders(nango.NewProvider(api, "http://nango.invalid"))
+	s.tokens = credentials.New(s.store, s.providers, nil, nil)
+}
+
+// upsertNango records the Nango connection nc for a user, as the callback
+// and the webhook do.
+func (s *Service) upsertNango(ctx context.Context, orgID, userID string, m registry.Manifest, nc *nango.Connection) (*connectors.Connection, error) {
+	return s.record(ctx, orgID, userID, "", m, connectors.ProviderNango, &connectors.Grant{ConnectionID: nc.ConnectionID, ProviderConfigKey: nc.ProviderConfigKey})
+}
+
+// handleWebhook verifies and applies a Nango webhook, as the webhook route does.
+func (s *Service) handleWebhook(ctx context.Context, keys nango.WebhookKeys, body []byte, h http.Header) error {
+	ev, err := nango.Webhooks{Keys: keys}.Event(ctx, body, h)
+	if err != nil {
+		return err
+	}
+	return s.HandleEvent(ctx, ev)
 }
 
 func TestVerifyState(t *testing.T) {
@@ -158,7 +182,7 @@ func TestCheckRedirect(t *testing.T) {
 // once (identical upserts change nothing, so they do not race for versions).
 func TestUpsertRace(t *testing.T) {
 	s := unitService(t)
-	m, _ := s.Registry.Lookup("slack")
+	m, _ := s.registry.Lookup("slack")
 	nc := &nango.Connection{ConnectionID: "nango-conn-1", ProviderConfigKey: "slack"}
 	const writers = 4
 	var wg sync.WaitGroup
@@ -172,7 +196,7 @@ func TestUpsertRace(t *testing.T) {
 			t.Errorf("writer %d: %v", i, err)
 		}
 	}
-	page, err := s.Store.ListConnections(t.Context(), connectors.ConnectionFilter{OrganizationID: "o1"})
+	page, err := s.store.ListConnections(t.Context(), connectors.ConnectionFilter{OrganizationID: "o1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +213,7 @@ func TestUpsertRace(t *testing.T) {
 	if connectors.ErrorCode(err) != connectors.EForbidden {
 		t.Fatalf("takeover = %v, want forbidden", err)
 	}
-	got, _ := s.Store.GetConnection(t.Context(), "o1", nc.ConnectionID)
+	got, _ := s.store.GetConnection(t.Context(), "o1", nc.ConnectionID)
 	if got.UserID != "u1" || got.Version != 1 {
 		t.Errorf("after takeover attempt: %+v", got)
 	}
@@ -239,7 +263,7 @@ func TestWebhookSignatureAndRotation(t *testing.T) {
 				}
 				return tt.cached, nil
 			}
-			err := s.HandleWebhook(t.Context(), keys, body, tt.header)
+			err := s.handleWebhook(t.Context(), keys, body, tt.header)
 			if got := connectors.ErrorCode(err); got != tt.code {
 				t.Fatalf("HandleWebhook = %v, want code %q", err, tt.code)
 			}
@@ -252,7 +276,7 @@ func TestWebhookSignatureAndRotation(t *testing.T) {
 
 // fakeNango answers GetConnection from a map; the rest is unused here.
 type fakeNango struct {
-	Nango
+	nango.API
 	conns map[string]*nango.Connection
 }
 
@@ -272,15 +296,15 @@ func TestWebhookOwnership(t *testing.T) {
 	s := unitService(t)
 	ctx := t.Context()
 	fake := &fakeNango{conns: map[string]*nango.Connection{}}
-	s.Nango = fake
+	s.withNango(fake)
 	live := func(nonce, org, user, connector string) {
 		now := time.Now()
-		if err := s.Store.CreateState(ctx, &connectors.OAuthState{Nonce: nonce, OrganizationID: org, UserID: user, Connector: connector, AuthProvider: connectors.ProviderNango, CreatedAt: now, ExpiresAt: now.Add(StateTTL)}); err != nil {
+		if err := s.store.CreateState(ctx, &connectors.OAuthState{Nonce: nonce, OrganizationID: org, UserID: user, Connector: connector, AuthProvider: connectors.ProviderNango, CreatedAt: now, ExpiresAt: now.Add(StateTTL)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	atNango := func(id, key, org, user, nonce string) {
-		fake.conns[id] = &nango.Connection{ConnectionID: id, ProviderConfigKey: key, Tags: map[string]string{TagOrg: org, TagUser: user, TagState: nonce}}
+		fake.conns[id] = &nango.Connection{ConnectionID: id, ProviderConfigKey: key, Tags: map[string]string{nango.TagOrg: org, nango.TagUser: user, nango.TagState: nonce}}
 	}
 	keys := func(context.Context, bool) ([]string, error) { return []string{"k"}, nil }
 	send := func(t *testing.T, w nango.AuthWebhook) error {
@@ -289,10 +313,10 @@ func TestWebhookOwnership(t *testing.T) {
 		b, _ := json.Marshal(w)
 		h := http.Header{}
 		h.Set(nango.HeaderHMAC, nango.SignWebhook(b, "k"))
-		return s.HandleWebhook(ctx, keys, b, h)
+		return s.handleWebhook(ctx, keys, b, h)
 	}
 	security := func(org string) int {
-		events, _ := s.Store.ListAudit(ctx, org, 100)
+		events, _ := s.store.ListAudit(ctx, org, 100)
 		n := 0
 		for _, e := range events {
 			if e.Action == "security" {
@@ -305,20 +329,20 @@ func TestWebhookOwnership(t *testing.T) {
 	live("n1", "o1", "u1", "slack")
 	atNango("c1", "slack", "o1", "u1", "n1")
 	created := nango.AuthWebhook{Operation: nango.OperationCreation, Success: true, ConnectionID: "c1", ProviderConfigKey: "slack",
-		Tags: map[string]string{TagUser: "u1", TagOrg: "o1"}}
+		Tags: map[string]string{nango.TagUser: "u1", nango.TagOrg: "o1"}}
 	for range 2 {
 		if err := send(t, created); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c, err := s.Store.GetConnection(ctx, "o1", "c1")
+	c, err := s.store.GetConnection(ctx, "o1", "c1")
 	if err != nil || c.UserID != "u1" || c.Connector != "slack" || c.Status != connectors.StatusActive || c.Version != 1 {
 		t.Fatalf("stored %+v, %v", c, err)
 	}
 
 	for _, tags := range []map[string]string{
-		{TagUser: "u2", TagOrg: "o1"}, // another member
-		{TagUser: "u3", TagOrg: "o2"}, // another tenant
+		{nango.TagUser: "u2", nango.TagOrg: "o1"}, // another member
+		{nango.TagUser: "u3", nango.TagOrg: "o2"}, // another tenant
 	} {
 		for _, op := range []string{nango.OperationCreation, nango.OperationOverride} {
 			hijack := created
@@ -333,10 +357,10 @@ func TestWebhookOwnership(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Store.GetConnection(ctx, "o2", "c1"); !errors.Is(err, connectors.ErrNotFound) {
+	if _, err := s.store.GetConnection(ctx, "o2", "c1"); !errors.Is(err, connectors.ErrNotFound) {
 		t.Fatalf("another tenant's webhook created a record: %v", err)
 	}
-	after, _ := s.Store.GetConnection(ctx, "o1", "c1")
+	after, _ := s.store.GetConnection(ctx, "o1", "c1")
 	if after.UserID != "u1" || after.Version != c.Version || after.Status != connectors.StatusActive {
 		t.Errorf("other owners' webhooks changed the record: %+v", after)
 	}
@@ -352,7 +376,7 @@ func TestWebhookOwnership(t *testing.T) {
 	if err := send(t, failed); err != nil {
 		t.Fatal(err)
 	}
-	after, _ = s.Store.GetConnection(ctx, "o1", "c1")
+	after, _ = s.store.GetConnection(ctx, "o1", "c1")
 	if after.Status != connectors.StatusRefreshFailed {
 		t.Errorf("status after the owner's failed refresh = %s, want refresh_failed", after.Status)
 	}
@@ -365,7 +389,7 @@ func TestWebhookOwnership(t *testing.T) {
 	if err := send(t, byEndUser); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := s.Store.GetConnection(ctx, "o1", "c2"); err != nil || c.UserID != "u3" {
+	if c, err := s.store.GetConnection(ctx, "o1", "c2"); err != nil || c.UserID != "u3" {
 		t.Errorf("end-user webhook stored %+v, %v", c, err)
 	}
 
@@ -385,12 +409,12 @@ func TestWebhookOwnership(t *testing.T) {
 			id := "c-" + tc.nonce
 			atNango(id, "slack", tc.org, "u1", tc.nonce)
 			w := created
-			w.ConnectionID, w.Tags = id, map[string]string{TagUser: "u1", TagOrg: tc.claimed}
+			w.ConnectionID, w.Tags = id, map[string]string{nango.TagUser: "u1", nango.TagOrg: tc.claimed}
 			if err := send(t, w); err != nil {
 				t.Fatalf("answered %v, want accepted and ignored", err)
 			}
 			for _, org := range []string{"o1", "o2"} {
-				if _, err := s.Store.GetConnection(ctx, org, id); !errors.Is(err, connectors.ErrNotFound) {
+				if _, err := s.store.GetConnection(ctx, org, id); !errors.Is(err, connectors.ErrNotFound) {
 					t.Errorf("recorded in %s: %v", org, err)
 				}
 			}
@@ -402,21 +426,21 @@ func TestWebhookOwnership(t *testing.T) {
 // anything is written or audited.
 func TestWebhookRefusesBadIDs(t *testing.T) {
 	s := unitService(t)
-	s.Nango = &fakeNango{conns: map[string]*nango.Connection{}}
+	s.withNango(&fakeNango{conns: map[string]*nango.Connection{}})
 	keys := func(context.Context, bool) ([]string, error) { return []string{"k"}, nil }
 	for _, tags := range []map[string]string{
-		{TagUser: "u1", TagOrg: "o\x00rg"},
-		{TagUser: strings.Repeat("u", 256), TagOrg: "o1"},
-		{TagUser: "u1"},
+		{nango.TagUser: "u1", nango.TagOrg: "o\x00rg"},
+		{nango.TagUser: strings.Repeat("u", 256), nango.TagOrg: "o1"},
+		{nango.TagUser: "u1"},
 	} {
 		b, _ := json.Marshal(nango.AuthWebhook{Type: nango.WebhookAuth, Operation: nango.OperationCreation, Success: true, ConnectionID: "c1", ProviderConfigKey: "slack", Tags: tags})
 		h := http.Header{}
 		h.Set(nango.HeaderHMAC, nango.SignWebhook(b, "k"))
-		if err := s.HandleWebhook(t.Context(), keys, b, h); connectors.ErrorCode(err) != connectors.EInvalid {
+		if err := s.handleWebhook(t.Context(), keys, b, h); connectors.ErrorCode(err) != connectors.EInvalid {
 			t.Errorf("tags %q: %v, want invalid_request", tags, err)
 		}
 	}
-	events, _ := s.Store.ListAudit(t.Context(), "o1", 10)
+	events, _ := s.store.ListAudit(t.Context(), "o1", 10)
 	if len(events) != 0 {
 		t.Errorf("bad input audited: %+v", events)
 	}

@@ -4,70 +4,55 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
-	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/logging"
 	"github.com/automators/connectors/internal/registry"
 )
 
-// WebhookKeys returns Nango's webhook signing keys; fresh asks for a re-read
-// of the secret, after a signature matched none of the cached keys (the key
-// may have just been rotated).
-type WebhookKeys func(ctx context.Context, fresh bool) ([]string, error)
-
-// HandleWebhook verifies and applies a Nango webhook. Unknown types and
-// operations are accepted and ignored, so Nango never retries them.
+// HandleEvent applies what a provider's verified webhook says happened to
+// one of its connections. Events this service does not act on, and
+// integrations this deployment does not serve, are accepted and ignored, so
+// that the provider never retries them.
 //
-// A webhook never names an owner by itself. It applies to the record that
+// An event never names an owner by itself. It applies to the record that
 // already holds its provider connection; for a connection not yet recorded,
-// to the user and organization that Nango's own connection (fetched back)
-// carries in its tags, and only while the state this service issued for
-// that connect flow is live. A payload that names anyone else is a security
-// event: audited, acknowledged (so that Nango stops resending it) and
-// otherwise ignored.
-func (s *Service) HandleWebhook(ctx context.Context, keys WebhookKeys, body []byte, header http.Header) error {
-	if err := s.verifyWebhook(ctx, keys, body, header); err != nil {
-		return err
-	}
-	w, err := nango.ParseWebhook(body)
-	if err != nil {
-		return connectors.Errorf(connectors.EInvalid, "webhook body is not valid JSON")
-	}
-	if w.Auth == nil {
+// to the user and organization that the provider's own connection (read
+// back) records, and only while the state this service issued for that
+// connect flow is live. A payload that names anyone else is a security
+// event: audited, acknowledged (so that the provider stops resending it)
+// and otherwise ignored.
+func (s *Service) HandleEvent(ctx context.Context, ev *connectors.ConnectionEvent) error {
+	if ev.Kind == connectors.EventIgnored {
 		return nil
 	}
-	a := w.Auth
-	m, ok := s.byConfigKey(a.ProviderConfigKey)
+	m, ok := s.byConfigKey(ev.ProviderConfigKey)
 	if !ok {
 		return nil // an integration this deployment does not serve
 	}
-	claimed, err := claimedOwner(a)
-	if err != nil {
-		return err
-	}
-	owner, err := s.Store.GetOwner(ctx, nangoConnection(a.ProviderConfigKey, a.ConnectionID))
+	pc := connectors.ProviderConnection{AuthProvider: ev.Provider, ProviderConfigKey: ev.ProviderConfigKey, ConnectionID: ev.ConnectionID}
+	owner, err := s.store.GetOwner(ctx, pc)
 	recorded := err == nil
 	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
-		return fmt.Errorf("look up owner of %s: %w", a.ConnectionID, err)
+		return fmt.Errorf("look up owner of %s: %w", ev.ConnectionID, err)
 	}
+	claimed := ev.Claimed
 	if recorded && claimed != nil && (claimed.OrganizationID != owner.OrganizationID || claimed.UserID != owner.UserID) {
-		s.ownerConflict(ctx, owner, *claimed, m.ID, a.ConnectionID, "webhook tags name another owner")
+		s.ownerConflict(ctx, owner, *claimed, m.ID, ev.ConnectionID, "webhook tags name another owner")
 		return nil
 	}
 	switch {
-	case a.Success && (a.Operation == nango.OperationCreation || a.Operation == nango.OperationOverride):
-		return s.webhookConnected(ctx, m, a, claimed, recorded, owner)
-	case !a.Success && a.Operation == nango.OperationRefresh && recorded:
-		c, err := s.Store.GetConnection(ctx, owner.OrganizationID, owner.ConnectionID)
+	case ev.Kind == connectors.EventConnected:
+		return s.webhookConnected(ctx, m, ev, recorded, owner)
+	case ev.Kind == connectors.EventRefreshFailed && recorded:
+		c, err := s.store.GetConnection(ctx, owner.OrganizationID, owner.ConnectionID)
 		if errors.Is(err, connectors.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("load connection %s: %w", owner.ConnectionID, err)
 		}
-		_, err = s.update(ctx, c, func(c *connectors.Connection) error {
+		_, err = s.tokens.Save(ctx, c, func(c *connectors.Connection) error {
 			c.Status = c.Status.After(connectors.RefreshFailed)
 			return nil
 		})
@@ -77,68 +62,50 @@ func (s *Service) HandleWebhook(ctx context.Context, keys WebhookKeys, body []by
 	return nil
 }
 
-// webhookConnected applies a successful creation or override: it makes the
-// record of the connection exist and be active, for its one owner.
-func (s *Service) webhookConnected(ctx context.Context, m registry.Manifest, a *nango.AuthWebhook, claimed *connectors.Owner, recorded bool, owner connectors.Owner) error {
-	nc := &nango.Connection{ConnectionID: a.ConnectionID, ProviderConfigKey: a.ProviderConfigKey}
+// webhookConnected applies a connection made or replaced at the provider:
+// it makes its record exist and be active, for its one owner.
+func (s *Service) webhookConnected(ctx context.Context, m registry.Manifest, ev *connectors.ConnectionEvent, recorded bool, owner connectors.Owner) error {
+	g := &connectors.Grant{ConnectionID: ev.ConnectionID, ProviderConfigKey: ev.ProviderConfigKey}
 	if !recorded {
-		// Not recorded yet: only Nango's own connection, made by one of
-		// our connect sessions while its state is live, names an owner.
-		if s.Nango == nil {
-			return connectors.Errorf(connectors.ENotConfigured, "Nango is not configured")
+		// Not recorded yet: only the provider's own connection, made by one
+		// of our connect flows while its state is live, names an owner.
+		prov, err := s.providers.Get(ev.Provider)
+		if err != nil {
+			return err
 		}
-		got, err := s.Nango.GetConnection(ctx, a.ProviderConfigKey, a.ConnectionID, nango.GetConnectionOptions{})
-		if nango.IsNotFound(err) || nango.IsRefreshFailure(err) {
+		got, err := prov.Grant(ctx, &connectors.Connection{ID: ev.ConnectionID, ProviderConfigKey: ev.ProviderConfigKey, AuthProvider: ev.Provider, Connector: m.ID}, nil, false)
+		if code := connectors.ErrorCode(err); code == connectors.ENotFound || code == connectors.EReauthRequired {
 			return nil // deleted since, or unreadable: the callback records it
 		}
 		if err != nil {
-			return nangoError("fetch connection", err)
+			return err
 		}
-		nc = got
-		tagged := connectors.Owner{OrganizationID: nc.Tags[TagOrg], UserID: nc.Tags[TagUser], ConnectionID: nc.ConnectionID}
+		if got.Owner == nil {
+			return nil // the provider records no owner: only the callback can
+		}
+		tagged := connectors.Owner{OrganizationID: got.Owner.OrganizationID, UserID: got.Owner.UserID, ConnectionID: got.ConnectionID}
 		if !connectors.ValidID(tagged.OrganizationID) || !connectors.ValidID(tagged.UserID) {
-			return nil // not created through our connect sessions: not ours to record
+			return nil // not created through our connect flows: not ours to record
 		}
-		if claimed != nil && (claimed.OrganizationID != tagged.OrganizationID || claimed.UserID != tagged.UserID) {
-			s.ownerConflict(ctx, tagged, *claimed, m.ID, a.ConnectionID, "webhook tags differ from Nango's connection")
+		if c := ev.Claimed; c != nil && (c.OrganizationID != tagged.OrganizationID || c.UserID != tagged.UserID) {
+			s.ownerConflict(ctx, tagged, *c, m.ID, ev.ConnectionID, "webhook tags differ from Nango's connection")
 			return nil
 		}
-		st, err := s.Store.GetState(ctx, nc.Tags[TagState])
+		st, err := s.store.GetState(ctx, got.State)
 		if err != nil || st.OrganizationID != tagged.OrganizationID || st.UserID != tagged.UserID || st.Connector != m.ID {
 			logging.FromContext(ctx).Info("webhook ignored: no live state for the connection", "connector", m.ID)
 			return nil
 		}
-		owner = tagged
+		g, owner = got, tagged
 	}
-	_, err := s.upsertNango(ctx, owner.OrganizationID, owner.UserID, m, nc)
+	_, err := s.record(ctx, owner.OrganizationID, owner.UserID, "", m, ev.Provider, g)
 	if errors.Is(err, connectors.ErrOwned) || connectors.ErrorCode(err) == connectors.EForbidden {
 		// Another record took the provider connection meanwhile.
-		s.heldElsewhere(ctx, nangoConnection(a.ProviderConfigKey, a.ConnectionID), owner, m.ID, "the connection is held by another record")
+		s.heldElsewhere(ctx, connectors.ProviderConnection{AuthProvider: ev.Provider, ProviderConfigKey: ev.ProviderConfigKey, ConnectionID: ev.ConnectionID}, owner, m.ID, "the connection is held by another record")
 		return nil
 	}
-	s.auditDetail(ctx, webhookActor(owner.OrganizationID), "webhook", a.ConnectionID, m.ID, "auth "+a.Operation, err)
+	s.auditDetail(ctx, webhookActor(owner.OrganizationID), "webhook", ev.ConnectionID, m.ID, "auth "+ev.Operation, err)
 	return err
-}
-
-// claimedOwner is who a webhook's payload says the connection is for, or
-// nil when it says nothing. Ids that no principal could have are refused
-// before anything is written or audited.
-func claimedOwner(a *nango.AuthWebhook) (*connectors.Owner, error) {
-	if !connectors.ValidID(a.ConnectionID) {
-		return nil, connectors.Errorf(connectors.EInvalid, "webhook connectionId is not a valid id")
-	}
-	userID, orgID := a.Tags[TagUser], a.Tags[TagOrg]
-	if a.EndUser != nil {
-		userID = firstNonEmpty(userID, a.EndUser.EndUserID)
-		orgID = firstNonEmpty(orgID, a.EndUser.OrganizationID)
-	}
-	if userID == "" && orgID == "" {
-		return nil, nil
-	}
-	if !connectors.ValidID(userID) || !connectors.ValidID(orgID) {
-		return nil, connectors.Errorf(connectors.EInvalid, "webhook tags do not name a valid user and organization")
-	}
-	return &connectors.Owner{OrganizationID: orgID, UserID: userID}, nil
 }
 
 // ownerConflict records an attempt to give a provider connection a second
@@ -165,53 +132,20 @@ func (s *Service) ownerConflict(ctx context.Context, owner, other connectors.Own
 // heldElsewhere audits a refused claim of pc, which the store said another
 // record holds, as a conflict with that record's owner.
 func (s *Service) heldElsewhere(ctx context.Context, pc connectors.ProviderConnection, claimant connectors.Owner, connector, why string) {
-	if holder, err := s.Store.GetOwner(ctx, pc); err == nil {
+	if holder, err := s.store.GetOwner(ctx, pc); err == nil {
 		s.ownerConflict(ctx, holder, claimant, connector, pc.ConnectionID, why)
 	}
-}
-
-// nangoConnection names a Nango connection as a provider connection.
-func nangoConnection(providerConfigKey, connectionID string) connectors.ProviderConnection {
-	return connectors.ProviderConnection{AuthProvider: connectors.ProviderNango, ProviderConfigKey: providerConfigKey, ConnectionID: connectionID}
 }
 
 func webhookActor(orgID string) connectors.Principal {
 	return connectors.Principal{OrganizationID: orgID}
 }
 
-func (s *Service) verifyWebhook(ctx context.Context, keys WebhookKeys, body []byte, header http.Header) error {
-	refused := connectors.Errorf(connectors.EUnauthorized, "the webhook signature is missing or invalid")
-	for _, fresh := range []bool{false, true} {
-		ks, err := keys(ctx, fresh)
-		if err != nil {
-			return err
-		}
-		if len(ks) == 0 {
-			return connectors.Errorf(connectors.ENotConfigured, "no webhook signing key is configured: nango_webhook_signing_keys is empty")
-		}
-		err = nango.VerifyWebhook(body, header, ks)
-		if err == nil {
-			return nil
-		}
-		if errors.Is(err, nango.ErrLegacySignature) || header.Get("X-Nango-Hmac-Sha256") == "" {
-			return refused
-		}
-	}
-	return refused
-}
-
 func (s *Service) byConfigKey(pck string) (registry.Manifest, bool) {
-	for _, m := range s.Registry.All() {
+	for _, m := range s.registry.All() {
 		if m.ProviderConfigKey == pck {
 			return m, true
 		}
 	}
 	return registry.Manifest{}, false
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

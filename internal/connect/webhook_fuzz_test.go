@@ -29,10 +29,10 @@ func FuzzSignedWebhook(f *testing.F) {
 	// One store for every input (opening one per input would be most of
 	// the time); each input starts from the same records.
 	s := unitService(f)
-	s.Nango = &fakeNango{conns: map[string]*nango.Connection{
-		"c1": {ConnectionID: "c1", ProviderConfigKey: "slack", Tags: map[string]string{TagOrg: "o1", TagUser: "u1"}},
-		"c2": {ConnectionID: "c2", ProviderConfigKey: "slack", Tags: map[string]string{TagOrg: "o2", TagUser: "u2", TagState: "n2"}},
-	}}
+	s.withNango(&fakeNango{conns: map[string]*nango.Connection{
+		"c1": {ConnectionID: "c1", ProviderConfigKey: "slack", Tags: map[string]string{nango.TagOrg: "o1", nango.TagUser: "u1"}},
+		"c2": {ConnectionID: "c2", ProviderConfigKey: "slack", Tags: map[string]string{nango.TagOrg: "o2", nango.TagUser: "u2", nango.TagState: "n2"}},
+	}})
 	f.Fuzz(func(t *testing.T, op string, success bool, connID, user, org, key string, raw []byte) {
 		ctx := context.Background()
 		now := time.Now()
@@ -41,27 +41,27 @@ func FuzzSignedWebhook(f *testing.F) {
 		for _, o := range []string{"o1", "o2", org} {
 			for _, id := range []string{"c1", "c2", connID} {
 				if connectors.ValidID(o) && connectors.ValidID(id) {
-					if err := s.Store.DeleteConnection(ctx, o, id); err != nil {
+					if err := s.store.DeleteConnection(ctx, o, id); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
 		}
-		_, _ = s.Store.ConsumeState(ctx, "n2")
+		_, _ = s.store.ConsumeState(ctx, "n2")
 		if _, err := s.upsertNango(ctx, "o1", "u1", slackManifest(t, s), &nango.Connection{ConnectionID: "c1", ProviderConfigKey: "slack"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Store.CreateState(ctx, &connectors.OAuthState{Nonce: "n2", OrganizationID: "o2", UserID: "u2", Connector: "slack", AuthProvider: connectors.ProviderNango, CreatedAt: now, ExpiresAt: now.Add(StateTTL)}); err != nil {
+		if err := s.store.CreateState(ctx, &connectors.OAuthState{Nonce: "n2", OrganizationID: "o2", UserID: "u2", Connector: "slack", AuthProvider: connectors.ProviderNango, CreatedAt: now, ExpiresAt: now.Add(StateTTL)}); err != nil {
 			t.Fatal(err)
 		}
 		body := raw
 		if body == nil {
 			body, _ = json.Marshal(nango.AuthWebhook{Type: nango.WebhookAuth, Operation: op, Success: success, ConnectionID: connID,
-				ProviderConfigKey: key, Tags: map[string]string{TagUser: user, TagOrg: org}})
+				ProviderConfigKey: key, Tags: map[string]string{nango.TagUser: user, nango.TagOrg: org}})
 		}
 		h := http.Header{}
 		h.Set(nango.HeaderHMAC, nango.SignWebhook(body, "k"))
-		_ = s.HandleWebhook(ctx, func(context.Context, bool) ([]string, error) { return []string{"k"}, nil }, body, h)
+		_ = s.handleWebhook(ctx, func(context.Context, bool) ([]string, error) { return []string{"k"}, nil }, body, h)
 
 		owners := map[string]string{"c1": "o1/u1", "c2": "o2/u2"}
 		for _, o := range []string{"o1", "o2", org} {
@@ -69,7 +69,7 @@ func FuzzSignedWebhook(f *testing.F) {
 				continue
 			}
 			for id, want := range owners {
-				c, err := s.Store.GetConnection(ctx, o, id)
+				c, err := s.store.GetConnection(ctx, o, id)
 				if errors.Is(err, connectors.ErrNotFound) {
 					continue
 				}
@@ -81,7 +81,7 @@ func FuzzSignedWebhook(f *testing.F) {
 				}
 			}
 		}
-		if c, err := s.Store.GetConnection(ctx, "o1", "c1"); err != nil || c.UserID != "u1" {
+		if c, err := s.store.GetConnection(ctx, "o1", "c1"); err != nil || c.UserID != "u1" {
 			t.Fatalf("the owner's record is gone or changed: %+v, %v", c, err)
 		}
 	})
@@ -89,7 +89,7 @@ func FuzzSignedWebhook(f *testing.F) {
 
 func slackManifest(t *testing.T, s *Service) registry.Manifest {
 	t.Helper()
-	m, ok := s.Registry.Lookup("slack")
+	m, ok := s.registry.Lookup("slack")
 	if !ok {
 		t.Fatal("no slack manifest")
 	}

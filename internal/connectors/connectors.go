@@ -26,12 +26,6 @@ func (s Status) Valid() bool {
 	return false
 }
 
-// Auth providers: who holds a connection's credentials.
-const (
-	ProviderNango  = "nango"
-	ProviderLegacy = "legacy" // the built-in OAuth kept for Gmail and Outlook
-)
-
 // Principal is the authenticated caller of the HTTP API.
 type Principal struct {
 	UserID         string
@@ -50,7 +44,7 @@ type Connection struct {
 	OrganizationID    string
 	UserID            string // the owner
 	Connector         string // registry id, e.g. "slack"
-	AuthProvider      string // ProviderNango or ProviderLegacy
+	AuthProvider      AuthProvider
 	ProviderConfigKey string
 	Status            Status
 	Scopes            []string
@@ -78,7 +72,7 @@ type OAuthState struct {
 	OrganizationID string
 	UserID         string
 	Connector      string
-	AuthProvider   string
+	AuthProvider   AuthProvider
 	RedirectURI    string
 	ConnectionID   string // set when reconnecting an existing connection
 	SealedVerifier []byte // PKCE verifier of the built-in OAuth, sealed

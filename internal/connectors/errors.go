@@ -44,6 +44,9 @@ type Error struct {
 	Code       string
 	Message    string
 	RetryAfter time.Duration // set with ERateLimited when the upstream said how long to wait
+	// Temporary marks a failure that may pass (an upstream answered 5xx):
+	// the API still answers it as a bad gateway, but a task may retry it.
+	Temporary bool
 	Err        error
 }
 
@@ -110,6 +113,12 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// IsTemporary reports whether the first *Error in err's chain may pass.
+func IsTemporary(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Temporary
 }
 
 // RetryAfter returns the wait the first *Error in err's chain carries.

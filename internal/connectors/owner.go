@@ -13,7 +13,7 @@ import (
 // organization and user for its whole life; stores enforce it with an
 // ownership record written in the same transaction as the connection.
 type ProviderConnection struct {
-	AuthProvider      string
+	AuthProvider      AuthProvider
 	ProviderConfigKey string
 	ConnectionID      string
 }
@@ -21,7 +21,7 @@ type ProviderConnection struct {
 // Key is the provider connection as one string; its parts are joined with
 // NUL, which no valid id holds, so two different triples never collide.
 func (p ProviderConnection) Key() string {
-	return p.AuthProvider + "\x00" + p.ProviderConfigKey + "\x00" + p.ConnectionID
+	return string(p.AuthProvider) + "\x00" + p.ProviderConfigKey + "\x00" + p.ConnectionID
 }
 
 // ProviderConnection returns who holds c at its provider. A connection's id

@@ -18,14 +18,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
-	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
+	"github.com/automators/connectors/internal/tstest/connecttest"
 )
 
 // memStore keeps connections and idempotency records in maps. The other
@@ -178,6 +177,7 @@ var _ connectors.Store = (*memStore)(nil)
 
 // stubNango answers credentials and proxied calls in process.
 type stubNango struct {
+	nango.API     // only GetConnection and Proxy are called
 	gets, proxied atomic.Int64
 	proxyBody     []byte
 }
@@ -227,9 +227,10 @@ func BenchmarkExecuteWarm(b *testing.B) {
 		b.Fatal(err)
 	}
 	reg, rt := registry.Default(), router.New(router.Policy{})
-	svc := connect.New(connect.Deps{Store: store, Registry: reg, Router: rt, Sealer: sealer, Legacy: legacyoauth.New(nil, nil)})
+	opts := connecttest.Options{Nango: nc, Sealer: sealer, Registry: reg, Router: rt}
+	_, tokens := connecttest.New(store, opts)
 	exec := executor.New(executor.Deps{
-		Store: store, Registry: reg, Router: rt, Nango: nc, Tokens: svc,
+		Store: store, Registry: reg, Router: rt, Providers: connecttest.Providers(opts), Tokens: tokens,
 		HTTP: &http.Client{Transport: tx},
 		BaseURLs: map[string]string{
 			"slack": "http://slack.bench", "stripe": "http://stripe.bench",
@@ -242,7 +243,7 @@ func BenchmarkExecuteWarm(b *testing.B) {
 			AuthProvider: connectors.ProviderNango, ProviderConfigKey: c, Status: connectors.StatusActive,
 		})
 	}
-	plain, _ := legacyoauth.Token{AccessToken: "ya29.bench", RefreshToken: "1//bench", Expiry: time.Now().Add(time.Hour)}.Marshal()
+	plain, _ := connectors.Token{AccessToken: "ya29.bench", RefreshToken: "1//bench", Expiry: time.Now().Add(time.Hour)}.Marshal()
 	sealed, _ := sealer.Seal(plain, seal.AAD(org, "gmail-conn"))
 	store.CreateConnection(ctx, &connectors.Connection{
 		ID: "gmail-conn", OrganizationID: org, UserID: user, Connector: "gmail",

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/adapter/lambdatask"
-	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
 )
 
@@ -118,7 +118,7 @@ func TestSecretsStayOut(t *testing.T) {
 	}
 	e.nangoConn(org, user, "stripe")
 	e.nangoConn(org, user, "slack")
-	e.legacyConn(org, user, "gmail", legacyoauth.Token{AccessToken: "ya29.gmail-secret-token", RefreshToken: "1//gmail-secret-refresh", Expiry: time.Now().Add(time.Hour)})
+	e.legacyConn(org, user, "gmail", connectors.Token{AccessToken: "ya29.gmail-secret-token", RefreshToken: "1//gmail-secret-refresh", Expiry: time.Now().Add(time.Hour)})
 
 	var texts []string
 	run := func(input executor.Input) {

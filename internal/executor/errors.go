@@ -66,6 +66,9 @@ func named(err error) *Error {
 		name = NameProviderUnavailable
 	case connectors.EUpstream:
 		name = NameActionFailed
+		if connectors.IsTemporary(err) {
+			name = NameProviderUnavailable
+		}
 	}
 	msg := connectors.ErrorMessage(err)
 	if d := connectors.RetryAfter(err); d > 0 && name == NameRateLimited {

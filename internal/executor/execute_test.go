@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
-	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
 )
 
@@ -31,7 +29,7 @@ var successCases = []successCase{
 	{
 		name: "slack send_message (Nango OAuth2)", nodeType: "integration.slack.send_message", params: slackParams,
 		conn:  func(e *env, org, user string) string { return e.nangoConn(org, user, "slack") },
-		route: executor.Route{Step: 1, Name: "nango_oauth", Target: router.TargetNango},
+		route: executor.Route{Step: 1, Name: "nango_oauth", Target: connectors.ProviderNango},
 		check: func(t *testing.T, e *env, _ executor.Input, out executor.Output, _ string) {
 			calls := e.slack.calls()
 			if len(calls) != 1 {
@@ -59,7 +57,7 @@ var successCases = []successCase{
 	{
 		name: "stripe create_customer (form-encoded, Idempotency-Key)", nodeType: "integration.stripe.create_customer", params: stripeParams,
 		conn:  func(e *env, org, user string) string { return e.nangoConn(org, user, "stripe") },
-		route: executor.Route{Step: 1, Name: "nango_oauth", Target: router.TargetNango},
+		route: executor.Route{Step: 1, Name: "nango_oauth", Target: connectors.ProviderNango},
 		check: func(t *testing.T, e *env, input executor.Input, out executor.Output, _ string) {
 			calls := e.stripe.calls()
 			if len(calls) != 1 {
@@ -91,7 +89,7 @@ var successCases = []successCase{
 	{
 		name: "trello create_card (OAuth1 through Nango's proxy)", nodeType: "integration.trello.create_card", params: trelloParams,
 		conn:  func(e *env, org, user string) string { return e.nangoConn(org, user, "trello") },
-		route: executor.Route{Step: 1, Name: "nango_oauth", Target: router.TargetNango},
+		route: executor.Route{Step: 1, Name: "nango_oauth", Target: connectors.ProviderNango},
 		check: func(t *testing.T, e *env, _ executor.Input, out executor.Output, connID string) {
 			calls := e.trello.calls()
 			if len(calls) != 1 {
@@ -122,12 +120,12 @@ var successCases = []successCase{
 	{
 		name: "gmail send_email (built-in OAuth, expired token refreshed)", nodeType: "integration.gmail.send_email", params: gmailParams,
 		conn: func(e *env, org, user string) string {
-			return e.legacyConn(org, user, "gmail", legacyoauth.Token{
+			return e.legacyConn(org, user, "gmail", connectors.Token{
 				AccessToken: "ya29.expired-gmail-token", RefreshToken: "1//refresh-gmail", TokenType: "Bearer",
 				Expiry: time.Now().Add(-time.Hour),
 			})
 		},
-		route: executor.Route{Step: 12, Name: "builtin_oauth", Target: router.TargetLegacy},
+		route: executor.Route{Step: 12, Name: "builtin_oauth", Target: connectors.ProviderLegacy},
 		check: func(t *testing.T, e *env, input executor.Input, out executor.Output, connID string) {
 			tc := e.google.Requests()
 			if len(tc) != 1 {
@@ -171,7 +169,7 @@ var successCases = []successCase{
 			if strings.Contains(string(plain), "expired-gmail-token") {
 				t.Errorf("the saved token is still the expired one")
 			}
-			tok, err := legacyoauth.UnmarshalToken(plain)
+			tok, err := connectors.UnmarshalToken(plain)
 			if err != nil || tok.AccessToken != refreshed || tok.RefreshToken != "1//refresh-gmail" {
 				t.Errorf("saved token %+v (%v)", tok.AccessToken, err)
 			}

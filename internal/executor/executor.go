@@ -20,9 +20,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/actions"
-	"github.com/automators/connectors/internal/adapter/legacyoauth"
-	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/logging"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
@@ -42,9 +41,9 @@ type Input struct {
 
 // Route is the routing decision in the output, without its trace.
 type Route struct {
-	Step   int           `json:"step"`
-	Name   string        `json:"name"`
-	Target router.Target `json:"target"`
+	Step   int                     `json:"step"`
+	Name   string                  `json:"name"`
+	Target connectors.AuthProvider `json:"target"`
 }
 
 // Output is the task output.
@@ -57,29 +56,17 @@ type Output struct {
 	DurationMs   int64          `json:"durationMs"`
 }
 
-// Nango is what the executor needs of Nango.
-type Nango interface {
-	GetConnection(ctx context.Context, providerConfigKey, connectionID string, opt nango.GetConnectionOptions) (*nango.Connection, error)
-	Proxy(ctx context.Context, req nango.ProxyRequest) (*nango.ProxyResponse, error)
-}
-
-// Tokens opens and refreshes built-in OAuth tokens (the connection service).
-type Tokens interface {
-	OpenToken(ctx context.Context, c *connectors.Connection) (legacyoauth.Token, error)
-	RefreshLegacy(ctx context.Context, c *connectors.Connection) (*connectors.Connection, legacyoauth.Token, error)
-	// MarkReauth records that the provider refused the connection's grant.
-	MarkReauth(ctx context.Context, c *connectors.Connection, cause error) error
-}
-
 // Deps are the executor's dependencies.
 type Deps struct {
 	Store    connectors.Store
 	Registry *registry.Registry
 	Router   *router.Router
-	Nango    Nango // nil when Nango is not configured
-	Tokens   Tokens
-	HTTP     actions.Doer
-	Now      func() time.Time
+	// Providers serve the routing decisions; Tokens hands out their
+	// credentials.
+	Providers connectors.Providers
+	Tokens    *credentials.Lifecycle
+	HTTP      actions.Doer
+	Now       func() time.Time
 	// Lease bounds how long one invocation holds an idempotency key; it
 	// outlives the function's timeout so that a live holder is never
 	// overtaken.
@@ -100,7 +87,6 @@ const recordMargin = 2 * time.Second
 // credentials cached in the container.
 type Executor struct {
 	Deps
-	creds *credCache
 }
 
 // New returns an executor.
@@ -114,7 +100,7 @@ func New(d Deps) *Executor {
 	if d.Wait == 0 {
 		d.Wait = 10 * time.Second
 	}
-	return &Executor{Deps: d, creds: newCredCache()}
+	return &Executor{Deps: d}
 }
 
 // Execute runs one node exactly once per idempotency key. Failures are
@@ -226,18 +212,22 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 		Route:        Route{Step: decision.Step, Name: decision.Name, Target: decision.Target},
 		ConnectionID: conn.ID,
 	}
+	prov, err := e.Providers.Get(decision.Target)
+	if err != nil {
+		return Output{}, err
+	}
 	for attempt := 1; ; attempt++ {
-		creds, err := e.credentials(ctx, conn, attempt > 1)
+		creds, err := e.Tokens.Credentials(ctx, prov, conn, attempt > 1)
 		if err != nil {
 			return Output{}, err
 		}
 		out.Attempts = attempt
-		res, err := actions.Run(ctx, e.HTTP, e.proxy(conn), actions.Request{
+		res, err := actions.Run(ctx, e.HTTP, prov.Proxy(conn), actions.Request{
 			Connector: m.ID, Action: action, Params: in.Params, Credentials: creds,
 			IdempotencyKey: providerKey(key), BaseURL: e.BaseURLs[m.ID],
 		})
 		if connectors.ErrorCode(err) == connectors.EUnauthorized && attempt == 1 {
-			e.creds.forget(conn)
+			e.Tokens.Forget(conn)
 			continue
 		}
 		if err != nil {
@@ -287,78 +277,6 @@ func (e *Executor) connection(ctx context.Context, in Input, connector string) (
 	}
 	return c, nil
 }
-
-// credentials returns the connection's credentials, from the container's
-// cache unless force.
-func (e *Executor) credentials(ctx context.Context, c *connectors.Connection, force bool) (connectors.Credentials, error) {
-	switch c.AuthProvider {
-	case connectors.ProviderNango:
-		if !force {
-			if cr, ok := e.creds.get(c, e.Now()); ok {
-				return cr, nil
-			}
-		}
-		if e.Nango == nil {
-			return connectors.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "Nango is not configured: nango_secret_key is not set")
-		}
-		nc, err := e.Nango.GetConnection(ctx, c.ProviderConfigKey, c.ID, nango.GetConnectionOptions{ForceRefresh: force})
-		if nango.IsRefreshFailure(err) || nango.IsNotFound(err) {
-			// Record it, so the user sees reauth_required and later runs
-			// fail fast instead of asking Nango again.
-			return connectors.Credentials{}, e.Tokens.MarkReauth(ctx, c, err)
-		}
-		if err != nil {
-			return connectors.Credentials{}, nangoError(err)
-		}
-		cr := fromNango(nc)
-		e.creds.put(c, cr, nc.Credentials.ExpiresAt, e.Now())
-		return cr, nil
-	case connectors.ProviderLegacy:
-		t, err := e.Tokens.OpenToken(ctx, c)
-		if err != nil {
-			return connectors.Credentials{}, err
-		}
-		if force || (!t.Expiry.IsZero() && t.Expiry.Before(e.Now().Add(time.Minute))) {
-			if _, t, err = e.Tokens.RefreshLegacy(ctx, c); err != nil {
-				return connectors.Credentials{}, err
-			}
-		}
-		return connectors.Credentials{AccessToken: t.AccessToken}, nil
-	}
-	return connectors.Credentials{}, connectors.Errorf(connectors.ENotConfigured, "connection %s has an unknown auth provider", c.ID)
-}
-
-func fromNango(nc *nango.Connection) connectors.Credentials {
-	cfg := make(map[string]string, len(nc.ConnectionConfig))
-	for k, v := range nc.ConnectionConfig {
-		if s, ok := v.(string); ok {
-			cfg[k] = s
-		}
-	}
-	return connectors.Credentials{
-		AccessToken:      nc.Credentials.AccessToken,
-		OAuthToken:       nc.Credentials.OAuthToken,
-		OAuthTokenSecret: nc.Credentials.OAuthTokenSecret,
-		APIKey:           nc.Credentials.APIKey,
-		ConnectionConfig: cfg,
-	}
-}
-
-// nangoError maps Nango failures to the executor's vocabulary.
-func nangoError(err error) error {
-	switch {
-	case nango.IsRefreshFailure(err), nango.IsNotFound(err):
-		return connectors.Wrap(err, connectors.EReauthRequired, "Nango could not provide a valid token; the user must reconnect")
-	case isRateLimited(err):
-		wait, _ := nango.IsRateLimited(err)
-		return &connectors.Error{Code: connectors.ERateLimited, Message: "Nango is rate limiting", RetryAfter: wait, Err: err}
-	case nango.IsUnavailable(err):
-		return connectors.Wrap(err, connectors.EUnavailable, "Nango is unavailable")
-	}
-	return connectors.Wrap(err, connectors.EInternal, "Nango refused the credentials request")
-}
-
-func isRateLimited(err error) bool { _, ok := nango.IsRateLimited(err); return ok }
 
 // validate checks the input and splits the node type.
 func (in Input) validate() (connector, action string, err error) {

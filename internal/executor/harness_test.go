@@ -25,6 +25,7 @@ import (
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/local/nangofake"
@@ -32,6 +33,7 @@ import (
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/tstest/awstest"
+	"github.com/automators/connectors/internal/tstest/connecttest"
 	"github.com/automators/connectors/internal/tstest/oauthtest"
 )
 
@@ -242,16 +244,17 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatalf("seal.New: %v", err)
 	}
 	e.sealer = sealer
-	legacy := legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{"gmail": e.google.GoogleProvider("https://connectors.test/callback")})
-
 	reg := registry.Default()
 	rt := router.New(router.Policy{})
-	e.svc = connect.New(connect.Deps{
-		Store: e.store, Registry: reg, Router: rt, Nango: e.nango, NangoHost: nangoURL,
-		Legacy: legacy, Sealer: sealer, StateKey: []byte("state-key"), Now: now,
-	})
+	opts := connecttest.Options{
+		Nango: e.nango, NangoHost: nangoURL, HTTPClient: httpClient,
+		OAuthServers: map[string]*legacyoauth.Provider{"gmail": e.google.GoogleProvider("https://connectors.test/callback")},
+		Sealer:       sealer, StateKey: []byte("state-key"), Now: now, Registry: reg, Router: rt,
+	}
+	var tokens *credentials.Lifecycle
+	e.svc, tokens = connecttest.New(e.store, opts)
 	e.exec = executor.New(executor.Deps{
-		Store: e.store, Registry: reg, Router: rt, Nango: e.nango, Tokens: e.svc, HTTP: httpClient,
+		Store: e.store, Registry: reg, Router: rt, Providers: connecttest.Providers(opts), Tokens: tokens, HTTP: httpClient,
 		Now: now, Wait: o.wait, Lease: o.lease,
 		BaseURLs: map[string]string{"slack": e.slack.URL, "stripe": e.stripe.URL, "gmail": e.gmail.URL},
 	})
@@ -283,7 +286,7 @@ func (e *env) nangoConn(org, user, connector string) string {
 	}
 	ctx := context.Background()
 	sess, err := e.nango.CreateConnectSession(ctx, nango.ConnectSessionRequest{
-		Tags:                map[string]string{connect.TagUser: user, connect.TagOrg: org},
+		Tags:                map[string]string{nango.TagUser: user, nango.TagOrg: org},
 		AllowedIntegrations: []string{m.ProviderConfigKey},
 	})
 	if err != nil {
@@ -302,7 +305,7 @@ func (e *env) nangoConn(org, user, connector string) string {
 
 // legacyConn stores a built-in OAuth connection holding tok, sealed; the
 // fake Google accepts its refresh token.
-func (e *env) legacyConn(org, user, connector string, tok legacyoauth.Token) string {
+func (e *env) legacyConn(org, user, connector string, tok connectors.Token) string {
 	e.t.Helper()
 	e.google.Accept(tok.RefreshToken)
 	id := fmt.Sprintf("legacy-%s-%d", connector, tableSeq.Add(1))

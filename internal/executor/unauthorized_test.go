@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
 )
 
@@ -75,7 +75,7 @@ func TestUnauthorizedRefreshesOnceAndRetries(t *testing.T) {
 // The built-in OAuth refreshes on a 401 too, through the token endpoint.
 func TestUnauthorizedRefreshesBuiltInOAuth(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	e.legacyConn(org, user, "gmail", legacyoauth.Token{
+	e.legacyConn(org, user, "gmail", connectors.Token{
 		AccessToken: "ya29.still-valid-but-revoked", RefreshToken: "1//refresh-gmail", Expiry: time.Now().Add(time.Hour),
 	})
 	e.gmail.set(sequence(answer(401, `{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}`), answer(200, gmailOK)))
@@ -102,7 +102,7 @@ func TestUnauthorizedRefreshesBuiltInOAuth(t *testing.T) {
 // connection is marked so.
 func TestBuiltInOAuthRefreshRefused(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	id := e.legacyConn(org, user, "gmail", legacyoauth.Token{
+	id := e.legacyConn(org, user, "gmail", connectors.Token{
 		AccessToken: "ya29.expired", RefreshToken: "1//revoked", Expiry: time.Now().Add(-time.Minute),
 	})
 	e.google.Revoke("1//revoked") // Google answers 400 invalid_grant

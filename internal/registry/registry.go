@@ -41,7 +41,7 @@ type Manifest struct {
 	AuthType    AuthType
 	// OAuthProvider is the auth provider that serves the connector by
 	// default: connectors.ProviderNango or connectors.ProviderLegacy.
-	OAuthProvider string
+	OAuthProvider connectors.AuthProvider
 	// NangoProvider is the provider's name in Nango's catalogue. It is set
 	// for legacy connectors too, so that a policy can move them to Nango.
 	NangoProvider string

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
 )
 
@@ -17,10 +18,10 @@ const PolicyEnv = "ROUTING_POLICY"
 // deployment overrides; an existing connection beats both.
 type Policy struct {
 	// Overrides maps a connector id to its target for the whole deployment.
-	Overrides map[string]Target
+	Overrides map[string]connectors.AuthProvider
 	// OrgOverrides maps an organization id to connector overrides that apply
 	// to that organization only.
-	OrgOverrides map[string]map[string]Target
+	OrgOverrides map[string]map[string]connectors.AuthProvider
 }
 
 var connectorID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -34,7 +35,7 @@ var connectorID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 // for example "gmail=nango,org:acme/outlook=nango". Whitespace around
 // entries and names is ignored; an organization id may contain anything but
 // '=', ',', ';' and newlines (the connector is after its last '/'). Targets
-// are the Target constants; naming one that is not available in this build
+// are the connectors.AuthProvider constants; naming one that is not available in this build
 // (e.g. "panora") parses, and routing then reports it unavailable in the
 // trace. A connector given twice in the same scope is an error, so that a
 // typo cannot silently win.
@@ -50,8 +51,8 @@ func ParsePolicy(s string) (Policy, error) {
 		if !ok {
 			return Policy{}, fmt.Errorf("routing policy entry %q: want connector=target", entry)
 		}
-		key, target := strings.TrimSpace(key), Target(strings.TrimSpace(val))
-		if !target.Known() {
+		key, target := strings.TrimSpace(key), connectors.AuthProvider(strings.TrimSpace(val))
+		if !known(target) {
 			return Policy{}, fmt.Errorf("routing policy entry %q: unknown target %q (known: %s)", entry, target, strings.Join(knownTargetNames(), ", "))
 		}
 		org := ""
@@ -71,14 +72,14 @@ func ParsePolicy(s string) (Policy, error) {
 		scope := p.Overrides
 		if org != "" {
 			if p.OrgOverrides == nil {
-				p.OrgOverrides = map[string]map[string]Target{}
+				p.OrgOverrides = map[string]map[string]connectors.AuthProvider{}
 			}
 			if p.OrgOverrides[org] == nil {
-				p.OrgOverrides[org] = map[string]Target{}
+				p.OrgOverrides[org] = map[string]connectors.AuthProvider{}
 			}
 			scope = p.OrgOverrides[org]
 		} else if scope == nil {
-			p.Overrides = map[string]Target{}
+			p.Overrides = map[string]connectors.AuthProvider{}
 			scope = p.Overrides
 		}
 		if _, dup := scope[key]; dup {

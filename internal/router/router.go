@@ -33,29 +33,8 @@ import (
 	"github.com/automators/connectors/internal/registry"
 )
 
-// Target is where a connector's credentials come from.
-type Target string
-
-// Targets. Nango and the built-in OAuth hold OAuth connections; api_key,
-// org_shared and none are served by this service itself; the others are
-// slots for providers this build has no client for.
-const (
-	TargetNango     Target = "nango"      // Nango's managed OAuth (connectors.ProviderNango)
-	TargetAPIKey    Target = "api_key"    // an API key the organization stored
-	TargetOrgShared Target = "org_shared" // a connection the organization shares with its members
-	TargetNone      Target = "none"       // the connector needs no credentials
-	TargetPanora    Target = "panora"
-	TargetComposio  Target = "composio"
-	TargetMerge     Target = "merge"
-	TargetParagon   Target = "paragon"
-	TargetPipedream Target = "pipedream"
-	TargetUnified   Target = "unified"
-	TargetApideck   Target = "apideck"
-	TargetLegacy    Target = "legacy" // the built-in OAuth (connectors.ProviderLegacy)
-)
-
-// Known reports whether t is one of the Target constants.
-func (t Target) Known() bool {
+// known reports whether t is the target of one of the steps.
+func known(t connectors.AuthProvider) bool {
 	return slices.ContainsFunc(steps, func(s step) bool { return s.Target == t })
 }
 
@@ -71,29 +50,29 @@ func knownTargetNames() []string {
 type Step struct {
 	Number      int
 	Name        string
-	Target      Target
+	Target      connectors.AuthProvider
 	Description string
 }
 
 // TraceEntry records how one step fared in a decision.
 type TraceEntry struct {
-	Step      int    `json:"step"`
-	Name      string `json:"name"`
-	Target    Target `json:"target"`
-	Matched   bool   `json:"matched"`
-	Available bool   `json:"available"`
-	Reason    string `json:"reason"`
+	Step      int                     `json:"step"`
+	Name      string                  `json:"name"`
+	Target    connectors.AuthProvider `json:"target"`
+	Matched   bool                    `json:"matched"`
+	Available bool                    `json:"available"`
+	Reason    string                  `json:"reason"`
 }
 
 // Decision is the outcome of routing: the deciding step and the trace of
 // all twelve. Its JSON form is the "route" object of DESIGN §6.
 type Decision struct {
-	Step   int          `json:"step"`
-	Name   string       `json:"name"`
-	Target Target       `json:"target"`
-	Trace  []TraceEntry `json:"trace"`
-	// ProviderConfigKey is the Nango integration key to use when Target is
-	// TargetNango: the existing connection's, else the manifest's.
+	Step   int                     `json:"step"`
+	Name   string                  `json:"name"`
+	Target connectors.AuthProvider `json:"target"`
+	Trace  []TraceEntry            `json:"trace"`
+	// ProviderConfigKey is the Nango integration key to use when connectors.AuthProvider is
+	// connectors.ProviderNango: the existing connection's, else the manifest's.
 	ProviderConfigKey string `json:"-"`
 }
 
@@ -142,7 +121,7 @@ func Steps() []Step {
 
 // preference is the settled preferred target and where it came from.
 type preference struct {
-	target Target
+	target connectors.AuthProvider
 	source string
 }
 
@@ -160,18 +139,18 @@ type step struct {
 // steps is the waterfall. Order is the contract: the first step that
 // matches and is available decides.
 var steps = []step{
-	{Step{1, "nango_oauth", TargetNango, "OAuth connector served by Nango's managed OAuth"}, (*Router).evalNango},
-	{Step{2, "api_key", TargetAPIKey, "API key stored by the organization"}, (*Router).evalAPIKey},
-	{Step{3, "org_shared", TargetOrgShared, "connection shared by the organization"}, (*Router).evalShared},
-	{Step{4, "no_auth", TargetNone, "connector that needs no credentials"}, (*Router).evalNone},
-	{Step{5, "panora", TargetPanora, "Panora unified API"}, unavailable("Panora", TargetPanora)},
-	{Step{6, "composio", TargetComposio, "Composio managed auth"}, unavailable("Composio", TargetComposio)},
-	{Step{7, "merge", TargetMerge, "Merge.dev unified API"}, unavailable("Merge", TargetMerge)},
-	{Step{8, "paragon", TargetParagon, "Paragon Connect"}, unavailable("Paragon", TargetParagon)},
-	{Step{9, "pipedream", TargetPipedream, "Pipedream Connect"}, unavailable("Pipedream", TargetPipedream)},
-	{Step{10, "unified", TargetUnified, "Unified.to"}, unavailable("Unified.to", TargetUnified)},
-	{Step{11, "apideck", TargetApideck, "Apideck Vault"}, unavailable("Apideck", TargetApideck)},
-	{Step{12, "builtin_oauth", TargetLegacy, "built-in OAuth fallback (Gmail, Outlook)"}, (*Router).evalBuiltIn},
+	{Step{1, "nango_oauth", connectors.ProviderNango, "OAuth connector served by Nango's managed OAuth"}, (*Router).evalNango},
+	{Step{2, "api_key", connectors.ProviderAPIKey, "API key stored by the organization"}, (*Router).evalAPIKey},
+	{Step{3, "org_shared", connectors.ProviderOrgShared, "connection shared by the organization"}, (*Router).evalShared},
+	{Step{4, "no_auth", connectors.ProviderNone, "connector that needs no credentials"}, (*Router).evalNone},
+	{Step{5, "panora", connectors.ProviderPanora, "Panora unified API"}, unavailable("Panora", connectors.ProviderPanora)},
+	{Step{6, "composio", connectors.ProviderComposio, "Composio managed auth"}, unavailable("Composio", connectors.ProviderComposio)},
+	{Step{7, "merge", connectors.ProviderMerge, "Merge.dev unified API"}, unavailable("Merge", connectors.ProviderMerge)},
+	{Step{8, "paragon", connectors.ProviderParagon, "Paragon Connect"}, unavailable("Paragon", connectors.ProviderParagon)},
+	{Step{9, "pipedream", connectors.ProviderPipedream, "Pipedream Connect"}, unavailable("Pipedream", connectors.ProviderPipedream)},
+	{Step{10, "unified", connectors.ProviderUnified, "Unified.to"}, unavailable("Unified.to", connectors.ProviderUnified)},
+	{Step{11, "apideck", connectors.ProviderApideck, "Apideck Vault"}, unavailable("Apideck", connectors.ProviderApideck)},
+	{Step{12, "builtin_oauth", connectors.ProviderLegacy, "built-in OAuth fallback (Gmail, Outlook)"}, (*Router).evalBuiltIn},
 }
 
 // Route decides where in's connector gets its credentials. The decision
@@ -217,7 +196,7 @@ func (r *Router) Route(in Input) (Decision, error) {
 		return d, connectors.Errorf(connectors.ENotConfigured, "no route for %s: no step serves target %q (%s) for %s auth",
 			m.ID, pref.target, pref.source, m.AuthType)
 	}
-	if d.Target == TargetNango {
+	if d.Target == connectors.ProviderNango {
 		d.ProviderConfigKey = r.providerConfigKey(in)
 	}
 	return d, nil
@@ -228,7 +207,7 @@ func (r *Router) Route(in Input) (Decision, error) {
 func (r *Router) prefer(in Input) preference {
 	m := in.Manifest
 	if e := in.Existing; e != nil {
-		return preference{Target(e.AuthProvider), fmt.Sprintf("existing connection %s is held by %s", e.ID, e.AuthProvider)}
+		return preference{connectors.AuthProvider(e.AuthProvider), fmt.Sprintf("existing connection %s is held by %s", e.ID, e.AuthProvider)}
 	}
 	if t, ok := r.policy.OrgOverrides[in.OrganizationID][m.ID]; ok && in.OrganizationID != "" {
 		return preference{t, fmt.Sprintf("organization %s override %s=%s", in.OrganizationID, m.ID, t)}
@@ -236,14 +215,14 @@ func (r *Router) prefer(in Input) preference {
 	if t, ok := r.policy.Overrides[m.ID]; ok {
 		return preference{t, fmt.Sprintf("deployment override %s=%s", m.ID, t)}
 	}
-	var t Target
+	var t connectors.AuthProvider
 	switch m.AuthType {
 	case registry.AuthOAuth2, registry.AuthOAuth1:
-		t = Target(m.OAuthProvider)
+		t = connectors.AuthProvider(m.OAuthProvider)
 	case registry.AuthAPIKey:
-		t = TargetAPIKey
+		t = connectors.ProviderAPIKey
 	case registry.AuthNone:
-		t = TargetNone
+		t = connectors.ProviderNone
 	}
 	return preference{t, "registry default"}
 }
@@ -257,7 +236,7 @@ func (r *Router) providerConfigKey(in Input) string {
 
 // prefers words the condition shared by every step: the preferred target
 // is (or is not) the step's.
-func prefers(in Input, p preference, t Target) (bool, string) {
+func prefers(in Input, p preference, t connectors.AuthProvider) (bool, string) {
 	if p.target == t {
 		return true, fmt.Sprintf("%s prefers %s (%s)", in.Manifest.ID, t, p.source)
 	}
@@ -270,7 +249,7 @@ func prefers(in Input, p preference, t Target) (bool, string) {
 func (r *Router) evalNango(in Input, p preference) eval {
 	m := in.Manifest
 	var v eval
-	v.matched, v.reason = prefers(in, p, TargetNango)
+	v.matched, v.reason = prefers(in, p, connectors.ProviderNango)
 	if !m.AuthType.IsOAuth() {
 		v.matched = false
 		v.reason = fmt.Sprintf("%s uses %s auth, not OAuth", m.ID, m.AuthType)
@@ -289,7 +268,7 @@ func (r *Router) evalNango(in Input, p preference) eval {
 
 func (r *Router) evalAPIKey(in Input, p preference) eval {
 	var v eval
-	v.matched, v.reason = prefers(in, p, TargetAPIKey)
+	v.matched, v.reason = prefers(in, p, connectors.ProviderAPIKey)
 	if in.HasAPIKey {
 		v.available = true
 		v.reason += "; the organization holds an API key"
@@ -301,7 +280,7 @@ func (r *Router) evalAPIKey(in Input, p preference) eval {
 
 func (r *Router) evalShared(in Input, p preference) eval {
 	var v eval
-	v.matched, v.reason = prefers(in, p, TargetOrgShared)
+	v.matched, v.reason = prefers(in, p, connectors.ProviderOrgShared)
 	s := in.Shared
 	switch {
 	case s == nil:
@@ -319,7 +298,7 @@ func (r *Router) evalShared(in Input, p preference) eval {
 
 func (r *Router) evalNone(in Input, p preference) eval {
 	var v eval
-	v.matched, v.reason = prefers(in, p, TargetNone)
+	v.matched, v.reason = prefers(in, p, connectors.ProviderNone)
 	if in.Manifest.AuthType == registry.AuthNone {
 		v.available = true
 		v.reason += "; no credentials needed"
@@ -331,7 +310,7 @@ func (r *Router) evalNone(in Input, p preference) eval {
 
 // unavailable is the verdict of a provider slot this build has no client
 // for: it may match (a policy can name it) but never decides.
-func unavailable(provider string, t Target) func(*Router, Input, preference) eval {
+func unavailable(provider string, t connectors.AuthProvider) func(*Router, Input, preference) eval {
 	return func(r *Router, in Input, p preference) eval {
 		var v eval
 		v.matched, v.reason = prefers(in, p, t)
@@ -343,7 +322,7 @@ func unavailable(provider string, t Target) func(*Router, Input, preference) eva
 func (r *Router) evalBuiltIn(in Input, p preference) eval {
 	m := in.Manifest
 	var v eval
-	v.matched, v.reason = prefers(in, p, TargetLegacy)
+	v.matched, v.reason = prefers(in, p, connectors.ProviderLegacy)
 	if !m.AuthType.IsOAuth() {
 		v.matched = false
 		v.reason = fmt.Sprintf("%s uses %s auth, not OAuth", m.ID, m.AuthType)

@@ -126,7 +126,7 @@ func TestRoute(t *testing.T) {
 				if d.Name != st.Name || d.Target != st.Target {
 					t.Errorf("decision %s/%s, want %s/%s", d.Name, d.Target, st.Name, st.Target)
 				}
-				if d.Target == TargetNango && d.ProviderConfigKey != tt.wantKey {
+				if d.Target == connectors.ProviderNango && d.ProviderConfigKey != tt.wantKey {
 					t.Errorf("ProviderConfigKey = %q, want %q", d.ProviderConfigKey, tt.wantKey)
 				}
 				// Every step before the decision did not both match and
@@ -179,17 +179,17 @@ func TestStepsAreTheWaterfall(t *testing.T) {
 	if len(s) != 12 {
 		t.Fatalf("%d steps", len(s))
 	}
-	if s[0].Target != TargetNango || s[11].Target != TargetLegacy {
+	if s[0].Target != connectors.ProviderNango || s[11].Target != connectors.ProviderLegacy {
 		t.Errorf("step 1 = %s, step 12 = %s", s[0].Target, s[11].Target)
 	}
-	seen := map[Target]bool{}
+	seen := map[connectors.AuthProvider]bool{}
 	for i, st := range s {
 		if st.Number != i+1 || st.Name == "" || st.Description == "" || seen[st.Target] {
 			t.Errorf("step %d: %+v", i+1, st)
 		}
 		seen[st.Target] = true
 	}
-	if Target(connectors.ProviderNango) != TargetNango || Target(connectors.ProviderLegacy) != TargetLegacy {
+	if connectors.AuthProvider(connectors.ProviderNango) != connectors.ProviderNango || connectors.AuthProvider(connectors.ProviderLegacy) != connectors.ProviderLegacy {
 		t.Error("targets drifted from the connection auth providers")
 	}
 }
@@ -202,7 +202,7 @@ func TestEveryDefaultConnectorRoutes(t *testing.T) {
 			t.Errorf("%s: %v", m.ID, err)
 			continue
 		}
-		if string(d.Target) != m.OAuthProvider {
+		if d.Target != m.OAuthProvider {
 			t.Errorf("%s: routed to %s, registry says %s", m.ID, d.Target, m.OAuthProvider)
 		}
 	}
@@ -243,18 +243,18 @@ func TestParsePolicy(t *testing.T) {
 		wantErr string
 	}{
 		{in: "", want: Policy{}},
-		{in: "gmail=nango", want: Policy{Overrides: map[string]Target{"gmail": TargetNango}}},
+		{in: "gmail=nango", want: Policy{Overrides: map[string]connectors.AuthProvider{"gmail": connectors.ProviderNango}}},
 		{
 			in: " gmail = nango ; org:acme/outlook=nango,\norg:acme/gmail=legacy, org:globex/slack=panora ,",
 			want: Policy{
-				Overrides: map[string]Target{"gmail": TargetNango},
-				OrgOverrides: map[string]map[string]Target{
-					"acme":   {"outlook": TargetNango, "gmail": TargetLegacy},
-					"globex": {"slack": TargetPanora},
+				Overrides: map[string]connectors.AuthProvider{"gmail": connectors.ProviderNango},
+				OrgOverrides: map[string]map[string]connectors.AuthProvider{
+					"acme":   {"outlook": connectors.ProviderNango, "gmail": connectors.ProviderLegacy},
+					"globex": {"slack": connectors.ProviderPanora},
 				},
 			},
 		},
-		{in: "org:a/b/c=nango", want: Policy{OrgOverrides: map[string]map[string]Target{"a/b": {"c": TargetNango}}}},
+		{in: "org:a/b/c=nango", want: Policy{OrgOverrides: map[string]map[string]connectors.AuthProvider{"a/b": {"c": connectors.ProviderNango}}}},
 		{in: "gmail", wantErr: "want connector=target"},
 		{in: "gmail=zapier", wantErr: "unknown target"},
 		{in: "gmail=", wantErr: "unknown target"},

@@ -25,7 +25,6 @@ import (
 
 	"github.com/automators/connectors/internal/adapter/dynamostore"
 	"github.com/automators/connectors/internal/adapter/nango"
-	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/registry"
@@ -217,7 +216,7 @@ func newEnv(t *testing.T, slackAnswers ...answer) *env {
 	nangoURL := fake.Start()
 	t.Cleanup(fake.Close)
 	sess, err := nango.New(nangoURL, secrets.NangoSecretKey).CreateConnectSession(ctx, nango.ConnectSessionRequest{
-		Tags:                map[string]string{connect.TagUser: user, connect.TagOrg: org},
+		Tags:                map[string]string{nango.TagUser: user, nango.TagOrg: org},
 		AllowedIntegrations: []string{m.ProviderConfigKey},
 	})
 	if err != nil {

@@ -25,7 +25,7 @@ type Store interface {
 // Checker refreshes or health-checks one connection and records its new
 // status (the connection service).
 type Checker interface {
-	CheckConnection(ctx context.Context, c *connectors.Connection) (*connectors.Connection, error)
+	Check(ctx context.Context, c *connectors.Connection) (*connectors.Connection, error)
 }
 
 // Options bound a run.
@@ -127,7 +127,7 @@ func (s *Sweeper) one(ctx context.Context, c *connectors.Connection, res *Result
 	}
 	defer s.store.ReleaseLease(context.WithoutCancel(ctx), lease, s.opt.Owner)
 	res.Checked++
-	got, err := s.checker.CheckConnection(ctx, c)
+	got, err := s.checker.Check(ctx, c)
 	status := c.Status
 	if got != nil {
 		status = got.Status

@@ -19,15 +19,14 @@ import (
 	"github.com/automators/connectors/internal/adapter/dynamostore"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
-	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/local/nangofake"
-	"github.com/automators/connectors/internal/registry"
-	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/sweeper"
 	"github.com/automators/connectors/internal/tstest/awstest"
+	"github.com/automators/connectors/internal/tstest/connecttest"
 	"github.com/automators/connectors/internal/tstest/oauthtest"
 )
 
@@ -79,18 +78,18 @@ func newWorld(t *testing.T, kind string) *world {
 }
 
 // service is one container's connection service.
-func (w *world) service(t *testing.T) *connect.Service {
+func (w *world) service(t *testing.T) *credentials.Lifecycle {
 	gp := w.tokens.GoogleProvider("https://api.example.com/cb")
-	return connect.New(connect.Deps{
-		Store: w.store, Registry: registry.Default(), Router: router.New(router.Policy{}),
+	_, tokens := connecttest.New(w.store, connecttest.Options{
 		Nango: w.nango, NangoHost: "http://nango.invalid",
-		Legacy: legacyoauth.New(&http.Client{Timeout: 10 * time.Second}, map[string]*legacyoauth.Provider{"gmail": gp}),
+		OAuthServers: map[string]*legacyoauth.Provider{"gmail": gp}, HTTPClient: &http.Client{Timeout: 10 * time.Second},
 		Sealer: w.sealer, StateKey: []byte("state-key-sweeper-tests-0123456789"),
 	})
+	return tokens
 }
 
 // legacy stores a gmail connection whose token expires at expiry.
-func (w *world) legacy(t *testing.T, id string, expiry time.Time, status connectors.Status) (*connectors.Connection, legacyoauth.Token) {
+func (w *world) legacy(t *testing.T, id string, expiry time.Time, status connectors.Status) (*connectors.Connection, connectors.Token) {
 	t.Helper()
 	tok := w.tokens.Issue(expiry)
 	plain, _ := tok.Marshal()
@@ -111,7 +110,7 @@ func (w *world) legacy(t *testing.T, id string, expiry time.Time, status connect
 func (w *world) nangoConn(t *testing.T, expiry time.Time, status connectors.Status) *connectors.Connection {
 	t.Helper()
 	sess, err := w.nango.CreateConnectSession(t.Context(), nango.ConnectSessionRequest{
-		Tags: map[string]string{connect.TagUser: user, connect.TagOrg: org}, AllowedIntegrations: []string{"slack"}})
+		Tags: map[string]string{nango.TagUser: user, nango.TagOrg: org}, AllowedIntegrations: []string{"slack"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,11 +420,11 @@ type countingChecker struct {
 	seen []string
 }
 
-func (c *countingChecker) CheckConnection(ctx context.Context, conn *connectors.Connection) (*connectors.Connection, error) {
+func (c *countingChecker) Check(ctx context.Context, conn *connectors.Connection) (*connectors.Connection, error) {
 	c.mu.Lock()
 	c.seen = append(c.seen, conn.ID)
 	c.mu.Unlock()
-	return c.next.CheckConnection(ctx, conn)
+	return c.next.Check(ctx, conn)
 }
 
 func (c *countingChecker) ids() []string {
@@ -448,7 +447,7 @@ type guardedChecker struct {
 	guard *overlapGuard
 }
 
-func (g *guardedChecker) CheckConnection(ctx context.Context, c *connectors.Connection) (*connectors.Connection, error) {
+func (g *guardedChecker) Check(ctx context.Context, c *connectors.Connection) (*connectors.Connection, error) {
 	g.guard.mu.Lock()
 	if g.guard.inFlight[c.ID] {
 		g.guard.overlaps.Add(1)
@@ -460,5 +459,5 @@ func (g *guardedChecker) CheckConnection(ctx context.Context, c *connectors.Conn
 		delete(g.guard.inFlight, c.ID)
 		g.guard.mu.Unlock()
 	}()
-	return g.next.CheckConnection(ctx, c)
+	return g.next.Check(ctx, c)
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/seal"
@@ -85,7 +84,7 @@ func TestSealerChoice(t *testing.T) {
 			}
 			if tt.name == "nothing" {
 				c := &connectors.Connection{ID: "c1", OrganizationID: "o1", SealedToken: []byte{2, 1, 'x'}}
-				if _, err := app.Connections.OpenToken(t.Context(), c); connectors.ErrorCode(err) != connectors.ENotConfigured {
+				if _, err := app.Tokens.OpenToken(t.Context(), c); connectors.ErrorCode(err) != connectors.ENotConfigured {
 					t.Fatalf("opening a token with nothing to open it: %v, want not_configured", err)
 				}
 				return
@@ -109,7 +108,7 @@ func openStore(t *testing.T) *boltstore.Store {
 // with a keyring and legacy keys, a token sealed before the upgrade.
 func checkTokens(t *testing.T, app *wiring.App, store connectors.Store, legacyToo bool) {
 	t.Helper()
-	tok := legacyoauth.Token{AccessToken: "ya29.access", RefreshToken: "1//refresh"}
+	tok := connectors.Token{AccessToken: "ya29.access", RefreshToken: "1//refresh"}
 	plain, err := tok.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +135,7 @@ func checkTokens(t *testing.T, app *wiring.App, store connectors.Store, legacyTo
 		if err := store.CreateConnection(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
-		got, err := app.Connections.OpenToken(t.Context(), c)
+		got, err := app.Tokens.OpenToken(t.Context(), c)
 		if err != nil || got.AccessToken != tok.AccessToken {
 			t.Fatalf("sealer %d: OpenToken = %+v, %v", i, got, err)
 		}

@@ -38,6 +38,7 @@ import (
 	"github.com/automators/connectors/internal/config"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/logging"
 	"github.com/automators/connectors/internal/registry"
@@ -57,6 +58,12 @@ type Options struct {
 	// KeyWrapper wraps organizations' data keys instead of KMS (make run's
 	// local key); default: KMS on KMS_KEY_ID when it is set.
 	KeyWrapper connectors.KeyWrapper
+	// OAuthServers replace the built-in OAuth's authorization servers
+	// (connector id -> server), for tests against a fake one.
+	OAuthServers map[string]*legacyoauth.Provider
+	// Now is the clock of the connection service and the token lifecycle
+	// (default time.Now), for tests that move time.
+	Now func() time.Time
 }
 
 // DataKeyMaxAge is how old an organization's newest data key may grow
@@ -65,7 +72,9 @@ type Options struct {
 // written. The KMS key itself rotates yearly (EnableKeyRotation).
 const DataKeyMaxAge = 90 * 24 * time.Hour
 
-// App holds the dependencies of one process.
+// App holds the dependencies of one process that serves every function:
+// the local API and the tests. A deployed function builds only its own
+// part (API, Executor, Sweeper).
 type App struct {
 	Config      config.Config
 	Secrets     *config.CachedSecrets
@@ -75,16 +84,56 @@ type App struct {
 	HTTP        *http.Client
 	Registry    *registry.Registry
 	Router      *router.Router
-	Nango       *nango.Client // nil when NANGO_SECRET_KEY is empty
+	Providers   connectors.Providers
+	Tokens      *credentials.Lifecycle
 	Connections *connect.Service
 	Executor    *executor.Executor
 	Keyring     *seal.Keyring // nil when sealing with token_encryption_keys only
 }
 
-// New builds the App. A non-empty function names the function in every line
-// of the App's logger; the Lambda entry points leave it empty, since their
-// handlers add the name per request.
+// New builds the whole App. A non-empty function names the function in
+// every line of the App's logger; the Lambda entry points leave it empty,
+// since their handlers add the name per request.
 func New(ctx context.Context, function string, opts Options) (*App, error) {
+	c, err := newCore(ctx, function, opts)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := c.verifier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	exec, err := c.executor()
+	if err != nil {
+		return nil, err
+	}
+	return &App{
+		Config: c.cfg, Secrets: c.secrets, Logger: c.logger, Store: c.store, Auth: verifier, HTTP: c.http,
+		Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
+		Connections: c.service(), Executor: exec, Keyring: c.keyring,
+	}, nil
+}
+
+// core is what every function's graph shares: configuration, secrets, the
+// store, sealing, the registry, the router and the auth providers.
+type core struct {
+	cfg       config.Config
+	sec       config.Secrets
+	secrets   *config.CachedSecrets
+	logger    *slog.Logger
+	store     connectors.Store
+	http      *http.Client
+	registry  *registry.Registry
+	router    *router.Router
+	providers connectors.Providers
+	tokens    *credentials.Lifecycle
+	keyring   *seal.Keyring
+	sealer    credentials.Sealer
+	missing   []missingValue
+	now       func() time.Time
+}
+
+func newCore(ctx context.Context, function string, opts Options) (*core, error) {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -140,22 +189,6 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	missing := missingValues(cfg, sec)
 	logMissing(ctx, logger, missing)
 
-	var verifier httpapi.Authenticator = notConfiguredAuth{}
-	if len(sec.JWTHS256Secret) > 0 || cfg.JWTJWKSURL != "" {
-		v, err := auth.New(ctx, auth.Options{
-			HS256Secret: []byte(sec.JWTHS256Secret),
-			JWKSURL:     cfg.JWTJWKSURL,
-			Issuer:      cfg.JWTIssuer,
-			Audience:    cfg.JWTAudience,
-			OrgClaim:    cfg.JWTOrgClaim,
-			HTTPClient:  httpClient,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("auth: %w", err)
-		}
-		verifier = v
-	}
-
 	keyring, sealer, err := newSealer(cfg, opts, awsCfg, store, sec, logger)
 	if err != nil {
 		return nil, err
@@ -169,38 +202,92 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	if err := policy.Validate(reg); err != nil {
 		return nil, fmt.Errorf("ROUTING_POLICY: %w", err)
 	}
-	rt := router.New(policy)
-
-	var nc *nango.Client
-	if sec.NangoSecretKey != "" && cfg.NangoHost != "" {
-		nc = nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(httpClient))
-	}
-	var nangoPort connect.Nango
-	var execNango executor.Nango
-	if nc != nil {
-		nangoPort, execNango = nc, nc
-	}
-	callback := func(connector string) string {
-		return cfg.PublicURL + "/api/v1/nango/oauth/" + connector + "/callback"
-	}
-	google := legacyoauth.Google(sec.GoogleClientID, sec.GoogleClientSecret, callback("gmail"))
-	google.Missing = oauthMissing(missing, MissingGoogleClientID, MissingGoogleSecret, MissingPublicURL)
-	microsoft := legacyoauth.Microsoft(sec.MicrosoftClientID, sec.MicrosoftClientSecret, callback("outlook"))
-	microsoft.Missing = oauthMissing(missing, MissingMicrosoftID, MissingMicrosoftSecret, MissingPublicURL)
-	legacy := legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{"gmail": google, "outlook": microsoft})
-	svc := connect.New(connect.Deps{
-		Store: store, Registry: reg, Router: rt, Nango: nangoPort, NangoHost: cfg.NangoHost,
-		Legacy: legacy, Sealer: sealer, StateKey: DeriveKey(sec.StateSigningKey, "state"),
-		RedirectAllowlist: cfg.RedirectAllowlist,
-	})
-	exec := executor.New(executor.Deps{
-		Store: store, Registry: reg, Router: rt, Nango: execNango, Tokens: svc, HTTP: httpClient,
-		BaseURLs: cfg.ProviderBaseURLs,
-	})
-	return &App{
-		Config: cfg, Secrets: secrets, Logger: logger, Store: store, Auth: verifier, HTTP: httpClient,
-		Registry: reg, Router: rt, Nango: nc, Connections: svc, Executor: exec, Keyring: keyring,
+	providers := newProviders(cfg, sec, missing, httpClient, opts)
+	return &core{
+		cfg: cfg, sec: sec, secrets: secrets, logger: logger, store: store, http: httpClient,
+		registry: reg, router: router.New(policy), providers: providers,
+		tokens:  credentials.New(store, providers, sealer, opts.Now),
+		keyring: keyring, sealer: sealer, missing: missing, now: opts.Now,
 	}, nil
+}
+
+// newProviders builds the auth providers this deployment serves, one per
+// routing step that has one. Adding a provider is one line here.
+func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue, httpClient *http.Client, opts Options) connectors.Providers {
+	var nangoProvider connectors.Provider = connectors.Unconfigured{Provider: connectors.ProviderNango, Reason: "Nango is not configured: nango_secret_key is not set"}
+	if sec.NangoSecretKey != "" && cfg.NangoHost != "" {
+		nangoProvider = nango.NewProvider(nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(httpClient)), cfg.NangoHost)
+	}
+	servers := opts.OAuthServers
+	if servers == nil {
+		callback := func(connector string) string {
+			return cfg.PublicURL + "/api/v1/nango/oauth/" + connector + "/callback"
+		}
+		google := legacyoauth.Google(sec.GoogleClientID, sec.GoogleClientSecret, callback("gmail"))
+		google.Missing = oauthMissing(missing, MissingGoogleClientID, MissingGoogleSecret, MissingPublicURL)
+		microsoft := legacyoauth.Microsoft(sec.MicrosoftClientID, sec.MicrosoftClientSecret, callback("outlook"))
+		microsoft.Missing = oauthMissing(missing, MissingMicrosoftID, MissingMicrosoftSecret, MissingPublicURL)
+		servers = map[string]*legacyoauth.Provider{"gmail": google, "outlook": microsoft}
+	}
+	return connectors.NewProviders(
+		nangoProvider,
+		legacyoauth.NewProvider(legacyoauth.New(httpClient, servers)),
+	)
+}
+
+// verifier is the bearer-token check of the HTTP API; without a JWT key,
+// a stand-in that answers not_configured.
+func (c *core) verifier(ctx context.Context) (httpapi.Authenticator, error) {
+	if len(c.sec.JWTHS256Secret) == 0 && c.cfg.JWTJWKSURL == "" {
+		return notConfiguredAuth{}, nil
+	}
+	v, err := auth.New(ctx, auth.Options{
+		HS256Secret: []byte(c.sec.JWTHS256Secret),
+		JWKSURL:     c.cfg.JWTJWKSURL,
+		Issuer:      c.cfg.JWTIssuer,
+		Audience:    c.cfg.JWTAudience,
+		OrgClaim:    c.cfg.JWTOrgClaim,
+		HTTPClient:  c.http,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return v, nil
+}
+
+func (c *core) service() *connect.Service {
+	return connect.New(connect.Deps{
+		Store: c.store, Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
+		Sealer: c.sealer, StateKey: DeriveKey(c.sec.StateSigningKey, "state"),
+		RedirectAllowlist: c.cfg.RedirectAllowlist, Now: c.now,
+	})
+}
+
+func (c *core) executor() (*executor.Executor, error) {
+	return executor.New(executor.Deps{
+		Store: c.store, Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
+		HTTP: c.http, BaseURLs: c.cfg.ProviderBaseURLs,
+	}), nil
+}
+
+func (c *core) sweeper() *sweeper.Sweeper {
+	return sweeper.New(c.store, c.tokens, sweeper.Options{Owner: uuid.NewString()})
+}
+
+// webhooks verifies Nango's webhooks with the signing keys of the cached
+// secret, re-reading it when asked (a signature matched none of the cached
+// keys).
+func (c *core) webhooks() nango.Webhooks {
+	return nango.Webhooks{Keys: func(ctx context.Context, fresh bool) ([]string, error) {
+		if fresh {
+			c.secrets.Invalidate()
+		}
+		s, err := c.secrets.LoadSecrets(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load secrets: %w", err)
+		}
+		return s.NangoWebhookSigningKeys, nil
+	}}
 }
 
 // newSealer decides how tokens and verifiers are sealed:
@@ -212,7 +299,7 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 //     with token_encryption_keys as before (version 1, one key set for every
 //     organization), and a warning, since nothing is per organization then;
 //   - with neither, the function does not start.
-func newSealer(cfg config.Config, opts Options, awsCfg aws.Config, store connectors.Store, sec config.Secrets, logger *slog.Logger) (*seal.Keyring, connect.Sealer, error) {
+func newSealer(cfg config.Config, opts Options, awsCfg aws.Config, store connectors.Store, sec config.Secrets, logger *slog.Logger) (*seal.Keyring, credentials.Sealer, error) {
 	var legacy *seal.Sealer
 	if len(sec.TokenEncryptionKeys) > 0 {
 		keys := make([]seal.Key, 0, len(sec.TokenEncryptionKeys))
@@ -250,56 +337,53 @@ func DeriveKey(secret, purpose string) []byte {
 	return m.Sum(nil)
 }
 
-// webhookKeys reads Nango's signing keys from the cached secret, re-reading
-// it when asked (a signature matched none of the cached keys).
-func (a *App) webhookKeys(ctx context.Context, fresh bool) ([]string, error) {
-	if fresh {
-		a.Secrets.Invalidate()
-	}
-	s, err := a.Secrets.LoadSecrets(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load secrets: %w", err)
-	}
-	return s.NangoWebhookSigningKeys, nil
-}
-
 // API returns the HTTP API of the function named function.
 func (a *App) API(function string) *httpapi.API {
-	return httpapi.New(a.Auth, a.Connections, a.webhookKeys, apigw.Middleware{
+	c := &core{cfg: a.Config, secrets: a.Secrets, logger: a.Logger}
+	return newAPI(a.Auth, a.Connections, c, function)
+}
+
+func newAPI(verifier httpapi.Authenticator, svc *connect.Service, c *core, function string) *httpapi.API {
+	return httpapi.New(verifier, svc, c.webhooks(), apigw.Middleware{
 		// The logger names the function once; the middleware adds only the
 		// request id.
-		Logger: a.Logger.With(slog.String(logging.KeyFunction, function)),
-		CORS:   apigw.CORS{AllowOrigins: a.Config.CORSAllowOrigins},
+		Logger: c.logger.With(slog.String(logging.KeyFunction, function)),
+		CORS:   apigw.CORS{AllowOrigins: c.cfg.CORSAllowOrigins},
 	})
 }
 
 // MustAPI builds the HTTP API of a function at cold start, or exits: a
 // function that cannot wire itself must fail its init, loudly, not serve.
+// It builds no executor and no sweeper.
 func MustAPI(ctx context.Context, function string) *httpapi.API {
-	return must(New(ctx, "", Options{})).API(function)
+	c := must(newCore(ctx, "", Options{}))
+	verifier := must(c.verifier(ctx))
+	return newAPI(verifier, c.service(), c, function)
 }
 
-func must(app *App, err error) *App {
+func must[T any](v T, err error) T {
 	if err != nil {
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("cold start failed", "err", err)
 		os.Exit(1)
 	}
-	return app
+	return v
 }
 
-// MustExecutor builds the execute-connector handler at cold start, or exits.
+// MustExecutor builds the execute-connector handler at cold start, or
+// exits. It builds no JWT verifier and no connection service.
 func MustExecutor(ctx context.Context) lambdatask.Task[executor.Input, executor.Output] {
-	app := must(New(ctx, "", Options{}))
-	return lambdatask.Executor(app.Executor, app.Logger)
+	c := must(newCore(ctx, "", Options{}))
+	return lambdatask.Executor(must(c.executor()), c.logger)
 }
 
-// MustSweeper builds the connection-sweeper handler at cold start, or exits.
+// MustSweeper builds the connection-sweeper handler at cold start, or
+// exits. It builds no JWT verifier and no executor.
 func MustSweeper(ctx context.Context) lambdatask.Task[json.RawMessage, sweeper.Result] {
-	app := must(New(ctx, "", Options{}))
-	return lambdatask.Sweeper(app.Sweeper(), app.Logger)
+	c := must(newCore(ctx, "", Options{}))
+	return lambdatask.Sweeper(c.sweeper(), c.logger)
 }
 
 // Sweeper returns the connection sweeper.
 func (a *App) Sweeper() *sweeper.Sweeper {
-	return sweeper.New(a.Store, a.Connections, sweeper.Options{Owner: uuid.NewString()})
+	return sweeper.New(a.Store, a.Tokens, sweeper.Options{Owner: uuid.NewString()})
 }

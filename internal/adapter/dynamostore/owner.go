@@ -24,7 +24,7 @@ const (
 // ownerPK keys a provider connection's owner. Each part is path-escaped so
 // that a '#' inside a key or id cannot make two triples meet.
 func ownerPK(pc connectors.ProviderConnection) string {
-	return prefixOwner + url.PathEscape(pc.AuthProvider) + "#" + url.PathEscape(pc.ProviderConfigKey) + "#" + url.PathEscape(pc.ConnectionID)
+	return prefixOwner + url.PathEscape(string(pc.AuthProvider)) + "#" + url.PathEscape(pc.ProviderConfigKey) + "#" + url.PathEscape(pc.ConnectionID)
 }
 
 // ownerItem records which connection holds a provider connection. It is

@@ -393,7 +393,7 @@ func TestBuiltInOAuthGmail(t *testing.T) {
 		if err != nil || len(sc.SealedToken) == 0 {
 			t.Fatalf("stored connection: %v, sealed %d bytes", err, len(sc.SealedToken))
 		}
-		tokn, err := e.App.Connections.OpenToken(t.Context(), sc)
+		tokn, err := e.App.Tokens.OpenToken(t.Context(), sc)
 		if err != nil || !strings.HasPrefix(tokn.AccessToken, googleAccessPrefix) || !strings.HasPrefix(tokn.RefreshToken, googleRefreshPrefix) {
 			t.Fatalf("sealed token does not open to Google's token: %v", err)
 		}

@@ -108,6 +108,7 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 		GoogleMarker: googleMarker,
 		NangoHost:    o.nangoHost,
 		HTTPClient:   o.httpClient,
+		Now:          e.clock.Now,
 		// The SDK's default retries stay on: moto_server sometimes drops a
 		// response under load, and the store recognises a retried write that
 		// had landed as its own (dynamostore's lost-answer test).
@@ -132,9 +133,6 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 	case "dynamodb":
 		e.rawStore = func(t *testing.T) []byte { return scanTable(t, e.Dynamo, e.Table) }
 	}
-	// The clock is the one seam the tests need that apitest does not set,
-	// set before any request.
-	e.App.Connections.Now = e.clock.Now
 	return e
 }
 

@@ -23,17 +23,23 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, authorization string) (connectors.Principal, error)
 }
 
+// Events verifies a provider's webhook and says what it reports (the Nango
+// adapter's Webhooks).
+type Events interface {
+	Event(ctx context.Context, body []byte, header http.Header) (*connectors.ConnectionEvent, error)
+}
+
 // API serves the routes. Build it once per cold start (see package wiring).
 type API struct {
-	auth        Authenticator
-	svc         *connect.Service
-	webhookKeys connect.WebhookKeys
-	mw          apigw.Middleware
+	auth   Authenticator
+	svc    *connect.Service
+	events Events
+	mw     apigw.Middleware
 }
 
 // New returns the API.
-func New(auth Authenticator, svc *connect.Service, webhookKeys connect.WebhookKeys, mw apigw.Middleware) *API {
-	return &API{auth: auth, svc: svc, webhookKeys: webhookKeys, mw: mw}
+func New(auth Authenticator, svc *connect.Service, events Events, mw apigw.Middleware) *API {
+	return &API{auth: auth, svc: svc, events: events, mw: mw}
 }
 
 // Handlers returns every route's handler keyed by its function's folder name
@@ -74,7 +80,7 @@ func ToJSON(c *connectors.Connection) Connection {
 		scopes = []string{}
 	}
 	return Connection{
-		ID: c.ID, Connector: c.Connector, AuthProvider: c.AuthProvider, ProviderConfigKey: c.ProviderConfigKey,
+		ID: c.ID, Connector: c.Connector, AuthProvider: string(c.AuthProvider), ProviderConfigKey: c.ProviderConfigKey,
 		UserID: c.UserID, OrganizationID: c.OrganizationID, Status: c.Status, Scopes: scopes,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastRefreshedAt: optionalTime(c.LastRefreshedAt), ExpiresAt: optionalTime(c.ExpiresAt),
@@ -255,7 +261,11 @@ func (a *API) Webhook(ctx context.Context, req events.APIGatewayV2HTTPRequest) (
 		for k, v := range req.Headers {
 			header.Set(k, v)
 		}
-		if err := a.svc.HandleWebhook(ctx, a.webhookKeys, body, header); err != nil {
+		ev, err := a.events.Event(ctx, body, header)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		if err := a.svc.HandleEvent(ctx, ev); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 		return apigw.JSON(http.StatusOK, map[string]bool{"received": true}), nil

@@ -27,12 +27,16 @@ import (
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/sweeper"
+	"github.com/automators/connectors/internal/tstest/connecttest"
 )
 
 const secretToken = "xoxb-lambdatask-secret-token-31337"
 
 // stubNango hands out one OAuth2 token in process.
-type stubNango struct{ gets atomic.Int64 }
+type stubNango struct {
+	nango.API // only GetConnection and Proxy are called
+	gets      atomic.Int64
+}
 
 func (n *stubNango) GetConnection(_ context.Context, key, id string, _ nango.GetConnectionOptions) (*nango.Connection, error) {
 	n.gets.Add(1)
@@ -78,8 +82,10 @@ func newFixture(t *testing.T) *fixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	opts := connecttest.Options{Nango: &stubNango{}}
+	_, tokens := connecttest.New(st, opts)
 	exec := executor.New(executor.Deps{
-		Store: st, Registry: registry.Default(), Router: router.New(router.Policy{}), Nango: &stubNango{},
+		Store: st, Registry: registry.Default(), Router: router.New(router.Policy{}), Providers: connecttest.Providers(opts), Tokens: tokens,
 		HTTP: f.slack.Client(), BaseURLs: map[string]string{"slack": f.slack.URL},
 	})
 	logger := slog.New(slog.NewJSONHandler(f.logs, nil))

@@ -6,7 +6,6 @@ package legacyoauth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -65,38 +64,12 @@ func withParams(e oauth2.Endpoint) oauth2.Endpoint {
 	return e
 }
 
-// Token is the sealed token cache of a built-in OAuth connection.
-type Token struct {
-	AccessToken  string    `json:"access_token"`
-	RefreshToken string    `json:"refresh_token,omitempty"`
-	TokenType    string    `json:"token_type,omitempty"`
-	Expiry       time.Time `json:"expiry,omitzero"`
+func fromOAuth2(t *oauth2.Token) connectors.Token {
+	return connectors.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.Expiry}
 }
 
-// String never shows the tokens.
-func (Token) String() string { return "legacyoauth.Token{REDACTED}" }
-
-// GoString never shows the tokens.
-func (t Token) GoString() string { return t.String() }
-
-func fromOAuth2(t *oauth2.Token) Token {
-	return Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.Expiry}
-}
-
-func (t Token) oauth2() *oauth2.Token {
+func toOAuth2(t connectors.Token) *oauth2.Token {
 	return &oauth2.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.Expiry}
-}
-
-// Marshal encodes the token for sealing.
-func (t Token) Marshal() ([]byte, error) { return json.Marshal(t) }
-
-// UnmarshalToken decodes an opened token cache.
-func UnmarshalToken(b []byte) (Token, error) {
-	var t Token
-	if err := json.Unmarshal(b, &t); err != nil {
-		return Token{}, fmt.Errorf("decode token cache: %w", err)
-	}
-	return t, nil
 }
 
 // Client serves the built-in OAuth connectors.
@@ -142,10 +115,10 @@ func (c *Client) AuthCodeURL(connector, state, verifier string, scopes []string)
 }
 
 // Exchange trades an authorization code and its PKCE verifier for a token.
-func (c *Client) Exchange(ctx context.Context, connector, code, verifier string) (Token, error) {
+func (c *Client) Exchange(ctx context.Context, connector, code, verifier string) (connectors.Token, error) {
 	p, err := c.provider(connector)
 	if err != nil {
-		return Token{}, err
+		return connectors.Token{}, err
 	}
 	t, err := p.Config.Exchange(c.ctx(ctx), code, oauth2.VerifierOption(verifier))
 	if err != nil {
@@ -153,25 +126,25 @@ func (c *Client) Exchange(ctx context.Context, connector, code, verifier string)
 		if errors.Is(err, ErrRefused) {
 			// A refused code is a bad request (reused, expired or forged),
 			// not a connection that needs the user to reconnect.
-			return Token{}, connectors.Errorf(connectors.EInvalid, "the provider refused the authorization code")
+			return connectors.Token{}, connectors.Errorf(connectors.EInvalid, "the provider refused the authorization code")
 		}
-		return Token{}, err
+		return connectors.Token{}, err
 	}
 	return fromOAuth2(t), nil
 }
 
 // Refresh returns a fresh token for t. A provider that keeps the refresh
 // token answers none; the old one is kept then.
-func (c *Client) Refresh(ctx context.Context, connector string, t Token) (Token, error) {
+func (c *Client) Refresh(ctx context.Context, connector string, t connectors.Token) (connectors.Token, error) {
 	p, err := c.provider(connector)
 	if err != nil {
-		return Token{}, err
+		return connectors.Token{}, err
 	}
-	old := t.oauth2()
+	old := toOAuth2(t)
 	old.Expiry = time.Unix(1, 0) // force the token source to refresh
 	nt, err := p.Config.TokenSource(c.ctx(ctx), old).Token()
 	if err != nil {
-		return Token{}, mapError("refresh token", err)
+		return connectors.Token{}, mapError("refresh token", err)
 	}
 	out := fromOAuth2(nt)
 	if out.RefreshToken == "" {
@@ -182,7 +155,7 @@ func (c *Client) Refresh(ctx context.Context, connector string, t Token) (Token,
 
 // Revoke revokes t at the provider. It reports whether the provider supports
 // revocation at all.
-func (c *Client) Revoke(ctx context.Context, connector string, t Token) (bool, error) {
+func (c *Client) Revoke(ctx context.Context, connector string, t connectors.Token) (bool, error) {
 	p, err := c.provider(connector)
 	if err != nil {
 		return false, err

@@ -15,6 +15,7 @@ import (
 	"github.com/automators/connectors/internal/adapter/awskms"
 	"github.com/automators/connectors/internal/adapter/awssecrets"
 	"github.com/automators/connectors/internal/adapter/dynamostore"
+	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/wiring"
@@ -149,7 +150,7 @@ func (s *seeder) authorize(ctx context.Context, p connectors.Principal, connecto
 	if err != nil {
 		return nil, nil, fmt.Errorf("authorize %s for %s/%s: %w", connector, p.OrganizationID, p.UserID, err)
 	}
-	if string(a.Route.Target) != connectors.ProviderNango {
+	if a.Route.Target != connectors.ProviderNango {
 		return nil, nil, fmt.Errorf("%s routes to %s, not Nango: make invoke seeds only Nango connections", connector, a.Route.Target)
 	}
 	return app, a, nil
@@ -164,7 +165,7 @@ func (s *seeder) connection(ctx context.Context, p connectors.Principal, connect
 		return err
 	}
 	m, _ := app.Registry.Lookup(connector) // authorize found it
-	tags := map[string]string{connect.TagUser: p.UserID, connect.TagOrg: p.OrganizationID}
+	tags := map[string]string{nango.TagUser: p.UserID, nango.TagOrg: p.OrganizationID}
 	if err := s.b.nango.AddConnection(m.ProviderConfigKey, id, tags); err != nil {
 		return err
 	}

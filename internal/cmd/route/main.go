@@ -62,7 +62,7 @@ func run(connector, org, policy, keys, existing string, apiKey bool) error {
 	}
 	in := router.Input{Manifest: m, OrganizationID: org, HasAPIKey: apiKey}
 	if existing != "" {
-		in.Existing = &connectors.Connection{ID: "existing", OrganizationID: org, Connector: connector, AuthProvider: existing, Status: connectors.StatusActive}
+		in.Existing = &connectors.Connection{ID: "existing", OrganizationID: org, Connector: connector, AuthProvider: connectors.AuthProvider(existing), Status: connectors.StatusActive}
 	}
 	d, routeErr := router.New(p).Route(in)
 	enc := json.NewEncoder(os.Stdout)

@@ -20,7 +20,7 @@ type ownerRecord struct {
 }
 
 func ownerKey(pc connectors.ProviderConnection) []byte {
-	return joinKey(pc.AuthProvider, pc.ProviderConfigKey, pc.ConnectionID)
+	return joinKey(string(pc.AuthProvider), pc.ProviderConfigKey, pc.ConnectionID)
 }
 
 // GetOwner implements connectors.OwnerStore.

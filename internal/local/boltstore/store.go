@@ -130,20 +130,20 @@ func prefixKey(parts ...string) []byte { return []byte(strings.Join(parts, sep) 
 // connRecord is a connection as stored; its own type so the file format
 // does not follow every change of the domain struct.
 type connRecord struct {
-	ID                string    `json:"id"`
-	OrganizationID    string    `json:"organizationId"`
-	UserID            string    `json:"userId"`
-	Connector         string    `json:"connector"`
-	AuthProvider      string    `json:"authProvider"`
-	ProviderConfigKey string    `json:"providerConfigKey"`
-	Status            string    `json:"status"`
-	Scopes            []string  `json:"scopes"`
-	CreatedAt         time.Time `json:"createdAt"`
-	UpdatedAt         time.Time `json:"updatedAt"`
-	LastRefreshedAt   time.Time `json:"lastRefreshedAt"`
-	ExpiresAt         time.Time `json:"expiresAt"`
-	Version           int64     `json:"version"`
-	SealedToken       []byte    `json:"sealedToken,omitempty"`
+	ID                string                  `json:"id"`
+	OrganizationID    string                  `json:"organizationId"`
+	UserID            string                  `json:"userId"`
+	Connector         string                  `json:"connector"`
+	AuthProvider      connectors.AuthProvider `json:"authProvider"`
+	ProviderConfigKey string                  `json:"providerConfigKey"`
+	Status            string                  `json:"status"`
+	Scopes            []string                `json:"scopes"`
+	CreatedAt         time.Time               `json:"createdAt"`
+	UpdatedAt         time.Time               `json:"updatedAt"`
+	LastRefreshedAt   time.Time               `json:"lastRefreshedAt"`
+	ExpiresAt         time.Time               `json:"expiresAt"`
+	Version           int64                   `json:"version"`
+	SealedToken       []byte                  `json:"sealedToken,omitempty"`
 }
 
 func newConnRecord(c *connectors.Connection, version int64) connRecord {
@@ -438,16 +438,16 @@ func (s *Store) scan(scope []string, bucket, prefix, after []byte, limit int, ma
 }
 
 type stateRecord struct {
-	Nonce          string    `json:"nonce"`
-	OrganizationID string    `json:"organizationId"`
-	UserID         string    `json:"userId"`
-	Connector      string    `json:"connector"`
-	AuthProvider   string    `json:"authProvider"`
-	RedirectURI    string    `json:"redirectUri"`
-	ConnectionID   string    `json:"connectionId"`
-	SealedVerifier []byte    `json:"sealedVerifier,omitempty"`
-	CreatedAt      time.Time `json:"createdAt"`
-	ExpiresAt      time.Time `json:"expiresAt"`
+	Nonce          string                  `json:"nonce"`
+	OrganizationID string                  `json:"organizationId"`
+	UserID         string                  `json:"userId"`
+	Connector      string                  `json:"connector"`
+	AuthProvider   connectors.AuthProvider `json:"authProvider"`
+	RedirectURI    string                  `json:"redirectUri"`
+	ConnectionID   string                  `json:"connectionId"`
+	SealedVerifier []byte                  `json:"sealedVerifier,omitempty"`
+	CreatedAt      time.Time               `json:"createdAt"`
+	ExpiresAt      time.Time               `json:"expiresAt"`
 }
 
 // CreateState implements connectors.StateStore. A zero CreatedAt becomes
@@ -755,7 +755,7 @@ func validateConnection(c *connectors.Connection) error {
 	switch {
 	case c.ID == "" || c.OrganizationID == "" || c.UserID == "" || c.Connector == "":
 		return connectors.Errorf(connectors.EInvalid, "connection needs an id, organization, user and connector")
-	case strings.Contains(c.ID+c.OrganizationID+c.UserID+c.Connector+c.AuthProvider+c.ProviderConfigKey, sep):
+	case strings.Contains(c.ID+c.OrganizationID+c.UserID+c.Connector+string(c.AuthProvider)+c.ProviderConfigKey, sep):
 		return connectors.Errorf(connectors.EInvalid, "connection ids may not contain NUL")
 	case !c.Status.Valid():
 		return connectors.Errorf(connectors.EInvalid, "unknown status %q", c.Status)

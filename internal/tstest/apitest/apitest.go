@@ -90,6 +90,7 @@ type Options struct {
 	Vars         map[string]string // environment added to (or overriding) the deployment's
 	NangoHost    string            // NANGO_HOST instead of the fake's URL (an unreachable one)
 	HTTPClient   *http.Client      // the app's outbound client; default a 10s timeout
+	Now          func() time.Time  // the app's clock; default time.Now
 
 	// DynamoDB are the client options of the "dynamodb" store (its HTTP
 	// client, retries).
@@ -189,22 +190,22 @@ func New(t *testing.T, kind string, o Options) *Env {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	// Google's endpoints are the fake's; Microsoft's stay as deployed.
 	app, err := wiring.New(t.Context(), o.Name, wiring.Options{
 		Getenv:     func(k string) string { return e.Vars[k] },
 		LogOutput:  e.Logs,
 		Store:      e.Store,
 		HTTPClient: httpClient,
+		Now:        o.Now,
+		OAuthServers: map[string]*legacyoauth.Provider{
+			"gmail":   e.Google.GoogleProvider(PublicURL + BasePath + "/oauth/gmail/callback"),
+			"outlook": legacyoauth.Microsoft(microsoftClientID, sec.MicrosoftClientSecret, PublicURL+BasePath+"/oauth/outlook/callback"),
+		},
 	})
 	if err != nil {
 		t.Fatalf("wiring.New: %v", err)
 	}
 	e.App = app
-	// Google's endpoints are the fake's (the one seam wiring has no option
-	// for); Microsoft's stay as deployed.
-	app.Connections.Legacy = legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{
-		"gmail":   e.Google.GoogleProvider(PublicURL + BasePath + "/oauth/gmail/callback"),
-		"outlook": legacyoauth.Microsoft(microsoftClientID, sec.MicrosoftClientSecret, PublicURL+BasePath+"/oauth/outlook/callback"),
-	})
 
 	e.Handlers = map[string]apigw.Handler{}
 	for name := range Routes {

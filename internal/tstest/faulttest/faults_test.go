@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/local/nangofake"
@@ -153,7 +152,7 @@ func (e *env) expireGmailToken(t *testing.T, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := legacyoauth.UnmarshalToken(plain)
+	tok, err := connectors.UnmarshalToken(plain)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/oauth2/endpoints"
 
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/connectors"
 )
 
 // Prefixes of what the server issues, as Google's look. Options.Marker
@@ -81,7 +82,7 @@ type Server struct {
 	stats     Stats
 	requests  []url.Values // form of every token request
 	issued    []string     // every code and token issued
-	last      legacyoauth.Token
+	last      connectors.Token
 
 	failing      int // answer this many next token requests with failStatus; < 0: all
 	failStatus   int
@@ -155,10 +156,10 @@ func (s *Server) Authorize(t testing.TB, authorizationURL string) (code, state s
 // Issue returns a token the server issued earlier, for seeding a stored
 // connection: its access token expires at expiry (to the second) and the
 // server accepts its refresh token.
-func (s *Server) Issue(expiry time.Time) legacyoauth.Token {
+func (s *Server) Issue(expiry time.Time) connectors.Token {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tok := legacyoauth.Token{AccessToken: s.newToken(AccessPrefix), TokenType: "Bearer", Expiry: expiry.Round(time.Second)}
+	tok := connectors.Token{AccessToken: s.newToken(AccessPrefix), TokenType: "Bearer", Expiry: expiry.Round(time.Second)}
 	tok.RefreshToken = s.newToken(RefreshPrefix)
 	s.acceptLocked(tok.RefreshToken)
 	return tok
@@ -180,7 +181,7 @@ func (s *Server) acceptLocked(rt string) {
 // Refresh uses refreshToken as a client would, but outside HTTP: how a test
 // plays another client whose refresh reached the server first. It counts a
 // rotation, not a refresh request; false when the token is refused.
-func (s *Server) Refresh(refreshToken string) (legacyoauth.Token, bool) {
+func (s *Server) Refresh(refreshToken string) (connectors.Token, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok, _, ok := s.refreshLocked(refreshToken)
@@ -262,7 +263,7 @@ func (s *Server) Requests() []url.Values {
 
 // Last returns the last token the server granted (by a code, a refresh or
 // Refresh).
-func (s *Server) Last() legacyoauth.Token {
+func (s *Server) Last() connectors.Token {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.last
@@ -328,7 +329,7 @@ func (s *Server) token(w http.ResponseWriter, form url.Values) {
 		return
 	}
 	var (
-		tok         legacyoauth.Token
+		tok         connectors.Token
 		withRefresh bool
 		ok          bool
 	)
@@ -363,14 +364,14 @@ func (s *Server) token(w http.ResponseWriter, form url.Values) {
 // exchangeLocked trades a code, once, for a token with a new refresh token
 // family: the client and redirect URI must be the consent's and the PKCE
 // verifier must match its challenge.
-func (s *Server) exchangeLocked(form url.Values) (legacyoauth.Token, bool) {
+func (s *Server) exchangeLocked(form url.Values) (connectors.Token, bool) {
 	code, verifier := form.Get("code"), form.Get("code_verifier")
 	c, ok := s.consents[code]
 	delete(s.consents, code)
 	sum := sha256.Sum256([]byte(verifier))
 	if !ok || verifier == "" || base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge ||
 		form.Get("client_id") != c.clientID || form.Get("redirect_uri") != c.redirectURI {
-		return legacyoauth.Token{}, false
+		return connectors.Token{}, false
 	}
 	tok := s.grantLocked()
 	tok.RefreshToken = s.newToken(RefreshPrefix)
@@ -381,9 +382,9 @@ func (s *Server) exchangeLocked(form url.Values) (legacyoauth.Token, bool) {
 
 // refreshLocked grants a token for refresh token rt, rotating it when the
 // server rotates; rotated tells whether the token carries a new refresh token.
-func (s *Server) refreshLocked(rt string) (tok legacyoauth.Token, rotated, ok bool) {
+func (s *Server) refreshLocked(rt string) (tok connectors.Token, rotated, ok bool) {
 	if !s.valid[rt] {
-		return legacyoauth.Token{}, false, false
+		return connectors.Token{}, false, false
 	}
 	tok = s.grantLocked()
 	tok.RefreshToken = rt
@@ -399,8 +400,8 @@ func (s *Server) refreshLocked(rt string) (tok legacyoauth.Token, rotated, ok bo
 }
 
 // grantLocked makes a new access token.
-func (s *Server) grantLocked() legacyoauth.Token {
-	return legacyoauth.Token{AccessToken: s.newToken(AccessPrefix), TokenType: "Bearer", Expiry: time.Now().Add(s.opts.TTL)}
+func (s *Server) grantLocked() connectors.Token {
+	return connectors.Token{AccessToken: s.newToken(AccessPrefix), TokenType: "Bearer", Expiry: time.Now().Add(s.opts.TTL)}
 }
 
 // newToken returns a fresh code or token with prefix, recorded as issued.

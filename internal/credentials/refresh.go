@@ -1,0 +1,173 @@
+package credentials
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/logging"
+)
+
+// refreshLease bounds how long one container may hold a connection's
+// refresh; a token request takes well under it.
+const refreshLease = 30 * time.Second
+
+// saveAttempts bounds the tries to save a refreshed token.
+const saveAttempts = 4
+
+// RefreshKept refreshes the token this service keeps for c, seals and saves
+// the new one (a rotated refresh token included) and returns both.
+//
+// Concurrent refreshes of one connection make one token request: callers in
+// this container share it (singleflight), and containers take turns through
+// a lease in the store; whoever gets the lease after another container's
+// refresh finds the fresh token already saved and uses it.
+func (l *Lifecycle) RefreshKept(ctx context.Context, c *connectors.Connection) (*connectors.Connection, connectors.Token, error) {
+	p, err := l.Provider(c)
+	if err != nil {
+		return nil, connectors.Token{}, err
+	}
+	return l.refreshKept(ctx, p, c)
+}
+
+func (l *Lifecycle) refreshKept(ctx context.Context, p connectors.Provider, c *connectors.Connection) (*connectors.Connection, connectors.Token, error) {
+	type result struct {
+		c *connectors.Connection
+		t connectors.Token
+	}
+	v, err := l.coalesce(ctx, c, true, func(ctx context.Context) (any, error) {
+		c, t, err := l.refreshLeased(ctx, p, c)
+		return result{c, t}, err
+	})
+	if err != nil {
+		return nil, connectors.Token{}, err
+	}
+	r := v.(result)
+	cp := *r.c // each caller its own copy: the record is mutable
+	return &cp, r.t, nil
+}
+
+// coalesce runs refresh once for every concurrent caller refreshing c in
+// this container, and gives each the one result.
+//
+// The shared refresh must not die with the cancellation of the caller that
+// happened to start it: the others would get it. With outlive, it also
+// outlives that caller's deadline (up to refreshLease), because a token
+// request cut off after the provider rotated the refresh token would lose
+// the new one; without, it ends at that caller's deadline, so nothing is
+// left running after an answer said it failed. Each caller waits only as
+// long as its own context allows.
+func (l *Lifecycle) coalesce(ctx context.Context, c *connectors.Connection, outlive bool, refresh func(context.Context) (any, error)) (any, error) {
+	deadline, ok := ctx.Deadline()
+	if outlive || !ok {
+		deadline = time.Now().Add(refreshLease)
+	}
+	ch := l.refreshes.DoChan(c.OrganizationID+"\x00"+c.ID, func() (any, error) {
+		fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		defer cancel()
+		return refresh(fctx)
+	})
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return nil, connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for the token refresh")
+	}
+	return res.Val, res.Err
+}
+
+func (l *Lifecycle) refreshLeased(ctx context.Context, p connectors.Provider, c *connectors.Connection) (*connectors.Connection, connectors.Token, error) {
+	lease := "refresh/" + c.OrganizationID + "/" + c.ID
+	if err := l.acquire(ctx, lease); err != nil {
+		return nil, connectors.Token{}, err
+	}
+	defer l.store.ReleaseLease(context.WithoutCancel(ctx), lease, l.owner)
+
+	// Under the lease, the stored record is the truth: another container
+	// may have refreshed (and rotated the refresh token) since c was read.
+	cur, err := l.store.GetConnection(ctx, c.OrganizationID, c.ID)
+	if err != nil {
+		return nil, connectors.Token{}, fmt.Errorf("reload connection %s: %w", c.ID, err)
+	}
+	old, err := l.OpenToken(ctx, cur)
+	if err != nil {
+		return nil, connectors.Token{}, err
+	}
+	if cur.Version != c.Version && old.Fresh(l.now()) {
+		return cur, old, nil
+	}
+	g, err := p.Grant(ctx, cur, &old, true)
+	if errors.Is(err, connectors.ErrReauthRequired) {
+		// invalid_grant can mean another container (whose lease expired
+		// under it) just rotated the refresh token: read again before
+		// telling the user to reconnect.
+		if again, gerr := l.store.GetConnection(ctx, cur.OrganizationID, cur.ID); gerr == nil && !bytes.Equal(again.SealedToken, cur.SealedToken) {
+			if t2, oerr := l.OpenToken(ctx, again); oerr == nil && t2.Fresh(l.now()) {
+				return again, t2, nil
+			}
+		}
+		return nil, connectors.Token{}, l.MarkReauth(ctx, cur, err)
+	}
+	if err != nil {
+		return nil, connectors.Token{}, err
+	}
+	if g.Token == nil {
+		return nil, connectors.Token{}, fmt.Errorf("refresh of %s returned no token", cur.ID)
+	}
+	t := *g.Token
+	sealed, err := l.SealToken(ctx, cur.OrganizationID, cur.ID, t)
+	if err != nil {
+		return nil, connectors.Token{}, err
+	}
+	now := l.now()
+	// The rotated refresh token must be saved whatever else changed in the
+	// record meanwhile: Save re-reads and re-applies on a version race.
+	// The provider has already invalidated the old refresh token, so a
+	// failed save loses the connection: a store hiccup (throttling) is
+	// retried here too.
+	apply := func(c *connectors.Connection) error {
+		c.Status = c.Status.After(connectors.RefreshSucceeded)
+		c.SealedToken = sealed
+		c.LastRefreshedAt = now
+		c.ExpiresAt = t.Expiry
+		return nil
+	}
+	var saved *connectors.Connection
+	for attempt := 1; ; attempt++ {
+		if saved, err = l.Save(ctx, cur, apply); err == nil {
+			return saved, t, nil
+		}
+		if attempt == saveAttempts || ctx.Err() != nil {
+			logging.FromContext(ctx).Error("rotated token not saved", "connection", cur.ID, "attempts", attempt, "err", err)
+			return nil, connectors.Token{}, err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
+}
+
+// acquire waits for the lease, up to the context's deadline or 10 seconds.
+func (l *Lifecycle) acquire(ctx context.Context, lease string) error {
+	deadline := l.now().Add(10 * time.Second)
+	for {
+		err := l.store.AcquireLease(ctx, lease, l.owner, refreshLease)
+		if err == nil || !errors.Is(err, connectors.ErrConflict) {
+			return err
+		}
+		if !l.now().Before(deadline) {
+			return connectors.Errorf(connectors.EUnavailable, "another refresh of this connection is running; try again")
+		}
+		select {
+		case <-ctx.Done():
+			return connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for another refresh")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
