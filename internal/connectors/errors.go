@@ -47,7 +47,7 @@ type Error struct {
 	// Temporary marks a failure that may pass (an upstream answered 5xx):
 	// the API still answers it as a bad gateway, but a task may retry it.
 	Temporary bool
-	Err        error
+	Err       error
 }
 
 // Error implements the error interface.
