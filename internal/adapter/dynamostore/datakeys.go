@@ -44,17 +44,10 @@ func (it *dataKeyItem) dataKey() (*connectors.DataKey, error) {
 	}, nil
 }
 
-func validateDataKey(k *connectors.DataKey) error {
-	if k.OrganizationID == "" || k.ID == "" || len(k.Wrapped) == 0 {
-		return connectors.Errorf(connectors.EInvalid, "a data key needs an organization, an id and wrapped bytes")
-	}
-	return nil
-}
-
 // CreateDataKey implements connectors.DataKeyStore with a conditional put:
 // of two containers creating the same key id, exactly one wins.
 func (s *Store) CreateDataKey(ctx context.Context, k *connectors.DataKey) error {
-	if err := validateDataKey(k); err != nil {
+	if err := k.Validate(); err != nil {
 		return err
 	}
 	it := dataKeyItem{

@@ -59,7 +59,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) 
 	if c.Status == "" {
 		c.Status = connectors.StatusActive
 	}
-	if err := validateConnection(c); err != nil {
+	if err := c.Validate(); err != nil {
 		return err
 	}
 	if c.CreatedAt.IsZero() {
@@ -83,7 +83,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) 
 
 // UpdateConnection implements connectors.ConnectionStore.
 func (s *Store) UpdateConnection(ctx context.Context, c *connectors.Connection) error {
-	if err := validateConnection(c); err != nil {
+	if err := c.Validate(); err != nil {
 		return err
 	}
 	cond := expression.AttributeExists(expression.Name(AttrPK)).
@@ -311,8 +311,8 @@ func (s *Store) collect(ctx context.Context, scope []string, limit int, start ma
 // CreateState implements connectors.StateStore. A zero CreatedAt becomes
 // now; a zero ExpiresAt becomes CreatedAt plus 10 minutes.
 func (s *Store) CreateState(ctx context.Context, st *connectors.OAuthState) error {
-	if st.Nonce == "" {
-		return connectors.Errorf(connectors.EInvalid, "state nonce is required")
+	if err := st.Validate(); err != nil {
+		return err
 	}
 	if st.CreatedAt.IsZero() {
 		st.CreatedAt = time.Now().UTC()
@@ -507,8 +507,8 @@ func (s *Store) GetIdempotent(ctx context.Context, key string) (*connectors.Idem
 
 // AppendAudit implements connectors.AuditLog.
 func (s *Store) AppendAudit(ctx context.Context, e connectors.AuditEvent) error {
-	if e.OrganizationID == "" {
-		return connectors.Errorf(connectors.EInvalid, "audit event needs an organization")
+	if err := e.Validate(); err != nil {
+		return err
 	}
 	if e.ID == "" {
 		e.ID = uuid.NewString()
@@ -678,16 +678,6 @@ func decodeConnection(item map[string]types.AttributeValue) (*connectors.Connect
 		return nil, wrapErr(err, "decode connection")
 	}
 	return it.connection()
-}
-
-func validateConnection(c *connectors.Connection) error {
-	switch {
-	case c.ID == "" || c.OrganizationID == "" || c.UserID == "" || c.Connector == "":
-		return connectors.Errorf(connectors.EInvalid, "connection needs an id, organization, user and connector")
-	case !c.Status.Valid():
-		return connectors.Errorf(connectors.EInvalid, "unknown status %q", c.Status)
-	}
-	return nil
 }
 
 // wrapErr adds context to a failed call. Throttling is the store being busy,

@@ -46,11 +46,8 @@ func (s *Store) CreateDataKey(ctx context.Context, k *connectors.DataKey) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := validateDataKeyIDs(k.OrganizationID, k.ID); err != nil {
+	if err := k.Validate(); err != nil {
 		return err
-	}
-	if len(k.Wrapped) == 0 {
-		return connectors.Errorf(connectors.EInvalid, "a data key needs wrapped bytes")
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketDataKeys)

@@ -207,7 +207,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) 
 	if c.Status == "" {
 		c.Status = connectors.StatusActive
 	}
-	if err := validateConnection(c); err != nil {
+	if err := c.Validate(); err != nil {
 		return err
 	}
 	if c.CreatedAt.IsZero() {
@@ -243,7 +243,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) 
 
 // UpdateConnection implements connectors.ConnectionStore.
 func (s *Store) UpdateConnection(ctx context.Context, c *connectors.Connection) error {
-	if err := validateConnection(c); err != nil {
+	if err := c.Validate(); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -453,8 +453,8 @@ type stateRecord struct {
 // CreateState implements connectors.StateStore. A zero CreatedAt becomes
 // now; a zero ExpiresAt becomes CreatedAt plus 10 minutes.
 func (s *Store) CreateState(ctx context.Context, st *connectors.OAuthState) error {
-	if st.Nonce == "" {
-		return connectors.Errorf(connectors.EInvalid, "state nonce is required")
+	if err := st.Validate(); err != nil {
+		return err
 	}
 	if st.CreatedAt.IsZero() {
 		st.CreatedAt = time.Now().UTC()
@@ -649,8 +649,8 @@ type auditRecord struct {
 
 // AppendAudit implements connectors.AuditLog.
 func (s *Store) AppendAudit(ctx context.Context, e connectors.AuditEvent) error {
-	if e.OrganizationID == "" || strings.Contains(e.OrganizationID, sep) {
-		return connectors.Errorf(connectors.EInvalid, "audit event needs a valid organization")
+	if err := e.Validate(); err != nil {
+		return err
 	}
 	if e.ID == "" {
 		e.ID = uuid.NewString()
@@ -747,18 +747,6 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("release lease %s: %w", name, err)
-	}
-	return nil
-}
-
-func validateConnection(c *connectors.Connection) error {
-	switch {
-	case c.ID == "" || c.OrganizationID == "" || c.UserID == "" || c.Connector == "":
-		return connectors.Errorf(connectors.EInvalid, "connection needs an id, organization, user and connector")
-	case strings.Contains(c.ID+c.OrganizationID+c.UserID+c.Connector+c.AuthProvider+c.ProviderConfigKey, sep):
-		return connectors.Errorf(connectors.EInvalid, "connection ids may not contain NUL")
-	case !c.Status.Valid():
-		return connectors.Errorf(connectors.EInvalid, "unknown status %q", c.Status)
 	}
 	return nil
 }
