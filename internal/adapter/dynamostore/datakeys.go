@@ -13,7 +13,7 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
-// prefixKey is the partition of an organization's data keys (DESIGN §4):
+// prefixKey is the partition of an organization's data keys:
 // PK=KEY#<orgId>, SK=<key id>. One partition per organization, so finding
 // the newest key is one Query and shredding them all is one Query and a few
 // deletes.
@@ -44,17 +44,10 @@ func (it *dataKeyItem) dataKey() (*connectors.DataKey, error) {
 	}, nil
 }
 
-func validateDataKey(k *connectors.DataKey) error {
-	if k.OrganizationID == "" || k.ID == "" || len(k.Wrapped) == 0 {
-		return connectors.Errorf(connectors.EInvalid, "a data key needs an organization, an id and wrapped bytes")
-	}
-	return nil
-}
-
 // CreateDataKey implements connectors.DataKeyStore with a conditional put:
 // of two containers creating the same key id, exactly one wins.
 func (s *Store) CreateDataKey(ctx context.Context, k *connectors.DataKey) error {
-	if err := validateDataKey(k); err != nil {
+	if err := k.Validate(); err != nil {
 		return err
 	}
 	it := dataKeyItem{
@@ -73,28 +66,28 @@ func (s *Store) CreateDataKey(ctx context.Context, k *connectors.DataKey) error 
 
 // GetDataKey implements connectors.DataKeyStore.
 func (s *Store) GetDataKey(ctx context.Context, orgID, id string) (*connectors.DataKey, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      s.table,
-		Key:            itemKey(keyPK(orgID), id),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, itemKey(keyPK(orgID), id))
 	if err != nil {
 		return nil, wrapErr(err, "get data key %s", id)
 	}
-	if len(out.Item) == 0 {
+	if len(item) == 0 {
 		return nil, connectors.Errorf(connectors.ENotFound, "data key %s of organization %s not found", id, orgID)
 	}
-	return decodeDataKey(out.Item)
+	return decodeDataKey(item)
 }
 
 // LatestDataKey implements connectors.DataKeyStore: key ids sort by
 // generation, so the newest is the last sort key of the partition.
 func (s *Store) LatestDataKey(ctx context.Context, orgID string) (*connectors.DataKey, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(keyPK(orgID)))).Build()
+	if err != nil {
+		return nil, wrapErr(err, "latest data key of %s", orgID)
+	}
 	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 s.table,
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: keyPK(orgID)}},
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(1),
 		ConsistentRead:            aws.Bool(true),
@@ -111,14 +104,20 @@ func (s *Store) LatestDataKey(ctx context.Context, orgID string) (*connectors.Da
 // DeleteDataKeys implements connectors.DataKeyStore. It deletes page by page
 // until the partition is empty, so keys created meanwhile go too.
 func (s *Store) DeleteDataKeys(ctx context.Context, orgID string) (int, error) {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(keyPK(orgID)))).
+		WithProjection(expression.NamesList(expression.Name(AttrPK), expression.Name(AttrSK))).Build()
+	if err != nil {
+		return 0, wrapErr(err, "delete data keys of %s", orgID)
+	}
 	n := 0
 	for {
 		out, err := s.client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 s.table,
-			KeyConditionExpression:    aws.String("#pk = :pk"),
-			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: keyPK(orgID)}},
-			ProjectionExpression:      aws.String("#pk, #sk"),
+			KeyConditionExpression:    expr.KeyCondition(),
+			ProjectionExpression:      expr.Projection(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
 			ConsistentRead:            aws.Bool(true),
 		})
 		if err != nil {
@@ -128,10 +127,7 @@ func (s *Store) DeleteDataKeys(ctx context.Context, orgID string) (int, error) {
 			return n, nil
 		}
 		for _, item := range out.Items {
-			if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-				TableName: s.table,
-				Key:       map[string]types.AttributeValue{AttrPK: item[AttrPK], AttrSK: item[AttrSK]},
-			}); err != nil {
+			if _, err := s.deleteIf(ctx, item, expression.ConditionBuilder{}); err != nil {
 				return n, wrapErr(err, "delete data keys of %s", orgID)
 			}
 			n++

@@ -2,14 +2,11 @@ package dynamostore
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"reflect"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/automators/connectors/internal/connectors"
@@ -39,20 +36,16 @@ type ownerItem struct {
 
 // GetOwner implements connectors.OwnerStore.
 func (s *Store) GetOwner(ctx context.Context, pc connectors.ProviderConnection) (connectors.Owner, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      s.table,
-		Key:            itemKey(ownerPK(pc), skOwner),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, itemKey(ownerPK(pc), skOwner))
 	if err != nil {
 		return connectors.Owner{}, wrapErr(err, "get owner of %s", pc.ConnectionID)
 	}
-	if len(out.Item) == 0 {
+	if len(item) == 0 {
 		return connectors.Owner{}, connectors.Errorf(connectors.ENotFound, "no record holds %s", pc.ConnectionID)
 	}
 	var it ownerItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return connectors.Owner{}, wrapErr(err, "decode owner")
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return connectors.Owner{}, wrapErr(err, "decode owner of %s", pc.ConnectionID)
 	}
 	return connectors.Owner{OrganizationID: it.OrganizationID, UserID: it.UserID, ConnectionID: it.ConnectionID}, nil
 }
@@ -61,61 +54,44 @@ func (s *Store) GetOwner(ctx context.Context, pc connectors.ProviderConnection) 
 // be missing (a new connection, or one recorded before owners existed, which
 // is adopted on its next write) or already name c and its user.
 func (s *Store) ownerPut(c *connectors.Connection) (*types.Put, error) {
-	av, err := attributevalue.MarshalMap(ownerItem{
-		PK: ownerPK(c.ProviderConnection()), SK: skOwner,
-		OrganizationID: c.OrganizationID, UserID: c.UserID, ConnectionID: c.ID,
-	})
-	if err != nil {
-		return nil, wrapErr(err, "encode owner")
-	}
 	cond := expression.AttributeNotExists(expression.Name(AttrPK)).Or(expression.And(
 		expression.Name(attrOrg).Equal(expression.Value(c.OrganizationID)),
 		expression.Name(attrUser).Equal(expression.Value(c.UserID)),
 		expression.Name(attrConnID).Equal(expression.Value(c.ID)),
 	))
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return nil, wrapErr(err, "build owner condition")
-	}
-	return &types.Put{
-		TableName: s.table, Item: av,
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	}, nil
+	return s.putOp(ownerItem{
+		PK: ownerPK(c.ProviderConnection()), SK: skOwner,
+		OrganizationID: c.OrganizationID, UserID: c.UserID, ConnectionID: c.ID,
+	}, cond)
 }
 
-// writeWithOwner puts a connection item and its owner item in one
-// transaction. It returns which of the two conditions failed.
+// ownerDelete deletes c's owner item unless it names another record: an
+// item already gone is fine, one naming another record is not c's.
+func (s *Store) ownerDelete(c *connectors.Connection) (*types.Delete, error) {
+	cond := expression.AttributeNotExists(expression.Name(AttrPK)).Or(expression.And(
+		expression.Name(attrOrg).Equal(expression.Value(c.OrganizationID)),
+		expression.Name(attrConnID).Equal(expression.Value(c.ID)),
+	))
+	return s.deleteOp(itemKey(ownerPK(c.ProviderConnection()), skOwner), cond)
+}
+
+// writeWithOwner puts a connection item, if cond holds, and its owner item
+// in one transaction. It returns which of the two conditions failed.
 func (s *Store) writeWithOwner(ctx context.Context, c *connectors.Connection, item connItem, cond expression.ConditionBuilder) (connFailed, ownerFailed bool, err error) {
-	av, err := attributevalue.MarshalMap(item)
+	conn, err := s.putOp(item, cond)
 	if err != nil {
-		return false, false, wrapErr(err, "encode connection")
-	}
-	expr, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return false, false, wrapErr(err, "build condition")
+		return false, false, err
 	}
 	owner, err := s.ownerPut(c)
 	if err != nil {
 		return false, false, err
 	}
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{Put: &types.Put{
-				TableName: s.table, Item: av,
-				ConditionExpression:       expr.Condition(),
-				ExpressionAttributeNames:  expr.Names(),
-				ExpressionAttributeValues: expr.Values(),
-			}},
-			{Put: owner},
-		},
-	})
-	connFailed, ownerFailed = cancelled(err)
-	if !connFailed && !ownerFailed {
+	failed, err := s.transact(ctx, types.TransactWriteItem{Put: conn}, types.TransactWriteItem{Put: owner})
+	if err != nil {
 		return false, false, err
 	}
-	if connFailed && !ownerFailed && s.holds(ctx, av) {
+	connFailed, ownerFailed = failed[0], failed[1]
+	if connFailed && !ownerFailed && s.holds(ctx, conn.Item) {
 		// The SDK retried a transaction whose answer was lost, and the
 		// first attempt had landed: the item is exactly ours.
 		return false, false, nil
@@ -125,82 +101,32 @@ func (s *Store) writeWithOwner(ctx context.Context, c *connectors.Connection, it
 
 // holds reports whether the stored item under av's key is av itself.
 func (s *Store) holds(ctx context.Context, av map[string]types.AttributeValue) bool {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      s.table,
-		Key:            map[string]types.AttributeValue{AttrPK: av[AttrPK], AttrSK: av[AttrSK]},
-		ConsistentRead: aws.Bool(true),
-	})
-	return err == nil && reflect.DeepEqual(out.Item, av)
+	item, err := s.getItem(ctx, map[string]types.AttributeValue{AttrPK: av[AttrPK], AttrSK: av[AttrSK]})
+	return err == nil && reflect.DeepEqual(item, av)
 }
 
-// cancelled reports which items of a two-item transaction failed their
-// condition, when err is a cancelled transaction.
-func cancelled(err error) (first, second bool) {
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) {
-		return false, false
-	}
-	for i, r := range tce.CancellationReasons {
-		if aws.ToString(r.Code) != "ConditionalCheckFailed" {
-			continue
-		}
-		switch i {
-		case 0:
-			first = true
-		case 1:
-			second = true
-		}
-	}
-	return first, second
-}
-
-// deleteWithOwner deletes c at version and its owner item, together. An
-// owner item that names another record is left alone: it is not c's.
+// deleteWithOwner deletes c at its version and its owner item, together.
+// stale reports that c changed since it was read. An owner item that names
+// another record is left alone and the connection deleted by itself.
 func (s *Store) deleteWithOwner(ctx context.Context, c *connectors.Connection) (stale bool, err error) {
-	connCond, err := expression.NewBuilder().WithCondition(
-		expression.Name(attrVersion).Equal(expression.Value(c.Version))).Build()
+	key := itemKey(orgPK(c.OrganizationID), connSK(c.ID))
+	conn, err := s.deleteOp(key, expression.Name(attrVersion).Equal(expression.Value(c.Version)))
 	if err != nil {
-		return false, wrapErr(err, "build condition")
+		return false, err
 	}
-	ownerCond, err := expression.NewBuilder().WithCondition(
-		expression.AttributeNotExists(expression.Name(AttrPK)).Or(expression.And(
-			expression.Name(attrOrg).Equal(expression.Value(c.OrganizationID)),
-			expression.Name(attrConnID).Equal(expression.Value(c.ID)),
-		))).Build()
+	owner, err := s.ownerDelete(c)
 	if err != nil {
-		return false, wrapErr(err, "build owner condition")
+		return false, err
 	}
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{Delete: &types.Delete{
-				TableName: s.table, Key: itemKey(orgPK(c.OrganizationID), connSK(c.ID)),
-				ConditionExpression:       connCond.Condition(),
-				ExpressionAttributeNames:  connCond.Names(),
-				ExpressionAttributeValues: connCond.Values(),
-			}},
-			{Delete: &types.Delete{
-				TableName: s.table, Key: itemKey(ownerPK(c.ProviderConnection()), skOwner),
-				ConditionExpression:       ownerCond.Condition(),
-				ExpressionAttributeNames:  ownerCond.Names(),
-				ExpressionAttributeValues: ownerCond.Values(),
-			}},
-		},
-	})
-	connFailed, ownerFailed := cancelled(err)
+	failed, err := s.transact(ctx, types.TransactWriteItem{Delete: conn}, types.TransactWriteItem{Delete: owner})
 	switch {
-	case ownerFailed && !connFailed:
-		// The owner item names another record: delete the record alone.
-		return false, s.deleteItem(ctx, c)
-	case connFailed:
+	case err != nil:
+		return false, err
+	case failed[0]:
 		return true, nil
+	case failed[1]:
+		_, err := s.deleteIf(ctx, key, expression.ConditionBuilder{})
+		return false, err
 	}
-	return false, err
-}
-
-func (s *Store) deleteItem(ctx context.Context, c *connectors.Connection) error {
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: s.table,
-		Key:       itemKey(orgPK(c.OrganizationID), connSK(c.ID)),
-	})
-	return err
+	return false, nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// Key and index names of the ConnectorCredentials table (DESIGN §4). The
+// Key and index names of the ConnectorCredentials table. The
 // template.yaml table and every table the tests create use these; a test
 // holds template.yaml to CreateTableInput.
 const (

@@ -30,7 +30,9 @@ func (r *dataKeyRecord) dataKey() *connectors.DataKey {
 	return &connectors.DataKey{OrganizationID: r.OrganizationID, ID: r.ID, Wrapped: r.Wrapped, WrappedBy: r.WrappedBy, CreatedAt: utc(r.CreatedAt)}
 }
 
-func validateDataKeyIDs(orgID, id string) error {
+// checkLookup refuses the ids of a lookup that no stored key can have, and
+// NUL in particular, which could address another organization's keys.
+func checkLookup(orgID, id string) error {
 	if orgID == "" || id == "" {
 		return connectors.Errorf(connectors.EInvalid, "a data key needs an organization and an id")
 	}
@@ -43,26 +45,22 @@ func validateDataKeyIDs(orgID, id string) error {
 // CreateDataKey implements connectors.DataKeyStore: the check and the put
 // run in one bbolt transaction, so exactly one of two racing creators wins.
 func (s *Store) CreateDataKey(ctx context.Context, k *connectors.DataKey) error {
-	if err := ctx.Err(); err != nil {
+	if err := k.Validate(); err != nil {
 		return err
 	}
-	if err := validateDataKeyIDs(k.OrganizationID, k.ID); err != nil {
-		return err
-	}
-	if len(k.Wrapped) == 0 {
-		return connectors.Errorf(connectors.EInvalid, "a data key needs wrapped bytes")
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketDataKeys)
 		if err != nil {
 			return err
 		}
-		key := joinKey(k.OrganizationID, k.ID)
-		if b.Get(key) != nil {
-			return connectors.Errorf(connectors.EConflict, "data key %s of organization %s already exists", k.ID, k.OrganizationID)
-		}
-		return putJSON(b, key, dataKeyRecord{
-			OrganizationID: k.OrganizationID, ID: k.ID, Wrapped: k.Wrapped, WrappedBy: k.WrappedBy, CreatedAt: k.CreatedAt.UTC(),
+		return modify(b, joinKey(k.OrganizationID, k.ID), func(rec *dataKeyRecord, found bool) (change, error) {
+			if found {
+				return keep, connectors.Errorf(connectors.EConflict, "data key %s of organization %s already exists", k.ID, k.OrganizationID)
+			}
+			*rec = dataKeyRecord{
+				OrganizationID: k.OrganizationID, ID: k.ID, Wrapped: k.Wrapped, WrappedBy: k.WrappedBy, CreatedAt: k.CreatedAt.UTC(),
+			}
+			return write, nil
 		})
 	})
 	return wrap(err, "create data key %s", k.ID)
@@ -70,15 +68,12 @@ func (s *Store) CreateDataKey(ctx context.Context, k *connectors.DataKey) error 
 
 // GetDataKey implements connectors.DataKeyStore.
 func (s *Store) GetDataKey(ctx context.Context, orgID, id string) (*connectors.DataKey, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := validateDataKeyIDs(orgID, id); err != nil {
+	if err := checkLookup(orgID, id); err != nil {
 		return nil, err
 	}
 	var rec dataKeyRecord
 	found := false
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDataKeys)
 		if b == nil {
 			return nil
@@ -98,14 +93,11 @@ func (s *Store) GetDataKey(ctx context.Context, orgID, id string) (*connectors.D
 
 // LatestDataKey implements connectors.DataKeyStore.
 func (s *Store) LatestDataKey(ctx context.Context, orgID string) (*connectors.DataKey, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := validateDataKeyIDs(orgID, "-"); err != nil {
+	if err := checkLookup(orgID, "-"); err != nil {
 		return nil, err
 	}
 	var rec *dataKeyRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDataKeys)
 		if b == nil {
 			return nil
@@ -135,14 +127,11 @@ func (s *Store) LatestDataKey(ctx context.Context, orgID string) (*connectors.Da
 
 // DeleteDataKeys implements connectors.DataKeyStore, in one transaction.
 func (s *Store) DeleteDataKeys(ctx context.Context, orgID string) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if err := validateDataKeyIDs(orgID, "-"); err != nil {
+	if err := checkLookup(orgID, "-"); err != nil {
 		return 0, err
 	}
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketDataKeys)
 		if b == nil {
 			return nil

@@ -1,0 +1,139 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/automators/connectors/internal/connectors"
+)
+
+// stateTTL is how long an OAuth state lives when its creator sets no expiry:
+// long enough for a user to pass the provider's consent screen.
+const stateTTL = 10 * time.Minute
+
+type stateItem struct {
+	PK             string `dynamodbav:"PK"`
+	SK             string `dynamodbav:"SK"`
+	Nonce          string `dynamodbav:"nonce"`
+	OrganizationID string `dynamodbav:"organizationId"`
+	UserID         string `dynamodbav:"userId"`
+	Connector      string `dynamodbav:"connector"`
+	AuthProvider   string `dynamodbav:"authProvider"`
+	RedirectURI    string `dynamodbav:"redirectUri"`
+	ConnectionID   string `dynamodbav:"connectionId"`
+	SealedVerifier []byte `dynamodbav:"sealedVerifier,omitempty"`
+	CreatedAt      string `dynamodbav:"createdAt"`
+	ExpiresAt      string `dynamodbav:"expiresAt"`
+	ExpiresAtEpoch int64  `dynamodbav:"expiresAtEpoch"`
+}
+
+func (it *stateItem) state() (*connectors.OAuthState, error) {
+	created, err := parseTime(it.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	expires, err := parseTime(it.ExpiresAt)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return &connectors.OAuthState{
+		Nonce:          it.Nonce,
+		OrganizationID: it.OrganizationID,
+		UserID:         it.UserID,
+		Connector:      it.Connector,
+		AuthProvider:   it.AuthProvider,
+		RedirectURI:    it.RedirectURI,
+		ConnectionID:   it.ConnectionID,
+		SealedVerifier: it.SealedVerifier,
+		CreatedAt:      created,
+		ExpiresAt:      expires,
+	}, nil
+}
+
+func stateKey(nonce string) map[string]types.AttributeValue {
+	return itemKey(prefixState+nonce, skState)
+}
+
+// CreateState implements connectors.StateStore. A zero CreatedAt becomes
+// now; a zero ExpiresAt becomes CreatedAt plus 10 minutes.
+func (s *Store) CreateState(ctx context.Context, st *connectors.OAuthState) error {
+	if err := st.Validate(); err != nil {
+		return err
+	}
+	if st.CreatedAt.IsZero() {
+		st.CreatedAt = time.Now().UTC()
+	}
+	if st.ExpiresAt.IsZero() {
+		st.ExpiresAt = st.CreatedAt.Add(stateTTL)
+	}
+	it := stateItem{
+		PK:             prefixState + st.Nonce,
+		SK:             skState,
+		Nonce:          st.Nonce,
+		OrganizationID: st.OrganizationID,
+		UserID:         st.UserID,
+		Connector:      st.Connector,
+		AuthProvider:   st.AuthProvider,
+		RedirectURI:    st.RedirectURI,
+		ConnectionID:   st.ConnectionID,
+		SealedVerifier: st.SealedVerifier,
+		CreatedAt:      formatTime(st.CreatedAt),
+		ExpiresAt:      formatTime(st.ExpiresAt),
+		ExpiresAtEpoch: epoch(st.ExpiresAt),
+	}
+	err := s.put(ctx, it, expression.AttributeNotExists(expression.Name(AttrPK)))
+	if isConditionFailed(err) {
+		return connectors.Errorf(connectors.EConflict, "state already exists")
+	}
+	if err != nil {
+		return wrapErr(err, "create state")
+	}
+	return nil
+}
+
+// ConsumeState implements connectors.StateStore: one conditional delete, so
+// of any number of concurrent consumers exactly one gets the state.
+func (s *Store) ConsumeState(ctx context.Context, nonce string) (*connectors.OAuthState, error) {
+	old, err := s.deleteIf(ctx, stateKey(nonce), expression.AttributeExists(expression.Name(AttrPK)))
+	if isConditionFailed(err) {
+		return nil, connectors.Errorf(connectors.EInvalidState, "state is unknown or already used")
+	}
+	if err != nil {
+		return nil, wrapErr(err, "consume state")
+	}
+	return liveState(old)
+}
+
+// GetState implements connectors.StateStore with a consistent read.
+func (s *Store) GetState(ctx context.Context, nonce string) (*connectors.OAuthState, error) {
+	item, err := s.getItem(ctx, stateKey(nonce))
+	if err != nil {
+		return nil, wrapErr(err, "get state")
+	}
+	if len(item) == 0 {
+		return nil, connectors.Errorf(connectors.EInvalidState, "state is unknown or already used")
+	}
+	return liveState(item)
+}
+
+// liveState decodes a state item and refuses it once expired: TTL deletion
+// is lazy (up to days), so an expired item may still be there.
+func liveState(item map[string]types.AttributeValue) (*connectors.OAuthState, error) {
+	var it stateItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return nil, wrapErr(err, "decode state")
+	}
+	st, err := it.state()
+	if err != nil {
+		return nil, err
+	}
+	if !time.Now().Before(st.ExpiresAt) {
+		return nil, connectors.Errorf(connectors.EInvalidState, "state expired")
+	}
+	return st, nil
+}

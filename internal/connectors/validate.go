@@ -1,0 +1,56 @@
+package connectors
+
+import "strings"
+
+// The record rules every store applies before it writes. They live here,
+// once, so that the deployed and the embedded store refuse the same records
+// with the same errors. Messages name the fault, never a value that may be
+// secret (a nonce, a token, a wrapped key).
+
+// nul separates the parts of the embedded store's keys; no id may hold it,
+// or two different records could share a key.
+const nul = "\x00"
+
+// Validate reports whether c can be stored: it needs an id, organization,
+// user and connector, no NUL in any id, and a known status. A store sets the
+// default status before it validates.
+func (c *Connection) Validate() error {
+	switch {
+	case c.ID == "" || c.OrganizationID == "" || c.UserID == "" || c.Connector == "":
+		return Errorf(EInvalid, "connection needs an id, organization, user and connector")
+	case strings.Contains(c.ID+c.OrganizationID+c.UserID+c.Connector+c.AuthProvider+c.ProviderConfigKey, nul):
+		return Errorf(EInvalid, "connection ids may not contain NUL")
+	case !c.Status.Valid():
+		return Errorf(EInvalid, "unknown status %q", c.Status)
+	}
+	return nil
+}
+
+// Validate reports whether s can be stored: it needs a nonce.
+func (s *OAuthState) Validate() error {
+	if s.Nonce == "" {
+		return Errorf(EInvalid, "state nonce is required")
+	}
+	return nil
+}
+
+// Validate reports whether e can be stored: it needs an organization with no
+// NUL, because events are kept per organization.
+func (e *AuditEvent) Validate() error {
+	if e.OrganizationID == "" || strings.Contains(e.OrganizationID, nul) {
+		return Errorf(EInvalid, "audit event needs a valid organization")
+	}
+	return nil
+}
+
+// Validate reports whether k can be stored: it needs an organization and an
+// id with no NUL, and the wrapped key bytes.
+func (k *DataKey) Validate() error {
+	switch {
+	case k.OrganizationID == "" || k.ID == "" || len(k.Wrapped) == 0:
+		return Errorf(EInvalid, "a data key needs an organization, an id and wrapped bytes")
+	case strings.Contains(k.OrganizationID+k.ID, nul):
+		return Errorf(EInvalid, "data key ids may not contain NUL")
+	}
+	return nil
+}
