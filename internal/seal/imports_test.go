@@ -9,14 +9,15 @@ import (
 )
 
 // TestDomainImportsNoAWS keeps the domain, the keyring included, free of the
-// AWS SDK and Lambda types (DESIGN §1): KMS reaches it only through the
-// connectors.KeyWrapper port, implemented by internal/adapter/awskms.
+// AWS SDK and Lambda types, so it runs and is tested without AWS: KMS reaches
+// it only through the connectors.KeyWrapper port, implemented by
+// internal/adapter/awskms.
 func TestDomainImportsNoAWS(t *testing.T) {
 	root, err := reporoot.Find(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	domain := []string{"connectors", "connections", "executor", "router", "registry", "actions", "sweeper", "seal"}
+	domain := []string{"connectors", "connect", "executor", "router", "registry", "actions", "sweeper", "seal"}
 	args := []string{"list", "-deps", "-f", "{{.ImportPath}}"}
 	for _, p := range domain {
 		args = append(args, "./internal/"+p)
