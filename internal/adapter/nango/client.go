@@ -156,7 +156,10 @@ type callError struct {
 	err error
 }
 
+// Error names the operation and the cause, never the URL or a secret.
 func (e *callError) Error() string { return "nango: " + e.op + ": " + e.err.Error() }
+
+// Unwrap gives the cause, so errors.Is sees a context's error.
 func (e *callError) Unwrap() error { return e.err }
 
 // do sends r, decodes a 2xx JSON answer into out (when out is not nil), and
