@@ -1,4 +1,4 @@
-// Package auth verifies the bearer JWTs of the HTTP API (DESIGN §6) and turns
+// Package auth verifies the bearer JWTs of the HTTP API and turns
 // them into a connectors.Principal.
 //
 // Two kinds of key are supported: a shared HS256 secret, and RS256/ES256

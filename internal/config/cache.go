@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // SecretsSource loads the secrets from where they are kept.
@@ -65,20 +67,14 @@ type CachedSecrets struct {
 	src  SecretsSource
 	opts CacheOptions
 
+	reads singleflight.Group // one read for every caller that arrives while it runs
+
 	mu          sync.Mutex
 	have        bool
 	secrets     Secrets
 	loadedAt    time.Time // last successful read
 	attemptedAt time.Time // last read, successful or not
 	invalid     bool      // Invalidate was called since the last successful read
-	inflight    *load     // the read in progress, if any
-}
-
-// load is one read shared by every caller that arrives while it runs.
-type load struct {
-	done    chan struct{}
-	secrets Secrets
-	err     error
 }
 
 // NewCachedSecrets returns a cache in front of src.
@@ -99,31 +95,31 @@ func NewCachedSecrets(src SecretsSource, opts CacheOptions) *CachedSecrets {
 // when none are cached, they are older than the TTL, or Invalidate was called.
 // The result is a copy the caller may keep.
 func (c *CachedSecrets) LoadSecrets(ctx context.Context) (Secrets, error) {
-	c.mu.Lock()
-	now := c.opts.Now()
-	if c.have && !c.due(now) {
-		s := c.secrets.Clone()
-		c.mu.Unlock()
+	if s, ok := c.cached(); ok {
 		return s, nil
 	}
-	l := c.inflight
-	if l == nil {
-		l = &load{done: make(chan struct{})}
-		c.inflight = l
-		c.attemptedAt = now
-		go c.run(context.WithoutCancel(ctx), l)
-	}
-	c.mu.Unlock()
-
+	// The read runs detached from this caller: others may be waiting for it.
+	rctx := context.WithoutCancel(ctx)
+	ch := c.reads.DoChan("", func() (any, error) { return c.read(rctx) })
 	select {
-	case <-l.done:
+	case r := <-ch:
+		if r.Err != nil {
+			return Secrets{}, r.Err
+		}
+		return r.Val.(Secrets).Clone(), nil
 	case <-ctx.Done():
 		return Secrets{}, ctx.Err()
 	}
-	if l.err != nil {
-		return Secrets{}, l.err
+}
+
+// cached returns a copy of the cached secrets when no read is due.
+func (c *CachedSecrets) cached() (Secrets, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.have && !c.due(c.opts.Now()) {
+		return c.secrets.Clone(), true
 	}
-	return l.secrets.Clone(), nil
+	return Secrets{}, false
 }
 
 // due reports whether cached secrets should be read again. c.mu is held.
@@ -134,31 +130,41 @@ func (c *CachedSecrets) due(now time.Time) bool {
 	return c.invalid || now.Sub(c.loadedAt) >= c.opts.TTL
 }
 
-// run reads from the source and publishes the outcome to the cache and to
-// the waiting callers.
-func (c *CachedSecrets) run(ctx context.Context, l *load) {
+// read reads from the source and updates the cache. It returns the secrets
+// to serve, which the callers copy.
+func (c *CachedSecrets) read(ctx context.Context) (Secrets, error) {
+	c.mu.Lock()
+	now := c.opts.Now()
+	if c.have && !c.due(now) {
+		// A read that ended after this caller looked at the cache, and
+		// before this one started, has already refreshed it.
+		s := c.secrets
+		c.mu.Unlock()
+		return s, nil
+	}
+	c.attemptedAt = now
+	c.mu.Unlock()
+
 	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
 	s, err := c.src.LoadSecrets(ctx)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.inflight = nil
 	switch {
 	case err == nil:
 		c.secrets, c.have, c.invalid = s, true, false
 		c.loadedAt = c.opts.Now()
-		l.secrets = s
+		return s, nil
 	case c.have:
 		// Keep serving what worked; c.attemptedAt delays the next try.
 		if c.opts.Logger != nil {
 			c.opts.Logger.WarnContext(ctx, "secrets re-read failed; keeping the secrets loaded before", "error", err)
 		}
-		l.secrets = c.secrets
+		return c.secrets, nil
 	default:
-		l.err = err
+		return Secrets{}, err
 	}
-	close(l.done)
 }
 
 // Invalidate makes the next LoadSecrets read from the source again (at most

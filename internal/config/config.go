@@ -1,5 +1,5 @@
 // Package config reads the service's non-secret settings from the environment
-// and its secrets from a SecretsSource (DESIGN §5).
+// and its secrets from a SecretsSource.
 //
 // It imports no AWS SDK: the Secrets Manager adapter lives in
 // internal/adapter/awssecrets and implements SecretsSource.

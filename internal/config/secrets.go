@@ -37,7 +37,7 @@ func (k EncryptionKey) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]string{"id": k.ID, "key": "[REDACTED]"})
 }
 
-// Secrets holds the secret settings (DESIGN §5). Deployed, they come from one
+// Secrets holds the secret settings. Deployed, they come from one
 // Secrets Manager JSON secret; locally from upper-case environment variables.
 // Which ones are required depends on the function, so none is checked for
 // presence here. Its String, GoString, LogValue and MarshalJSON methods say
@@ -136,7 +136,7 @@ func (s Secrets) Clone() Secrets {
 	return c
 }
 
-// SecretKeys are the keys of the Secrets Manager document (DESIGN §5), in
+// SecretKeys are the keys of the Secrets Manager document, in
 // its order. Their local forms are the same names in upper case.
 var SecretKeys = []string{
 	"nango_secret_key", "nango_webhook_signing_keys", "jwt_hs256_secret", "state_signing_key",
@@ -144,7 +144,7 @@ var SecretKeys = []string{
 	"microsoft_client_id", "microsoft_client_secret",
 }
 
-// secretsJSON is the Secrets Manager document (DESIGN §5).
+// secretsJSON is the JSON form of the Secrets Manager document.
 type secretsJSON struct {
 	NangoSecretKey          string     `json:"nango_secret_key"`
 	NangoWebhookSigningKeys stringList `json:"nango_webhook_signing_keys"`
@@ -167,6 +167,7 @@ type keyJSON struct {
 // likely to write for one key.
 type stringList []string
 
+// UnmarshalJSON reads a list of strings or a single string.
 func (l *stringList) UnmarshalJSON(b []byte) error {
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {

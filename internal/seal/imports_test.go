@@ -9,8 +9,9 @@ import (
 )
 
 // TestDomainImportsNoAWS keeps the domain, the keyring included, free of the
-// AWS SDK and Lambda types (DESIGN §1): KMS reaches it only through the
-// connectors.KeyWrapper port, implemented by internal/adapter/awskms.
+// AWS SDK and Lambda types, so it runs and is tested without AWS: KMS reaches
+// it only through the connectors.KeyWrapper port, implemented by
+// internal/adapter/awskms.
 func TestDomainImportsNoAWS(t *testing.T) {
 	root, err := reporoot.Find(".")
 	if err != nil {

@@ -18,11 +18,9 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // KeySize is the size of an AES-256 key in bytes.
@@ -146,46 +144,4 @@ func AAD(orgID, connectionID string) []byte {
 	b = append(b, orgID...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(connectionID)))
 	return append(b, connectionID...)
-}
-
-// ParseKeys parses the environment form of a key list,
-// "id1:<base64 32 bytes>,id2:<base64 32 bytes>" (standard or URL-safe
-// base64, padded or not). Blank entries are ignored. Errors name the entry
-// and id but never echo key material.
-func ParseKeys(s string) ([]Key, error) {
-	var keys []Key
-	for i, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		id, enc, ok := strings.Cut(part, ":")
-		id, enc = strings.TrimSpace(id), strings.TrimSpace(enc)
-		if !ok || id == "" || enc == "" {
-			return nil, fmt.Errorf("seal: key entry %d: want id:<base64 key>", i+1)
-		}
-		secret, err := decodeBase64(enc)
-		if err != nil {
-			return nil, fmt.Errorf("seal: key %q: not valid base64", id)
-		}
-		if len(secret) != KeySize {
-			return nil, fmt.Errorf("seal: key %q: %d bytes, want %d", id, len(secret), KeySize)
-		}
-		keys = append(keys, Key{ID: id, Secret: secret})
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("seal: no keys")
-	}
-	return keys, nil
-}
-
-func decodeBase64(s string) ([]byte, error) {
-	var err error
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		var b []byte
-		if b, err = enc.DecodeString(s); err == nil {
-			return b, nil
-		}
-	}
-	return nil, err
 }

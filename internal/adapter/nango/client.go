@@ -27,15 +27,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Version names this client in the User-Agent. It is set at build time with
-// -ldflags "-X github.com/automators/connectors/internal/nango.Version=1.2.3".
+// -ldflags "-X github.com/automators/connectors/internal/adapter/nango.Version=1.2.3".
 var Version = "dev"
 
 // Defaults for New.
@@ -86,16 +87,6 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithCallTimeout bounds each attempt (default 10s). The caller's context
-// still bounds the whole call, retries included.
-func WithCallTimeout(d time.Duration) Option {
-	return func(c *Client) {
-		if d > 0 {
-			c.callTimeout = d
-		}
-	}
-}
-
 // WithMaxRetries sets how many times a retryable call is repeated after its
 // first attempt (default 3; 0 disables retries).
 func WithMaxRetries(n int) Option {
@@ -106,9 +97,10 @@ func WithMaxRetries(n int) Option {
 	}
 }
 
-// WithBackoff sets the exponential back-off: attempt n waits a random
-// duration in [0, min(max, base*2^n)) ("full jitter"), unless Nango said how
-// long to wait with Retry-After.
+// WithBackoff sets the exponential back-off between attempts: the wait
+// before retry n is min(max, base*2^(n-1)) randomised by ±50%, so clients
+// failing together do not retry together, unless Nango said how long to
+// wait with Retry-After.
 func WithBackoff(base, max time.Duration) Option {
 	return func(c *Client) {
 		if base > 0 {
@@ -164,7 +156,10 @@ type callError struct {
 	err error
 }
 
+// Error names the operation and the cause, never the URL or a secret.
 func (e *callError) Error() string { return "nango: " + e.op + ": " + e.err.Error() }
+
+// Unwrap gives the cause, so errors.Is sees a context's error.
 func (e *callError) Unwrap() error { return e.err }
 
 // do sends r, decodes a 2xx JSON answer into out (when out is not nil), and
@@ -204,49 +199,69 @@ func isRetryableStatus(status int) bool {
 	return status == http.StatusTooManyRequests || status >= 500
 }
 
+// errRetryStatus marks an answer whose status retryStatus accepts, so that
+// backoff.Retry tries again; send returns the answer itself, never this.
+var errRetryStatus = errors.New("retryable status")
+
 // send makes attempts of r until one gets an answer that is final: a status
 // that retryStatus refuses, a call that may not be retried, retries used up,
 // or no time left. It returns an error only when it has no answer to give:
 // a network error, or an answer it retried past (as *APIError).
 func (c *Client) send(ctx context.Context, r *request, retryStatus func(int) bool) (*response, error) {
-	for attempt := 0; ; attempt++ {
-		resp, err := c.attempt(ctx, r)
-		if err == nil && !retryStatus(resp.status) {
-			return resp, nil
+	var (
+		last    *response
+		lastErr error
+		tries   uint
+	)
+	op := func() (*response, error) {
+		tries++
+		last, lastErr = c.attempt(ctx, r)
+		if lastErr != nil {
+			return nil, lastErr
 		}
-		if ctx.Err() != nil {
-			// The caller's deadline or cancellation, not a per-attempt
-			// timeout: nothing more to try.
-			return nil, c.finalError(ctx, r, resp, err)
+		if !retryStatus(last.status) {
+			return last, nil
 		}
-		if !r.retry || attempt >= c.maxRetries {
-			if err != nil {
-				return nil, &callError{op: r.op, err: err}
-			}
-			return resp, nil
-		}
-		wait := c.backoff(attempt)
-		if resp != nil && resp.status == http.StatusTooManyRequests {
-			if ra, ok := parseRetryAfter(resp.header.Get("Retry-After"), time.Now()); ok {
-				wait = ra
+		if last.status == http.StatusTooManyRequests {
+			if ra, ok := parseRetryAfter(last.header.Get("Retry-After"), time.Now()); ok {
+				return nil, &backoff.RetryAfterError{Duration: ra}
 			}
 		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			// Sleeping would outlive the caller: give the answer we have
-			// now, so a 429 reaches the caller as rate-limited at once.
-			if err != nil {
-				return nil, &callError{op: r.op, err: fmt.Errorf("%w (no time left to retry)", err)}
-			}
-			return resp, nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, c.finalError(ctx, r, resp, err)
-		case <-t.C:
-		}
+		return nil, errRetryStatus
 	}
+	maxTries := uint(1)
+	if r.retry {
+		maxTries += uint(c.maxRetries)
+	}
+	opts := []backoff.RetryOption{
+		backoff.WithMaxTries(maxTries),
+		backoff.WithBackOff(&backoff.ExponentialBackOff{
+			InitialInterval:     c.backoffBase,
+			RandomizationFactor: 0.5,
+			Multiplier:          2,
+			MaxInterval:         c.backoffMax,
+		}),
+		// No limit without a deadline: the tries bound the call.
+		backoff.WithMaxElapsedTime(0),
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		// A wait that would outlive the caller ends the call with the answer
+		// we have now, so a 429 reaches the caller as rate-limited at once.
+		opts = append(opts, backoff.WithMaxElapsedTime(max(time.Until(deadline), 1)))
+	}
+	if resp, err := backoff.Retry(ctx, op, opts...); err == nil {
+		return resp, nil
+	}
+	switch {
+	case ctx.Err() != nil:
+		// The caller's deadline or cancellation, not a per-attempt timeout.
+		return nil, c.finalError(ctx, r, last, lastErr)
+	case lastErr != nil && tries < maxTries:
+		return nil, &callError{op: r.op, err: fmt.Errorf("%w (no time left to retry)", lastErr)}
+	case lastErr != nil:
+		return nil, &callError{op: r.op, err: lastErr}
+	}
+	return last, nil
 }
 
 // finalError is the error of a call whose context ended: it wraps the
@@ -312,15 +327,4 @@ func stripURL(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// backoff is the full-jitter wait before retry number attempt+1.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.backoffMax
-	if attempt < 30 {
-		if e := c.backoffBase << attempt; e > 0 && e < d {
-			d = e
-		}
-	}
-	return rand.N(d) + 1
 }
