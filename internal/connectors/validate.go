@@ -18,7 +18,7 @@ func (c *Connection) Validate() error {
 	switch {
 	case c.ID == "" || c.OrganizationID == "" || c.UserID == "" || c.Connector == "":
 		return Errorf(EInvalid, "connection needs an id, organization, user and connector")
-	case strings.Contains(c.ID+c.OrganizationID+c.UserID+c.Connector+c.AuthProvider+c.ProviderConfigKey, nul):
+	case strings.Contains(c.ID+c.OrganizationID+c.UserID+c.Connector+string(c.AuthProvider)+c.ProviderConfigKey, nul):
 		return Errorf(EInvalid, "connection ids may not contain NUL")
 	case !c.Status.Valid():
 		return Errorf(EInvalid, "unknown status %q", c.Status)

@@ -9,8 +9,6 @@ package wiring
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -179,7 +177,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 		if cfg.TableName == "" {
 			return nil, fmt.Errorf("configuration: TABLE_NAME is not set")
 		}
-		store = dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, DeriveKey(sec.StateSigningKey, "cursor"))
+		store = dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, seal.DeriveKey([]byte(sec.StateSigningKey), "cursor"))
 	}
 
 	httpClient := opts.HTTPClient
@@ -258,7 +256,7 @@ func (c *core) verifier(ctx context.Context) (httpapi.Authenticator, error) {
 func (c *core) service() *connect.Service {
 	return connect.New(connect.Deps{
 		Store: c.store, Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
-		Sealer: c.sealer, StateKey: DeriveKey(c.sec.StateSigningKey, "state"),
+		Sealer: c.sealer, StateKey: seal.DeriveKey([]byte(c.sec.StateSigningKey), "state"),
 		RedirectAllowlist: c.cfg.RedirectAllowlist, Now: c.now,
 	})
 }
@@ -327,14 +325,6 @@ func newSealer(cfg config.Config, opts Options, awsCfg aws.Config, store connect
 	// Nothing to seal with: what stores or reads a token answers
 	// not_configured (New has logged what is missing); the rest serves.
 	return nil, notConfiguredSealer{}, nil
-}
-
-// DeriveKey returns a purpose-bound key from a secret, so one configured
-// secret can key several MACs (states, cursors) without any two sharing a key.
-func DeriveKey(secret, purpose string) []byte {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
 }
 
 // API returns the HTTP API of the function named function.

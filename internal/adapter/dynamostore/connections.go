@@ -16,24 +16,24 @@ import (
 // connItem is a connection as stored. It has no AttrTTL: DynamoDB's TTL
 // would otherwise delete connections.
 type connItem struct {
-	PK                string   `dynamodbav:"PK"`
-	SK                string   `dynamodbav:"SK"`
-	GSI1PK            string   `dynamodbav:"GSI1PK"`
-	GSI1SK            string   `dynamodbav:"GSI1SK"`
-	ID                string   `dynamodbav:"id"`
-	OrganizationID    string   `dynamodbav:"organizationId"`
-	UserID            string   `dynamodbav:"userId"`
-	Connector         string   `dynamodbav:"connector"`
-	AuthProvider      string   `dynamodbav:"authProvider"`
-	ProviderConfigKey string   `dynamodbav:"providerConfigKey"`
-	Status            string   `dynamodbav:"status"`
-	Scopes            []string `dynamodbav:"scopes"`
-	CreatedAt         string   `dynamodbav:"createdAt"`
-	UpdatedAt         string   `dynamodbav:"updatedAt"`
-	LastRefreshedAt   string   `dynamodbav:"lastRefreshedAt,omitempty"`
-	ExpiresAt         string   `dynamodbav:"expiresAt,omitempty"`
-	Version           int64    `dynamodbav:"version"`
-	SealedToken       []byte   `dynamodbav:"sealedToken,omitempty"`
+	PK                string                  `dynamodbav:"PK"`
+	SK                string                  `dynamodbav:"SK"`
+	GSI1PK            string                  `dynamodbav:"GSI1PK"`
+	GSI1SK            string                  `dynamodbav:"GSI1SK"`
+	ID                string                  `dynamodbav:"id"`
+	OrganizationID    string                  `dynamodbav:"organizationId"`
+	UserID            string                  `dynamodbav:"userId"`
+	Connector         string                  `dynamodbav:"connector"`
+	AuthProvider      connectors.AuthProvider `dynamodbav:"authProvider"`
+	ProviderConfigKey string                  `dynamodbav:"providerConfigKey"`
+	Status            string                  `dynamodbav:"status"`
+	Scopes            []string                `dynamodbav:"scopes"`
+	CreatedAt         string                  `dynamodbav:"createdAt"`
+	UpdatedAt         string                  `dynamodbav:"updatedAt"`
+	LastRefreshedAt   string                  `dynamodbav:"lastRefreshedAt,omitempty"`
+	ExpiresAt         string                  `dynamodbav:"expiresAt,omitempty"`
+	Version           int64                   `dynamodbav:"version"`
+	SealedToken       []byte                  `dynamodbav:"sealedToken,omitempty"`
 }
 
 func newConnItem(c *connectors.Connection, version int64) connItem {

@@ -17,19 +17,19 @@ import (
 const stateTTL = 10 * time.Minute
 
 type stateItem struct {
-	PK             string `dynamodbav:"PK"`
-	SK             string `dynamodbav:"SK"`
-	Nonce          string `dynamodbav:"nonce"`
-	OrganizationID string `dynamodbav:"organizationId"`
-	UserID         string `dynamodbav:"userId"`
-	Connector      string `dynamodbav:"connector"`
-	AuthProvider   string `dynamodbav:"authProvider"`
-	RedirectURI    string `dynamodbav:"redirectUri"`
-	ConnectionID   string `dynamodbav:"connectionId"`
-	SealedVerifier []byte `dynamodbav:"sealedVerifier,omitempty"`
-	CreatedAt      string `dynamodbav:"createdAt"`
-	ExpiresAt      string `dynamodbav:"expiresAt"`
-	ExpiresAtEpoch int64  `dynamodbav:"expiresAtEpoch"`
+	PK             string                  `dynamodbav:"PK"`
+	SK             string                  `dynamodbav:"SK"`
+	Nonce          string                  `dynamodbav:"nonce"`
+	OrganizationID string                  `dynamodbav:"organizationId"`
+	UserID         string                  `dynamodbav:"userId"`
+	Connector      string                  `dynamodbav:"connector"`
+	AuthProvider   connectors.AuthProvider `dynamodbav:"authProvider"`
+	RedirectURI    string                  `dynamodbav:"redirectUri"`
+	ConnectionID   string                  `dynamodbav:"connectionId"`
+	SealedVerifier []byte                  `dynamodbav:"sealedVerifier,omitempty"`
+	CreatedAt      string                  `dynamodbav:"createdAt"`
+	ExpiresAt      string                  `dynamodbav:"expiresAt"`
+	ExpiresAtEpoch int64                   `dynamodbav:"expiresAtEpoch"`
 }
 
 func (it *stateItem) state() (*connectors.OAuthState, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/wiring"
 )
 
@@ -126,7 +127,7 @@ func (s *seeder) service(ctx context.Context) (*wiring.App, error) {
 		// The function logs its own view of the same configuration; a
 		// seeding failure comes back as an error with its context.
 		LogOutput: io.Discard,
-		Store:     dynamostore.New(s.b.ddb, tableName, wiring.DeriveKey(s.b.sec.StateSigningKey, "cursor")),
+		Store:     dynamostore.New(s.b.ddb, tableName, seal.DeriveKey([]byte(s.b.sec.StateSigningKey), "cursor")),
 		Secrets:   awssecrets.New(s.b.sm, s.b.secretARN),
 		// The SDK's own configuration would look for KMS in AWS: the
 		// seeder wraps data keys with moto's key, as the function does.

@@ -12,20 +12,20 @@ import (
 // connRecord is a connection as stored; its own type so the file format
 // does not follow every change of the domain struct.
 type connRecord struct {
-	ID                string    `json:"id"`
-	OrganizationID    string    `json:"organizationId"`
-	UserID            string    `json:"userId"`
-	Connector         string    `json:"connector"`
-	AuthProvider      string    `json:"authProvider"`
-	ProviderConfigKey string    `json:"providerConfigKey"`
-	Status            string    `json:"status"`
-	Scopes            []string  `json:"scopes"`
-	CreatedAt         time.Time `json:"createdAt"`
-	UpdatedAt         time.Time `json:"updatedAt"`
-	LastRefreshedAt   time.Time `json:"lastRefreshedAt"`
-	ExpiresAt         time.Time `json:"expiresAt"`
-	Version           int64     `json:"version"`
-	SealedToken       []byte    `json:"sealedToken,omitempty"`
+	ID                string                  `json:"id"`
+	OrganizationID    string                  `json:"organizationId"`
+	UserID            string                  `json:"userId"`
+	Connector         string                  `json:"connector"`
+	AuthProvider      connectors.AuthProvider `json:"authProvider"`
+	ProviderConfigKey string                  `json:"providerConfigKey"`
+	Status            string                  `json:"status"`
+	Scopes            []string                `json:"scopes"`
+	CreatedAt         time.Time               `json:"createdAt"`
+	UpdatedAt         time.Time               `json:"updatedAt"`
+	LastRefreshedAt   time.Time               `json:"lastRefreshedAt"`
+	ExpiresAt         time.Time               `json:"expiresAt"`
+	Version           int64                   `json:"version"`
+	SealedToken       []byte                  `json:"sealedToken,omitempty"`
 }
 
 func newConnRecord(c *connectors.Connection, version int64) connRecord {

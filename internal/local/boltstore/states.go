@@ -14,16 +14,16 @@ import (
 const stateTTL = 10 * time.Minute
 
 type stateRecord struct {
-	Nonce          string    `json:"nonce"`
-	OrganizationID string    `json:"organizationId"`
-	UserID         string    `json:"userId"`
-	Connector      string    `json:"connector"`
-	AuthProvider   string    `json:"authProvider"`
-	RedirectURI    string    `json:"redirectUri"`
-	ConnectionID   string    `json:"connectionId"`
-	SealedVerifier []byte    `json:"sealedVerifier,omitempty"`
-	CreatedAt      time.Time `json:"createdAt"`
-	ExpiresAt      time.Time `json:"expiresAt"`
+	Nonce          string                  `json:"nonce"`
+	OrganizationID string                  `json:"organizationId"`
+	UserID         string                  `json:"userId"`
+	Connector      string                  `json:"connector"`
+	AuthProvider   connectors.AuthProvider `json:"authProvider"`
+	RedirectURI    string                  `json:"redirectUri"`
+	ConnectionID   string                  `json:"connectionId"`
+	SealedVerifier []byte                  `json:"sealedVerifier,omitempty"`
+	CreatedAt      time.Time               `json:"createdAt"`
+	ExpiresAt      time.Time               `json:"expiresAt"`
 }
 
 // state returns the state, or an EInvalidState error once it expired:

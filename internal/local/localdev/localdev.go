@@ -36,6 +36,7 @@ import (
 	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/logging"
 	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/wiring"
 )
 
@@ -186,7 +187,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		app.closeSandbox()
 		return nil, fmt.Errorf("development secrets: %w", err)
 	}
-	app.store, err = boltstore.Open(filepath.Join(opts.Dir, "connectors.db"), wiring.DeriveKey(secrets.StateSigningKey, "cursor"))
+	app.store, err = boltstore.Open(filepath.Join(opts.Dir, "connectors.db"), seal.DeriveKey([]byte(secrets.StateSigningKey), "cursor"))
 	if err != nil {
 		app.closeSandbox()
 		return nil, fmt.Errorf("open embedded store: %w", err)

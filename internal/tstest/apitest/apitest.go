@@ -34,6 +34,7 @@ import (
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/tstest/awstest"
 	"github.com/automators/connectors/internal/tstest/oauthtest"
 	"github.com/automators/connectors/internal/tstest/syncbuf"
@@ -165,7 +166,7 @@ func New(t *testing.T, kind string, o Options) *Env {
 		e.Vars[k] = v
 	}
 
-	cursorKey := wiring.DeriveKey(sec.StateSigningKey, "cursor")
+	cursorKey := seal.DeriveKey([]byte(sec.StateSigningKey), "cursor")
 	switch kind {
 	case "bolt":
 		e.BoltPath = filepath.Join(t.TempDir(), "connectors.db")

@@ -22,10 +22,10 @@ import (
 	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/local/samtemplate"
 	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/tstest/awstest"
 	"github.com/automators/connectors/internal/tstest/reftest"
 	"github.com/automators/connectors/internal/tstest/syncbuf"
-	"github.com/automators/connectors/internal/wiring"
 )
 
 // Identity of the sample events: the token's user and organization, and the
@@ -135,7 +135,7 @@ func newBackend(t *testing.T) *backend {
 		"CORS_ALLOW_ORIGINS=https://app.automators.dev",
 		"LOG_LEVEL=debug",
 	}, sec.Env()...)
-	store := dynamostore.New(client, table, wiring.DeriveKey(sec.StateSigningKey, "cursor"))
+	store := dynamostore.New(client, table, seal.DeriveKey([]byte(sec.StateSigningKey), "cursor"))
 	return &backend{env: env, secrets: sec, token: token, store: store}
 }
 
