@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connect"
@@ -226,11 +227,15 @@ func BenchmarkExecuteWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg, rt := registry.Default(), router.New(router.Policy{})
+	cat, err := actions.NewCatalogue(registry.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, rt := cat.Registry(), router.New(router.Policy{})
 	svc := connect.New(connect.Deps{Store: store, Registry: reg, Router: rt, Sealer: sealer, Legacy: legacyoauth.New(nil, nil)})
 	exec := executor.New(executor.Deps{
 		Store: store, Registry: reg, Router: rt, Nango: nc, Tokens: svc,
-		HTTP: &http.Client{Transport: tx},
+		HTTP: &http.Client{Transport: tx}, Actions: cat,
 		BaseURLs: map[string]string{
 			"slack": "http://slack.bench", "stripe": "http://stripe.bench",
 			"hubspot": "http://hubspot.bench", "gmail": "http://gmail.bench",

@@ -79,6 +79,7 @@ type Deps struct {
 	Nango    Nango // nil when Nango is not configured
 	Tokens   Tokens
 	HTTP     actions.Doer
+	Actions  *actions.Catalogue // built over Registry, which lists its actions
 	Now      func() time.Time
 	// Lease bounds how long one invocation holds an idempotency key; it
 	// outlives the function's timeout so that a live holder is never
@@ -132,7 +133,7 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 	if !m.HasAction(action) {
 		return Output{}, &Error{Name: NameInvalidInput, Message: fmt.Sprintf("connector %s has no action %q", connector, action)}
 	}
-	act, ok := actions.Lookup(connector, action)
+	act, ok := e.Actions.Lookup(connector, action)
 	if !ok {
 		return Output{}, &Error{Name: NameInvalidInput, Message: fmt.Sprintf("connector %s has no action %q", connector, action)}
 	}
@@ -232,7 +233,7 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 			return Output{}, err
 		}
 		out.Attempts = attempt
-		res, err := actions.Run(ctx, e.HTTP, e.proxy(conn), actions.Request{
+		res, err := e.Actions.Run(ctx, e.HTTP, e.proxy(conn), actions.Request{
 			Connector: m.ID, Action: action, Params: in.Params, Credentials: creds,
 			IdempotencyKey: providerKey(key), BaseURL: e.BaseURLs[m.ID],
 		})

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/dynamostore"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
@@ -244,14 +245,18 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.sealer = sealer
 	legacy := legacyoauth.New(httpClient, map[string]*legacyoauth.Provider{"gmail": e.google.GoogleProvider("https://connectors.test/callback")})
 
-	reg := registry.Default()
+	cat, err := actions.NewCatalogue(registry.Default())
+	if err != nil {
+		t.Fatalf("actions.NewCatalogue: %v", err)
+	}
+	reg := cat.Registry()
 	rt := router.New(router.Policy{})
 	e.svc = connect.New(connect.Deps{
 		Store: e.store, Registry: reg, Router: rt, Nango: e.nango, NangoHost: nangoURL,
 		Legacy: legacy, Sealer: sealer, StateKey: []byte("state-key"), Now: now,
 	})
 	e.exec = executor.New(executor.Deps{
-		Store: e.store, Registry: reg, Router: rt, Nango: e.nango, Tokens: e.svc, HTTP: httpClient,
+		Store: e.store, Registry: reg, Router: rt, Nango: e.nango, Tokens: e.svc, HTTP: httpClient, Actions: cat,
 		Now: now, Wait: o.wait, Lease: o.lease,
 		BaseURLs: map[string]string{"slack": e.slack.URL, "stripe": e.stripe.URL, "gmail": e.gmail.URL},
 	})

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
+	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/adapter/awskms"
 	"github.com/automators/connectors/internal/adapter/awssecrets"
@@ -162,6 +163,11 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	}
 
 	reg := registry.Default().WithProviderConfigKeys(cfg.ProviderConfigKeys)
+	cat, err := actions.NewCatalogue(reg)
+	if err != nil {
+		return nil, err
+	}
+	reg = cat.Registry()
 	policy, err := router.ParsePolicy(cfg.RoutingPolicy)
 	if err != nil {
 		return nil, fmt.Errorf("ROUTING_POLICY: %w", err)
@@ -194,7 +200,7 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 		RedirectAllowlist: cfg.RedirectAllowlist,
 	})
 	exec := executor.New(executor.Deps{
-		Store: store, Registry: reg, Router: rt, Nango: execNango, Tokens: svc, HTTP: httpClient,
+		Store: store, Registry: reg, Router: rt, Nango: execNango, Tokens: svc, HTTP: httpClient, Actions: cat,
 		BaseURLs: cfg.ProviderBaseURLs,
 	})
 	return &App{
