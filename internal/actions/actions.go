@@ -73,7 +73,9 @@ func (r Request) LogValue() slog.Value {
 
 // Action is one operation of a connector.
 type Action interface {
+	// Connector is the registry id of the action's connector.
 	Connector() string
+	// Name is the action's name within its connector.
 	Name() string
 	// Write reports whether the action changes data at the provider, so
 	// that an executor records its result before a retry can repeat it.

@@ -28,7 +28,7 @@ import (
 	"github.com/automators/connectors/internal/router"
 )
 
-// Input is the task input Step Functions sends (DESIGN §7).
+// Input is the task input Step Functions sends.
 type Input struct {
 	ExecutionID    string         `json:"executionId"`
 	NodeID         string         `json:"nodeId"`
