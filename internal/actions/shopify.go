@@ -17,8 +17,6 @@ func shopifyAuth(c connectors.Credentials, h http.Header) error {
 	return nil
 }
 
-var financialStatuses = []string{"pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded", "voided"}
-
 // shopifyActions builds the connector's actions.
 //
 // Shopify Admin REST API (https://shopify.dev/docs/api/admin-rest), at the
@@ -58,7 +56,7 @@ func shopifyActions() connector {
 			params: []Param{
 				{Name: "line_items", Kind: Objects, Required: true},
 				{Name: "email", Kind: String, SingleLine: true},
-				{Name: "financial_status", Kind: String, Enum: financialStatuses},
+				{Name: "financial_status", Kind: String, Enum: []string{"pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded", "voided"}},
 				{Name: "send_receipt", Kind: Bool},
 				{Name: "note", Kind: String},
 				{Name: "tags", Kind: Strings, SingleLine: true},
