@@ -16,8 +16,12 @@
 // Provider failures carry a *ProviderError cause. No message ever holds a
 // credential: provider text is scrubbed of the request's tokens.
 //
-// The package imports nothing of AWS and holds no state: credentials come
-// with each Request.
+// A Catalogue, built once with NewCatalogue over the registry, holds every
+// connector's actions; the registry's action lists are derived from it, so
+// action names are written only here.
+//
+// The package imports nothing of AWS and holds no package state:
+// credentials come with each Request.
 package actions
 
 import (
@@ -30,11 +34,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/registry"
 )
 
 // Doer sends an HTTP request; *http.Client is one.
@@ -71,7 +73,9 @@ func (r Request) LogValue() slog.Value {
 
 // Action is one operation of a connector.
 type Action interface {
+	// Connector is the registry id of the action's connector.
 	Connector() string
+	// Name is the action's name within its connector.
 	Name() string
 	// Write reports whether the action changes data at the provider, so
 	// that an executor records its result before a retry can repeat it.
@@ -83,25 +87,6 @@ type Action interface {
 	Validate(params map[string]any) error
 }
 
-// Lookup returns the action of a connector by name.
-func Lookup(connector, action string) (Action, bool) {
-	s, ok := byKey[connector+"."+action]
-	return s, ok
-}
-
-// All returns every action, sorted by connector then name.
-func All() []Action {
-	out := make([]Action, 0, len(specs))
-	for _, s := range specs {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		return a.Connector() < b.Connector() || a.Connector() == b.Connector() && a.Name() < b.Name()
-	})
-	return out
-}
-
 // maxResponse bounds what is read from a provider: an answer larger than a
 // workflow step can carry is an error, not a reason to exhaust memory.
 const maxResponse = 8 << 20
@@ -110,8 +95,8 @@ const maxResponse = 8 << 20
 // provider's answer decoded from JSON (an array answer is under "items").
 // doer serves direct calls; proxy serves connectors whose requests Nango
 // signs (Trello) and may be nil otherwise.
-func Run(ctx context.Context, doer Doer, proxy connectors.Proxy, req Request) (map[string]any, error) {
-	s, ok := byKey[req.Connector+"."+req.Action]
+func (cat *Catalogue) Run(ctx context.Context, doer Doer, proxy connectors.Proxy, req Request) (map[string]any, error) {
+	s, ok := cat.byKey[req.Connector+"."+req.Action]
 	if !ok {
 		return nil, connectors.Errorf(connectors.EUnknownConnector, "unknown action %s.%s", req.Connector, req.Action)
 	}
@@ -262,8 +247,3 @@ func (s *spec) baseURL(req Request) (string, error) {
 }
 
 const userAgent = "automators-connectors/1.0 (+https://github.com/automators/connectors)"
-
-// manifests is the registry the actions are written against: base URLs and
-// action lists. Per-deployment overrides change only integration keys,
-// which actions do not use.
-var manifests = registry.Default()

@@ -7,15 +7,15 @@ import (
 	"strconv"
 )
 
-// Asana API 1.0 (https://developers.asana.com/reference). Bodies are
-// wrapped in {"data":...}; failures are {"errors":[{"message"}]}.
-var asanaProvider = &provider{id: "asana", auth: bearer}
-
 var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
-func init() {
-	register(asanaProvider,
-		&spec{
+// asanaActions builds the connector's actions.
+//
+// Asana API 1.0 (https://developers.asana.com/reference). Bodies are
+// wrapped in {"data":...}; failures are {"errors":[{"message"}]}.
+func asanaActions() connector {
+	return connector{provider: &provider{id: "asana", auth: bearer}, actions: []*spec{
+		{
 			name:  "create_task",
 			write: true,
 			params: []Param{
@@ -48,7 +48,7 @@ func init() {
 				return c.json(map[string]any{"data": data})
 			},
 		},
-		&spec{
+		{
 			name: "list_tasks",
 			params: []Param{
 				{Name: "project", Kind: String, SingleLine: true},
@@ -91,5 +91,5 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
 }

@@ -33,6 +33,7 @@ func (d *cannedDoer) Do(r *http.Request) (*http.Response, error) {
 // parameters, build the documented request, pass it to an in-process Doer
 // (or Proxy, for Trello) and decode the provider's canned answer.
 func BenchmarkRun(b *testing.B) {
+	cat := testCatalogue(b)
 	ctx := context.Background()
 	for _, tc := range requestCases() {
 		b.Run(tc.connector+"."+tc.action, func(b *testing.B) {
@@ -44,7 +45,7 @@ func BenchmarkRun(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := Run(ctx, doer, nil, req); err != nil {
+				if _, err := cat.Run(ctx, doer, nil, req); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -66,7 +67,7 @@ func BenchmarkRun(b *testing.B) {
 			req := Request{Connector: "trello", Action: tc.action, Params: tc.params}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := Run(ctx, nil, proxy, req); err != nil {
+				if _, err := cat.Run(ctx, nil, proxy, req); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -8,17 +8,6 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
-// Discord HTTP API v10 (https://discord.com/developers/docs/reference).
-//
-// Credentials: Nango's discord integration holds a user's OAuth2 token,
-// which Discord accepts as "Authorization: Bearer" only for the user's own
-// resources (identify, guilds); posting in a guild channel needs the
-// application's bot, "Authorization: Bot <token>". So a bot token, when the
-// executor supplies one as connectors.Credentials.APIKey, is used; otherwise the OAuth2
-// token goes as Bearer (list_guilds works with it; send_message then fails
-// with Discord's own 401/403 message rather than a guessed one).
-var discordProvider = &provider{id: "discord", auth: discordAuth}
-
 // Discord asks bots for a User-Agent of the form "DiscordBot ($url, $version)".
 const discordUserAgent = "DiscordBot (https://github.com/automators/connectors, 1.0)"
 
@@ -35,9 +24,20 @@ func discordAuth(c connectors.Credentials, h http.Header) error {
 	return nil
 }
 
-func init() {
-	register(discordProvider,
-		&spec{
+// discordActions builds the connector's actions.
+//
+// Discord HTTP API v10 (https://discord.com/developers/docs/reference).
+//
+// Credentials: Nango's discord integration holds a user's OAuth2 token,
+// which Discord accepts as "Authorization: Bearer" only for the user's own
+// resources (identify, guilds); posting in a guild channel needs the
+// application's bot, "Authorization: Bot <token>". So a bot token, when the
+// executor supplies one as connectors.Credentials.APIKey, is used; otherwise the OAuth2
+// token goes as Bearer (list_guilds works with it; send_message then fails
+// with Discord's own 401/403 message rather than a guessed one).
+func discordActions() connector {
+	return connector{provider: &provider{id: "discord", auth: discordAuth}, actions: []*spec{
+		{
 			name:  "send_message",
 			write: true,
 			params: []Param{
@@ -56,7 +56,7 @@ func init() {
 				return c.json(body)
 			},
 		},
-		&spec{
+		{
 			name: "list_guilds",
 			params: []Param{
 				{Name: "limit", Kind: Int, Min: 1, Max: 200},
@@ -72,5 +72,5 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/registry"
 )
 
 func hasCode(err error, code string) bool {
@@ -38,6 +37,7 @@ var sampleRuns = map[string]Request{
 }
 
 func TestErrorMapping(t *testing.T) {
+	cat := testCatalogue(t)
 	tests := []struct {
 		name        string
 		connector   string
@@ -93,7 +93,7 @@ func TestErrorMapping(t *testing.T) {
 			req := sampleRuns[tt.connector]
 			req.Credentials = connectors.Credentials{AccessToken: tok}
 			req.BaseURL = srv.URL
-			out, err := Run(context.Background(), srv.Client(), nil, req)
+			out, err := cat.Run(context.Background(), srv.Client(), nil, req)
 			if err == nil {
 				t.Fatalf("Run succeeded with %v", out)
 			}
@@ -125,6 +125,7 @@ func TestErrorMapping(t *testing.T) {
 }
 
 func TestTrelloProxyErrors(t *testing.T) {
+	cat := testCatalogue(t)
 	tests := []struct {
 		name     string
 		p        *fakeProxy
@@ -139,7 +140,7 @@ func TestTrelloProxyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Run(context.Background(), nil, tt.p, Request{Connector: "trello", Action: "list_cards", Params: map[string]any{"list_id": "l"}})
+			_, err := cat.Run(context.Background(), nil, tt.p, Request{Connector: "trello", Action: "list_cards", Params: map[string]any{"list_id": "l"}})
 			if !hasCode(err, tt.wantCode) || !strings.Contains(connectors.ErrorMessage(err), tt.wantMsg) {
 				t.Errorf("err = %v, want %s containing %q", err, tt.wantCode, tt.wantMsg)
 			}
@@ -152,6 +153,7 @@ type errDoer struct{ err error }
 func (d errDoer) Do(*http.Request) (*http.Response, error) { return nil, d.err }
 
 func TestNetworkErrorsAreUnavailable(t *testing.T) {
+	cat := testCatalogue(t)
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there any more
@@ -161,7 +163,7 @@ func TestNetworkErrorsAreUnavailable(t *testing.T) {
 	} {
 		req := sampleRuns["stripe"]
 		req.Credentials, req.BaseURL = connectors.Credentials{APIKey: "sk_x"}, url
-		_, err := Run(context.Background(), doer, nil, req)
+		_, err := cat.Run(context.Background(), doer, nil, req)
 		if !hasCode(err, connectors.EUnavailable) {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -169,18 +171,20 @@ func TestNetworkErrorsAreUnavailable(t *testing.T) {
 }
 
 func TestMissingCredentialsAreUnauthorized(t *testing.T) {
+	cat := testCatalogue(t)
 	for _, c := range []string{"slack", "shopify", "discord"} {
 		req := sampleRuns[c]
 		req.BaseURL = "http://127.0.0.1:1"
-		if _, err := Run(context.Background(), &countingDoer{}, nil, req); !hasCode(err, connectors.EUnauthorized) {
+		if _, err := cat.Run(context.Background(), &countingDoer{}, nil, req); !hasCode(err, connectors.EUnauthorized) {
 			t.Errorf("%s without credentials: %v", c, err)
 		}
 	}
 }
 
 func TestUnknownAction(t *testing.T) {
+	cat := testCatalogue(t)
 	for _, r := range []Request{{Connector: "slack", Action: "nuke"}, {Connector: "myspace", Action: "post"}} {
-		if _, err := Run(context.Background(), nil, nil, r); !hasCode(err, connectors.EUnknownConnector) {
+		if _, err := cat.Run(context.Background(), nil, nil, r); !hasCode(err, connectors.EUnknownConnector) {
 			t.Errorf("%s.%s: %v", r.Connector, r.Action, err)
 		}
 	}
@@ -201,6 +205,7 @@ func (d *captureDoer) Do(r *http.Request) (*http.Response, error) {
 // TestBaseURLFromConnectionConfig checks the production path: the origin
 // comes from the connection's instance_url or subdomain.
 func TestBaseURLFromConnectionConfig(t *testing.T) {
+	cat := testCatalogue(t)
 	tests := []struct {
 		req     Request
 		wantURL string
@@ -229,7 +234,7 @@ func TestBaseURLFromConnectionConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		d := &captureDoer{status: 200, body: `{}`}
-		_, err := Run(context.Background(), d, nil, tt.req)
+		_, err := cat.Run(context.Background(), d, nil, tt.req)
 		if tt.wantErr != "" {
 			if !hasCode(err, tt.wantErr) || d.req != nil {
 				t.Errorf("%s: err %v, request sent: %v", tt.req.Connector, err, d.req != nil)
@@ -247,6 +252,7 @@ func TestBaseURLFromConnectionConfig(t *testing.T) {
 }
 
 func TestParamValidation(t *testing.T) {
+	cat := testCatalogue(t)
 	tests := []struct {
 		connector, action string
 		params            map[string]any
@@ -295,7 +301,7 @@ func TestParamValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		name := fmt.Sprintf("%s.%s/%s", tt.connector, tt.action, tt.wantField)
-		a, ok := Lookup(tt.connector, tt.action)
+		a, ok := cat.Lookup(tt.connector, tt.action)
 		if !ok {
 			t.Fatalf("%s: no such action", name)
 		}
@@ -316,7 +322,7 @@ func TestParamValidation(t *testing.T) {
 		}
 		// Run refuses the same parameters before any request.
 		d := &countingDoer{}
-		if _, err := Run(context.Background(), d, &fakeProxy{}, Request{Connector: tt.connector, Action: tt.action, Params: tt.params, Credentials: connectors.Credentials{AccessToken: tok}}); !hasCode(err, connectors.EInvalid) || d.n != 0 {
+		if _, err := cat.Run(context.Background(), d, &fakeProxy{}, Request{Connector: tt.connector, Action: tt.action, Params: tt.params, Credentials: connectors.Credentials{AccessToken: tok}}); !hasCode(err, connectors.EInvalid) || d.n != 0 {
 			t.Errorf("%s: Run err %v after %d requests", name, err, d.n)
 		}
 	}
@@ -352,12 +358,14 @@ func TestCredentialsNeverPrint(t *testing.T) {
 func jsonMarshal(v any) ([]byte, error) { return marshalJSON(v) }
 
 // TestActionsMatchRegistry keeps the registry's action lists and this
-// package's actions the same set.
+// package's actions the same set, and every connector with a write and a
+// read.
 func TestActionsMatchRegistry(t *testing.T) {
+	cat := testCatalogue(t)
 	n := 0
-	for _, m := range registry.Default().All() {
+	for _, m := range cat.Registry().All() {
 		for _, name := range m.Actions {
-			a, ok := Lookup(m.ID, name)
+			a, ok := cat.Lookup(m.ID, name)
 			if !ok {
 				t.Errorf("registry lists %s.%s, which has no implementation", m.ID, name)
 				continue
@@ -369,7 +377,7 @@ func TestActionsMatchRegistry(t *testing.T) {
 		}
 		writes := 0
 		for _, name := range m.Actions {
-			if a, ok := Lookup(m.ID, name); ok && a.Write() {
+			if a, ok := cat.Lookup(m.ID, name); ok && a.Write() {
 				writes++
 			}
 		}
@@ -377,7 +385,7 @@ func TestActionsMatchRegistry(t *testing.T) {
 			t.Errorf("%s: %d writes of %d actions, want a write and a read", m.ID, writes, len(m.Actions))
 		}
 	}
-	if len(All()) != n {
-		t.Errorf("%d actions implemented, %d in the registry", len(All()), n)
+	if len(cat.byKey) != n {
+		t.Errorf("%d actions implemented, %d in the registry", len(cat.byKey), n)
 	}
 }

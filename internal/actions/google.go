@@ -51,16 +51,12 @@ func googleClassify(status int, body []byte) (code, message string) {
 	return "", ""
 }
 
-var (
-	sheetsProvider = &provider{id: "google-sheets", auth: bearer, classify: googleClassify}
-	gmailProvider  = &provider{id: "gmail", auth: bearer, classify: googleClassify}
-)
-
-func init() {
-	// Sheets API v4, spreadsheets.values
-	// (https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets.values).
-	register(sheetsProvider,
-		&spec{
+// sheetsActions builds the connector's actions: Sheets API v4,
+// spreadsheets.values
+// (https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets.values).
+func sheetsActions() connector {
+	return connector{provider: &provider{id: "google-sheets", auth: bearer, classify: googleClassify}, actions: []*spec{
+		{
 			name:  "append_values",
 			write: true,
 			params: []Param{
@@ -81,7 +77,7 @@ func init() {
 				return c.json(map[string]any{"majorDimension": "ROWS", "values": a.rows("values")})
 			},
 		},
-		&spec{
+		{
 			name: "get_values",
 			params: []Param{
 				{Name: "spreadsheet_id", Kind: String, Required: true, Segment: true},
@@ -102,12 +98,14 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
+}
 
-	// Gmail API v1, users.messages
-	// (https://developers.google.com/gmail/api/reference/rest/v1/users.messages).
-	register(gmailProvider,
-		&spec{
+// gmailActions builds the connector's actions: Gmail API v1, users.messages
+// (https://developers.google.com/gmail/api/reference/rest/v1/users.messages).
+func gmailActions() connector {
+	return connector{provider: &provider{id: "gmail", auth: bearer, classify: googleClassify}, actions: []*spec{
+		{
 			name:  "send_email",
 			write: true,
 			params: []Param{
@@ -129,10 +127,7 @@ func init() {
 			},
 			// users.messages.send: an RFC 5322 message, base64url, in "raw".
 			build: func(a args, _ Request, c *call) error {
-				msg, err := rfc5322(a)
-				if err != nil {
-					return err
-				}
+				msg := rfc5322(a)
 				c.method, c.path = http.MethodPost, "/users/me/messages/send"
 				body := map[string]any{"raw": base64.URLEncoding.EncodeToString(msg)}
 				if a.has("thread_id") {
@@ -141,7 +136,7 @@ func init() {
 				return c.json(body)
 			},
 		},
-		&spec{
+		{
 			name: "list_messages",
 			params: []Param{
 				{Name: "query", Kind: String},
@@ -166,7 +161,7 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
 }
 
 func orDefault(v, def string) string {
@@ -190,16 +185,24 @@ func parseAddresses(s *spec, field string, list []string) ([]*mail.Address, erro
 	return out, nil
 }
 
+// addresses parses a recipients list that the action's rule has accepted
+// with parseAddresses, so it cannot fail.
+func addresses(list []string) []*mail.Address {
+	var out []*mail.Address
+	for _, e := range list {
+		addrs, _ := mail.ParseAddressList(e)
+		out = append(out, addrs...)
+	}
+	return out
+}
+
 // rfc5322 writes the message Gmail sends: headers with RFC 2047 encoded
 // words where needed, CRLF line ends, and a base64 body so any text is safe.
-func rfc5322(a args) ([]byte, error) {
+func rfc5322(a args) []byte {
 	var b bytes.Buffer
 	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	for _, f := range []struct{ key, name string }{{"to", "To"}, {"cc", "Cc"}, {"bcc", "Bcc"}} {
-		addrs, err := parseAddresses(byKey["gmail.send_email"], f.key, a.strs(f.key))
-		if err != nil {
-			return nil, err
-		}
+		addrs := addresses(a.strs(f.key))
 		if len(addrs) == 0 {
 			continue
 		}
@@ -224,5 +227,5 @@ func rfc5322(a args) ([]byte, error) {
 		enc = enc[76:]
 	}
 	b.WriteString(enc + "\r\n")
-	return b.Bytes(), nil
+	return b.Bytes()
 }

@@ -2,13 +2,13 @@ package actions
 
 import "net/http"
 
+// hubspotActions builds the connector's actions.
+//
 // HubSpot CRM API v3 (https://developers.hubspot.com/docs/api/crm/contacts).
 // Failures are {"status":"error","message","category","correlationId"}.
-var hubspotProvider = &provider{id: "hubspot", auth: bearer}
-
-func init() {
-	register(hubspotProvider,
-		&spec{
+func hubspotActions() connector {
+	return connector{provider: &provider{id: "hubspot", auth: bearer}, actions: []*spec{
+		{
 			name:   "create_contact",
 			write:  true,
 			params: []Param{{Name: "properties", Kind: Object, Required: true}},
@@ -18,7 +18,7 @@ func init() {
 				return c.json(map[string]any{"properties": a.obj("properties")})
 			},
 		},
-		&spec{
+		{
 			name: "search_contacts",
 			params: []Param{
 				{Name: "email", Kind: String, SingleLine: true},
@@ -48,5 +48,5 @@ func init() {
 				return c.json(body)
 			},
 		},
-	)
+	}}
 }

@@ -6,16 +6,13 @@ import (
 	"strings"
 )
 
-// Microsoft Graph v1.0. Failures are {"error":{"code","message"}}; throttling
-// is 429 with Retry-After.
-var (
-	teamsProvider   = &provider{id: "microsoft-teams", auth: bearer}
-	outlookProvider = &provider{id: "outlook", auth: bearer}
-)
+// Microsoft Graph v1.0 serves Teams and Outlook. Failures are
+// {"error":{"code","message"}}; throttling is 429 with Retry-After.
 
-func init() {
-	register(teamsProvider,
-		&spec{
+// teamsActions builds the connector's actions.
+func teamsActions() connector {
+	return connector{provider: &provider{id: "microsoft-teams", auth: bearer}, actions: []*spec{
+		{
 			name:  "send_channel_message",
 			write: true,
 			params: []Param{
@@ -39,7 +36,7 @@ func init() {
 				return c.json(msg)
 			},
 		},
-		&spec{
+		{
 			name:   "list_channels",
 			params: []Param{{Name: "team_id", Kind: String, Required: true, Segment: true}},
 			// GET /teams/{team-id}/channels
@@ -48,10 +45,13 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
+}
 
-	register(outlookProvider,
-		&spec{
+// outlookActions builds the connector's actions.
+func outlookActions() connector {
+	return connector{provider: &provider{id: "outlook", auth: bearer}, actions: []*spec{
+		{
 			name:  "send_mail",
 			write: true,
 			params: []Param{
@@ -83,7 +83,7 @@ func init() {
 					"body":    map[string]any{"contentType": ct, "content": a.str("body")},
 				}
 				for _, f := range []struct{ param, field string }{{"to", "toRecipients"}, {"cc", "ccRecipients"}, {"bcc", "bccRecipients"}} {
-					addrs, _ := parseAddresses(byKey["outlook.send_mail"], f.param, a.strs(f.param))
+					addrs := addresses(a.strs(f.param))
 					if len(addrs) == 0 {
 						continue
 					}
@@ -104,7 +104,7 @@ func init() {
 				return c.json(map[string]any{"message": msg, "saveToSentItems": save})
 			},
 		},
-		&spec{
+		{
 			name: "list_messages",
 			params: []Param{
 				{Name: "folder", Kind: String, Segment: true},
@@ -126,5 +126,5 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
 }

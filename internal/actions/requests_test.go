@@ -380,6 +380,7 @@ func checkGmailRaw(t *testing.T, body []byte) {
 // TestRequestsMatchProviderDocs runs every action against an httptest
 // server standing in for the provider and checks the exact request.
 func TestRequestsMatchProviderDocs(t *testing.T) {
+	cat := testCatalogue(t)
 	covered := map[string]bool{}
 	for _, tc := range requestCases() {
 		if tc.connector == "trello" {
@@ -397,7 +398,7 @@ func TestRequestsMatchProviderDocs(t *testing.T) {
 				io.WriteString(w, tc.answer)
 			}))
 			defer srv.Close()
-			out, err := Run(context.Background(), srv.Client(), nil, Request{
+			out, err := cat.Run(context.Background(), srv.Client(), nil, Request{
 				Connector: tc.connector, Action: tc.action, Params: tc.params,
 				Credentials: tc.creds, IdempotencyKey: tc.idempotencyKey, BaseURL: srv.URL,
 			})
@@ -413,9 +414,11 @@ func TestRequestsMatchProviderDocs(t *testing.T) {
 			}
 		})
 	}
-	for _, a := range All() {
-		if a.Connector() != "trello" && !covered[a.Connector()+"."+a.Name()] {
-			t.Errorf("no request test for %s.%s", a.Connector(), a.Name())
+	for _, m := range cat.Registry().All() {
+		for _, name := range m.Actions {
+			if m.ID != "trello" && !covered[m.ID+"."+name] {
+				t.Errorf("no request test for %s.%s", m.ID, name)
+			}
 		}
 	}
 }
@@ -490,6 +493,7 @@ func (p *fakeProxy) Proxy(_ context.Context, c connectors.ProxyCall) (int, http.
 }
 
 func TestTrelloGoesThroughNangoProxy(t *testing.T) {
+	cat := testCatalogue(t)
 	tests := []struct {
 		action string
 		params map[string]any
@@ -516,7 +520,7 @@ func TestTrelloGoesThroughNangoProxy(t *testing.T) {
 		t.Run(tt.action, func(t *testing.T) {
 			p := &fakeProxy{status: 200, body: tt.answer}
 			doer := &countingDoer{}
-			out, err := Run(context.Background(), doer, p, Request{
+			out, err := cat.Run(context.Background(), doer, p, Request{
 				Connector: "trello", Action: tt.action, Params: tt.params,
 				Credentials: connectors.Credentials{OAuthToken: "oauth-tok", OAuthTokenSecret: "oauth-secret"},
 			})
@@ -541,7 +545,7 @@ func TestTrelloGoesThroughNangoProxy(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Run(context.Background(), nil, nil, Request{Connector: "trello", Action: "list_cards", Params: map[string]any{"list_id": "x"}}); !hasCode(err, "not_configured") {
+	if _, err := cat.Run(context.Background(), nil, nil, Request{Connector: "trello", Action: "list_cards", Params: map[string]any{"list_id": "x"}}); !hasCode(err, "not_configured") {
 		t.Errorf("Trello without a proxy: %v", err)
 	}
 }

@@ -6,17 +6,17 @@ import (
 	"regexp"
 )
 
-// Salesforce REST API (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta),
-// at the connection's instance_url. Failures are
-// [{"message","errorCode","fields"}].
-var salesforceProvider = &provider{id: "salesforce", auth: bearer}
-
 // sObjectName is a standard or custom object's API name (Account, Invoice__c).
 var sObjectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
-func init() {
-	register(salesforceProvider,
-		&spec{
+// salesforceActions builds the connector's actions.
+//
+// Salesforce REST API (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta),
+// at the connection's instance_url. Failures are
+// [{"message","errorCode","fields"}].
+func salesforceActions() connector {
+	return connector{provider: &provider{id: "salesforce", auth: bearer}, actions: []*spec{
+		{
 			name:  "create_record",
 			write: true,
 			params: []Param{
@@ -29,7 +29,7 @@ func init() {
 				return c.json(a.obj("fields"))
 			},
 		},
-		&spec{
+		{
 			name:   "query",
 			params: []Param{{Name: "soql", Kind: String, Required: true}},
 			// GET /query/?q=SOQL
@@ -39,5 +39,5 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
 }

@@ -9,12 +9,6 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
-// Shopify Admin REST API (https://shopify.dev/docs/api/admin-rest), at the
-// shop's own domain (the connection's subdomain). It authenticates with
-// X-Shopify-Access-Token, not Authorization. Failures are {"errors": ...};
-// throttling is 429 with Retry-After in (possibly fractional) seconds.
-var shopifyProvider = &provider{id: "shopify", auth: shopifyAuth}
-
 func shopifyAuth(c connectors.Credentials, h http.Header) error {
 	if c.AccessToken == "" {
 		return connectors.Errorf(connectors.EUnauthorized, "no Shopify access token for the request")
@@ -23,11 +17,15 @@ func shopifyAuth(c connectors.Credentials, h http.Header) error {
 	return nil
 }
 
-var financialStatuses = []string{"pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded", "voided"}
-
-func init() {
-	register(shopifyProvider,
-		&spec{
+// shopifyActions builds the connector's actions.
+//
+// Shopify Admin REST API (https://shopify.dev/docs/api/admin-rest), at the
+// shop's own domain (the connection's subdomain). It authenticates with
+// X-Shopify-Access-Token, not Authorization. Failures are {"errors": ...};
+// throttling is 429 with Retry-After in (possibly fractional) seconds.
+func shopifyActions() connector {
+	return connector{provider: &provider{id: "shopify", auth: shopifyAuth}, actions: []*spec{
+		{
 			name: "list_products",
 			params: []Param{
 				{Name: "limit", Kind: Int, Min: 1, Max: 250},
@@ -52,13 +50,13 @@ func init() {
 				return nil
 			},
 		},
-		&spec{
+		{
 			name:  "create_order",
 			write: true,
 			params: []Param{
 				{Name: "line_items", Kind: Objects, Required: true},
 				{Name: "email", Kind: String, SingleLine: true},
-				{Name: "financial_status", Kind: String, Enum: financialStatuses},
+				{Name: "financial_status", Kind: String, Enum: []string{"pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded", "voided"}},
 				{Name: "send_receipt", Kind: Bool},
 				{Name: "note", Kind: String},
 				{Name: "tags", Kind: Strings, SingleLine: true},
@@ -82,7 +80,7 @@ func init() {
 				return c.json(map[string]any{"order": order})
 			},
 		},
-	)
+	}}
 }
 
 // checkLineItems requires each line item to name a variant, or a title and

@@ -10,14 +10,14 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
+// slackActions builds the connector's actions.
+//
 // Slack Web API (https://api.slack.com/methods). Methods answer 200 with
 // {"ok":false,"error":"..."} on failure, so the body decides, not the
 // status; rate limits come as 429 with Retry-After, or as "ratelimited".
-var slackProvider = &provider{id: "slack", auth: bearer, classify: slackClassify}
-
-func init() {
-	register(slackProvider,
-		&spec{
+func slackActions() connector {
+	return connector{provider: &provider{id: "slack", auth: bearer, classify: slackClassify}, actions: []*spec{
+		{
 			name:  "send_message",
 			write: true,
 			params: []Param{
@@ -48,7 +48,7 @@ func init() {
 				return c.json(body)
 			},
 		},
-		&spec{
+		{
 			name: "list_channels",
 			params: []Param{
 				{Name: "types", Kind: Strings, Enum: []string{"public_channel", "private_channel", "mpim", "im"}},
@@ -78,7 +78,7 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
 }
 
 // slackClassify reads Slack's {"ok":false,"error":...} envelope.

@@ -31,10 +31,11 @@ type provider struct {
 }
 
 // spec is an Action: parameters, a request builder and its provider.
+// A connector's file leaves provider, manifest and key to the catalogue.
 type spec struct {
 	provider *provider
-	manifest registry.Manifest
-	key      string // connector.action
+	manifest registry.Manifest // base URL of the catalogue's registry
+	key      string            // connector.action
 	name     string
 	write    bool
 	params   []Param
@@ -42,34 +43,14 @@ type spec struct {
 	build    func(a args, req Request, c *call) error
 }
 
+// Connector implements Action.
 func (s *spec) Connector() string { return s.provider.id }
-func (s *spec) Name() string      { return s.name }
-func (s *spec) Write() bool       { return s.write }
 
-var (
-	specs []*spec
-	byKey = map[string]*spec{}
-)
+// Name implements Action.
+func (s *spec) Name() string { return s.name }
 
-// register adds a connector's actions; the registry must list exactly them.
-func register(p *provider, actions ...*spec) {
-	m, ok := manifests.Lookup(p.id)
-	if !ok {
-		panic("actions: no manifest for " + p.id)
-	}
-	for _, s := range actions {
-		s.provider, s.manifest = p, m
-		s.key = p.id + "." + s.name
-		if !m.HasAction(s.name) {
-			panic("actions: " + s.key + " is not in the registry")
-		}
-		if _, dup := byKey[s.key]; dup {
-			panic("actions: duplicate " + s.key)
-		}
-		specs = append(specs, s)
-		byKey[s.key] = s
-	}
-}
+// Write implements Action.
+func (s *spec) Write() bool { return s.write }
 
 // bearer sets "Authorization: Bearer" from the OAuth access token, or an
 // API key when the route gave one instead (Stripe takes either).
@@ -99,7 +80,7 @@ func (e *ProviderError) Error() string {
 	return fmt.Sprintf("%s: HTTP %d: %s", e.Connector, e.Status, e.Message)
 }
 
-// check maps a provider's answer to nil or an error.
+// answerError maps a provider's answer to nil or an error.
 func (s *spec) answerError(status int, header http.Header, body []byte, cred connectors.Credentials) error {
 	code, msg := "", ""
 	if s.provider.classify != nil {

@@ -6,14 +6,14 @@ import (
 	"strconv"
 )
 
+// stripeActions builds the connector's actions.
+//
 // Stripe API (https://docs.stripe.com/api). Requests are form-encoded,
 // answers JSON; failures are {"error":{"type","code","message"}}. A Stripe
 // Connect OAuth token and a secret key both go as Bearer.
-var stripeProvider = &provider{id: "stripe", auth: bearer}
-
-func init() {
-	register(stripeProvider,
-		&spec{
+func stripeActions() connector {
+	return connector{provider: &provider{id: "stripe", auth: bearer}, actions: []*spec{
+		{
 			name:  "create_customer",
 			write: true,
 			params: []Param{
@@ -51,7 +51,7 @@ func init() {
 				return nil
 			},
 		},
-		&spec{
+		{
 			name: "list_customers",
 			params: []Param{
 				{Name: "email", Kind: String, SingleLine: true},
@@ -72,5 +72,5 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
 }

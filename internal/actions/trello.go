@@ -8,18 +8,18 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
+func noAuth(connectors.Credentials, http.Header) error { return nil }
+
+// trelloActions builds the connector's actions.
+//
 // Trello REST API (https://developer.atlassian.com/cloud/trello/rest/).
 // Trello is OAuth 1.0a: each request is signed with the app's consumer
 // secret, which Nango holds, so requests go through Nango's proxy and carry
 // no credentials here. Trello takes a card's fields as query parameters and
 // reports failures as plain text ("invalid id").
-var trelloProvider = &provider{id: "trello", auth: noAuth, viaProxy: true}
-
-func noAuth(connectors.Credentials, http.Header) error { return nil }
-
-func init() {
-	register(trelloProvider,
-		&spec{
+func trelloActions() connector {
+	return connector{provider: &provider{id: "trello", auth: noAuth, viaProxy: true}, actions: []*spec{
+		{
 			name:  "create_card",
 			write: true,
 			params: []Param{
@@ -46,7 +46,7 @@ func init() {
 				return nil
 			},
 		},
-		&spec{
+		{
 			name: "list_cards",
 			params: []Param{
 				{Name: "list_id", Kind: String, Required: true, Segment: true},
@@ -62,5 +62,5 @@ func init() {
 				return nil
 			},
 		},
-	)
+	}}
 }

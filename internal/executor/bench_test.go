@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
@@ -226,12 +227,16 @@ func BenchmarkExecuteWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	reg, rt := registry.Default(), router.New(router.Policy{})
+	cat, err := actions.NewCatalogue(registry.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg, rt := cat.Registry(), router.New(router.Policy{})
 	opts := connecttest.Options{Nango: nc, Sealer: sealer, Registry: reg, Router: rt}
 	_, tokens := connecttest.New(store, opts)
 	exec := executor.New(executor.Deps{
 		Store: store, Registry: reg, Router: rt, Providers: connecttest.Providers(opts), Tokens: tokens,
-		HTTP: &http.Client{Transport: tx},
+		HTTP: &http.Client{Transport: tx}, Actions: cat,
 		BaseURLs: map[string]string{
 			"slack": "http://slack.bench", "stripe": "http://stripe.bench",
 			"hubspot": "http://hubspot.bench", "gmail": "http://gmail.bench",

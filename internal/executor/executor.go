@@ -27,7 +27,7 @@ import (
 	"github.com/automators/connectors/internal/router"
 )
 
-// Input is the task input Step Functions sends (DESIGN §7).
+// Input is the task input Step Functions sends.
 type Input struct {
 	ExecutionID    string         `json:"executionId"`
 	NodeID         string         `json:"nodeId"`
@@ -66,6 +66,7 @@ type Deps struct {
 	Providers connectors.Providers
 	Tokens    *credentials.Lifecycle
 	HTTP      actions.Doer
+	Actions   *actions.Catalogue // built over Registry, which lists its actions
 	Now       func() time.Time
 	// Lease bounds how long one invocation holds an idempotency key; it
 	// outlives the function's timeout so that a live holder is never
@@ -118,7 +119,7 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 	if !m.HasAction(action) {
 		return Output{}, &Error{Name: NameInvalidInput, Message: fmt.Sprintf("connector %s has no action %q", connector, action)}
 	}
-	act, ok := actions.Lookup(connector, action)
+	act, ok := e.Actions.Lookup(connector, action)
 	if !ok {
 		return Output{}, &Error{Name: NameInvalidInput, Message: fmt.Sprintf("connector %s has no action %q", connector, action)}
 	}
@@ -222,7 +223,7 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 			return Output{}, err
 		}
 		out.Attempts = attempt
-		res, err := actions.Run(ctx, e.HTTP, prov.Proxy(conn), actions.Request{
+		res, err := e.Actions.Run(ctx, e.HTTP, prov.Proxy(conn), actions.Request{
 			Connector: m.ID, Action: action, Params: in.Params, Credentials: creds,
 			IdempotencyKey: providerKey(key), BaseURL: e.BaseURLs[m.ID],
 		})

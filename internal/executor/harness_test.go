@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/dynamostore"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
@@ -244,7 +245,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatalf("seal.New: %v", err)
 	}
 	e.sealer = sealer
-	reg := registry.Default()
+	cat, err := actions.NewCatalogue(registry.Default())
+	if err != nil {
+		t.Fatalf("actions.NewCatalogue: %v", err)
+	}
+	reg := cat.Registry()
 	rt := router.New(router.Policy{})
 	opts := connecttest.Options{
 		Nango: e.nango, NangoHost: nangoURL, HTTPClient: httpClient,
@@ -254,7 +259,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	var tokens *credentials.Lifecycle
 	e.svc, tokens = connecttest.New(e.store, opts)
 	e.exec = executor.New(executor.Deps{
-		Store: e.store, Registry: reg, Router: rt, Providers: connecttest.Providers(opts), Tokens: tokens, HTTP: httpClient,
+		Store: e.store, Registry: reg, Router: rt, Providers: connecttest.Providers(opts), Tokens: tokens, HTTP: httpClient, Actions: cat,
 		Now: now, Wait: o.wait, Lease: o.lease,
 		BaseURLs: map[string]string{"slack": e.slack.URL, "stripe": e.stripe.URL, "gmail": e.gmail.URL},
 	})

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
@@ -33,8 +34,12 @@ func FuzzExecuteInput(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { store.Close() })
+	cat, err := actions.NewCatalogue(registry.Default())
+	if err != nil {
+		f.Fatal(err)
+	}
 	e := New(Deps{
-		Store: store, Registry: registry.Default(), Router: router.New(router.Policy{}),
+		Store: store, Registry: cat.Registry(), Router: router.New(router.Policy{}), Actions: cat,
 		HTTP: doerFunc(func() { f.Error("outbound call from fuzzed input") }),
 	})
 	known := []string{NameInvalidInput, NameUnknownConnector, NameConnectionNotFound, NameReauthRequired}

@@ -2,8 +2,10 @@ package registry
 
 import "github.com/automators/connectors/internal/connectors"
 
-// Default returns the registry of the twelve connectors of DESIGN §2. Each
-// call returns a fresh registry, so callers may derive from it freely.
+// Default returns the registry of the twelve connectors Automators offers,
+// without action lists: actions.NewCatalogue adds those from the actions it
+// implements. Each call returns a fresh registry, so callers may derive
+// from it freely.
 //
 // Base URLs include the API version the actions are written against; their
 // origins agree with the proxy base URLs of Nango's catalogue (a test holds
@@ -25,7 +27,6 @@ func defaultManifests() []Manifest {
 			NangoProvider: "slack", ProviderConfigKey: "slack",
 			Scopes:  []string{"chat:write", "channels:read", "groups:read"},
 			BaseURL: "https://slack.com/api",
-			Actions: []string{"send_message", "list_channels"},
 		},
 		{
 			ID: "google-sheets", DisplayName: "Google Sheets", Category: "productivity",
@@ -33,7 +34,6 @@ func defaultManifests() []Manifest {
 			NangoProvider: "google-sheet", ProviderConfigKey: "google-sheet",
 			Scopes:  []string{"https://www.googleapis.com/auth/spreadsheets"},
 			BaseURL: "https://sheets.googleapis.com/v4",
-			Actions: []string{"append_values", "get_values"},
 		},
 		{
 			ID: "salesforce", DisplayName: "Salesforce", Category: "crm",
@@ -43,7 +43,6 @@ func defaultManifests() []Manifest {
 			// Every Salesforce org has its own host, returned as instance_url
 			// with the token; Nango keeps it in the connection configuration.
 			BaseURL: "${connectionConfig.instance_url}/services/data/v60.0",
-			Actions: []string{"create_record", "query"},
 		},
 		{
 			ID: "hubspot", DisplayName: "HubSpot", Category: "crm",
@@ -51,7 +50,6 @@ func defaultManifests() []Manifest {
 			NangoProvider: "hubspot", ProviderConfigKey: "hubspot",
 			Scopes:  []string{"crm.objects.contacts.read", "crm.objects.contacts.write"},
 			BaseURL: "https://api.hubapi.com",
-			Actions: []string{"create_contact", "search_contacts"},
 		},
 		{
 			ID: "microsoft-teams", DisplayName: "Microsoft Teams", Category: "communication",
@@ -59,7 +57,6 @@ func defaultManifests() []Manifest {
 			NangoProvider: "microsoft-teams", ProviderConfigKey: "microsoft-teams",
 			Scopes:  []string{"offline_access", "ChannelMessage.Send", "Channel.ReadBasic.All"},
 			BaseURL: "https://graph.microsoft.com/v1.0",
-			Actions: []string{"send_channel_message", "list_channels"},
 		},
 		{
 			ID: "discord", DisplayName: "Discord", Category: "communication",
@@ -67,7 +64,6 @@ func defaultManifests() []Manifest {
 			NangoProvider: "discord", ProviderConfigKey: "discord",
 			Scopes:  []string{"identify", "guilds", "bot"},
 			BaseURL: "https://discord.com/api/v10",
-			Actions: []string{"send_message", "list_guilds"},
 		},
 		{
 			ID: "trello", DisplayName: "Trello", Category: "productivity",
@@ -75,7 +71,6 @@ func defaultManifests() []Manifest {
 			NangoProvider: "trello", ProviderConfigKey: "trello",
 			Scopes:  []string{"read", "write"},
 			BaseURL: "https://api.trello.com/1",
-			Actions: []string{"create_card", "list_cards"},
 		},
 		{
 			ID: "asana", DisplayName: "Asana", Category: "productivity",
@@ -83,7 +78,6 @@ func defaultManifests() []Manifest {
 			NangoProvider: "asana", ProviderConfigKey: "asana",
 			Scopes:  []string{"default"},
 			BaseURL: "https://app.asana.com/api/1.0",
-			Actions: []string{"create_task", "list_tasks"},
 		},
 		{
 			ID: "shopify", DisplayName: "Shopify", Category: "e-commerce",
@@ -93,7 +87,6 @@ func defaultManifests() []Manifest {
 			// The shop's own domain, <subdomain>.myshopify.com, from the
 			// connection; the Admin REST API is versioned by date.
 			BaseURL: "https://${connectionConfig.subdomain}.myshopify.com/admin/api/2026-04",
-			Actions: []string{"list_products", "create_order"},
 		},
 		{
 			ID: "stripe", DisplayName: "Stripe", Category: "payments",
@@ -101,7 +94,6 @@ func defaultManifests() []Manifest {
 			NangoProvider: "stripe", ProviderConfigKey: "stripe",
 			Scopes:  []string{"read_write"},
 			BaseURL: "https://api.stripe.com/v1",
-			Actions: []string{"create_customer", "list_customers"},
 		},
 		{
 			ID: "gmail", DisplayName: "Gmail", Category: "email",
@@ -112,7 +104,6 @@ func defaultManifests() []Manifest {
 				"https://www.googleapis.com/auth/gmail.readonly",
 			},
 			BaseURL: "https://gmail.googleapis.com/gmail/v1",
-			Actions: []string{"send_email", "list_messages"},
 		},
 		{
 			ID: "outlook", DisplayName: "Outlook", Category: "email",
@@ -120,7 +111,6 @@ func defaultManifests() []Manifest {
 			NangoProvider: "outlook", ProviderConfigKey: "outlook",
 			Scopes:  []string{"offline_access", "Mail.Send", "Mail.Read"},
 			BaseURL: "https://graph.microsoft.com/v1.0",
-			Actions: []string{"send_mail", "list_messages"},
 		},
 	}
 }

@@ -1,10 +1,11 @@
 // Package registry describes the connectors Automators can talk to: one
 // manifest per connector with its auth type, the auth provider that serves it,
-// its Nango catalogue entry, scopes, API base URL and actions (DESIGN §2).
+// its Nango catalogue entry, scopes, API base URL and actions.
 //
 // It is pure data: it imports no AWS SDK and does no I/O. The router decides
 // from a manifest where a connector's credentials come from; the actions
-// package uses its base URL and action list.
+// package uses its base URL and supplies its action list, so that the names
+// are written once, next to their implementations.
 package registry
 
 import (
@@ -53,7 +54,10 @@ type Manifest struct {
 	// It may hold Nango-style placeholders, ${connectionConfig.<key>}, filled
 	// from a connection's configuration by ResolveBaseURL.
 	BaseURL string
-	Actions []string // action names, as in integration.<id>.<action>
+	// Actions are the action names, as in integration.<id>.<action>. Default
+	// leaves them empty; actions.NewCatalogue fills them from the actions
+	// it implements (see WithActions).
+	Actions []string
 }
 
 // HasAction reports whether the connector offers the named action.
@@ -182,6 +186,21 @@ func (r *Registry) All() []Manifest {
 // IDs returns every connector id, sorted.
 func (r *Registry) IDs() []string {
 	return slices.Sorted(maps.Keys(r.byID))
+}
+
+// WithActions returns a copy of r in which the connectors named in names
+// offer exactly the given actions. The actions package derives names from
+// its implementations, so that the registry and the implemented actions
+// are one list. Unknown connector ids are ignored.
+func (r *Registry) WithActions(names map[string][]string) *Registry {
+	out := &Registry{byID: make(map[string]Manifest, len(r.byID))}
+	for id, m := range r.byID {
+		if a, ok := names[id]; ok {
+			m.Actions = slices.Clone(a)
+		}
+		out.byID[id] = m
+	}
+	return out
 }
 
 // WithProviderConfigKeys returns a copy of r in which the connectors named

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
+	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/adapter/awskms"
 	"github.com/automators/connectors/internal/adapter/awssecrets"
@@ -129,6 +130,7 @@ type core struct {
 	sealer    credentials.Sealer
 	missing   []missingValue
 	now       func() time.Time
+	actions   *actions.Catalogue
 }
 
 func newCore(ctx context.Context, function string, opts Options) (*core, error) {
@@ -193,6 +195,11 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 	}
 
 	reg := registry.Default().WithProviderConfigKeys(cfg.ProviderConfigKeys)
+	cat, err := actions.NewCatalogue(reg)
+	if err != nil {
+		return nil, err
+	}
+	reg = cat.Registry()
 	policy, err := router.ParsePolicy(cfg.RoutingPolicy)
 	if err != nil {
 		return nil, fmt.Errorf("ROUTING_POLICY: %w", err)
@@ -205,7 +212,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 		cfg: cfg, sec: sec, secrets: secrets, logger: logger, store: store, http: httpClient,
 		registry: reg, router: router.New(policy), providers: providers,
 		tokens:  credentials.New(store, providers, sealer, opts.Now),
-		keyring: keyring, sealer: sealer, missing: missing, now: opts.Now,
+		keyring: keyring, sealer: sealer, missing: missing, now: opts.Now, actions: cat,
 	}, nil
 }
 
@@ -264,7 +271,7 @@ func (c *core) service() *connect.Service {
 func (c *core) executor() (*executor.Executor, error) {
 	return executor.New(executor.Deps{
 		Store: c.store, Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
-		HTTP: c.http, BaseURLs: c.cfg.ProviderBaseURLs,
+		HTTP: c.http, Actions: c.actions, BaseURLs: c.cfg.ProviderBaseURLs,
 	}), nil
 }
 

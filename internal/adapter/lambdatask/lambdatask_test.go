@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/lambdatask"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
@@ -82,10 +83,14 @@ func newFixture(t *testing.T) *fixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	cat, err := actions.NewCatalogue(registry.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := connecttest.Options{Nango: &stubNango{}}
 	_, tokens := connecttest.New(st, opts)
 	exec := executor.New(executor.Deps{
-		Store: st, Registry: registry.Default(), Router: router.New(router.Policy{}), Providers: connecttest.Providers(opts), Tokens: tokens,
+		Store: st, Registry: cat.Registry(), Router: router.New(router.Policy{}), Providers: connecttest.Providers(opts), Tokens: tokens, Actions: cat,
 		HTTP: f.slack.Client(), BaseURLs: map[string]string{"slack": f.slack.URL},
 	})
 	logger := slog.New(slog.NewJSONHandler(f.logs, nil))

@@ -1,0 +1,93 @@
+package actions
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/automators/connectors/internal/registry"
+)
+
+// connector is one connector's actions and what they share, as its file
+// defines them. Each definition function builds fresh values, so that two
+// catalogues never share a spec.
+type connector struct {
+	provider *provider
+	actions  []*spec
+}
+
+// builtin lists the definition of every connector this package implements.
+func builtin() []func() connector {
+	return []func() connector{
+		asanaActions, discordActions, gmailActions, hubspotActions,
+		teamsActions, outlookActions, salesforceActions, shopifyActions,
+		sheetsActions, slackActions, stripeActions, trelloActions,
+	}
+}
+
+// Catalogue holds every connector's actions, bound to the manifests of a
+// registry. It is read-only once built and safe for concurrent use.
+type Catalogue struct {
+	reg   *registry.Registry  // the registry built over, with action lists
+	byKey map[string]*spec    // connector.action
+	names map[string][]string // connector -> action names, in definition order
+}
+
+// NewCatalogue builds every connector's actions over reg, whose manifests
+// give them their base URLs. It fails, rather than serving a partial set,
+// when an action belongs to a connector reg lacks, when a connector of reg
+// has no actions, or when an action is defined twice.
+func NewCatalogue(reg *registry.Registry) (*Catalogue, error) {
+	return newCatalogue(reg, builtin())
+}
+
+func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, error) {
+	cat := &Catalogue{byKey: map[string]*spec{}, names: map[string][]string{}}
+	for _, def := range defs {
+		d := def()
+		p := d.provider
+		m, ok := reg.Lookup(p.id)
+		if !ok {
+			return nil, fmt.Errorf("actions: connector %q is not in the registry", p.id)
+		}
+		if _, dup := cat.names[p.id]; dup {
+			return nil, fmt.Errorf("actions: connector %q is defined twice", p.id)
+		}
+		names := make([]string, 0, len(d.actions))
+		for _, s := range d.actions {
+			s.provider, s.manifest, s.key = p, m, p.id+"."+s.name
+			if _, dup := cat.byKey[s.key]; dup {
+				return nil, fmt.Errorf("actions: action %s is defined twice", s.key)
+			}
+			cat.byKey[s.key] = s
+			names = append(names, s.name)
+		}
+		cat.names[p.id] = names
+	}
+	for _, id := range reg.IDs() {
+		if len(cat.names[id]) == 0 {
+			return nil, fmt.Errorf("actions: connector %q of the registry has no actions", id)
+		}
+	}
+	cat.reg = reg.WithActions(cat.names)
+	return cat, nil
+}
+
+// Lookup returns the action of a connector by name.
+func (cat *Catalogue) Lookup(connector, action string) (Action, bool) {
+	s, ok := cat.byKey[connector+"."+action]
+	if !ok {
+		return nil, false // not a non-nil Action holding a nil *spec
+	}
+	return s, true
+}
+
+// Actions returns the names of a connector's actions, nil for an unknown
+// connector.
+func (cat *Catalogue) Actions(connector string) []string {
+	return slices.Clone(cat.names[connector])
+}
+
+// Registry returns the registry the catalogue was built over, with each
+// manifest's Actions filled from the catalogue: the one list of action
+// names, so that Manifest.HasAction and the catalogue cannot disagree.
+func (cat *Catalogue) Registry() *registry.Registry { return cat.reg }
