@@ -115,6 +115,10 @@ lint-template: ## cfn-lint template.yaml, informational checks included (any fin
 bench: ## Runs every benchmark.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+.PHONY: coldstart
+coldstart: $(RIE_STAMP) ## Cold start of each function under the emulator (moto), and its ratio to the SDK-init floor (x-floor; issue: <= 1.25).
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/tstest/coldstart/
+
 build: ## Builds every arm64 bootstrap as sam build does, into .aws-sam/build/<LogicalId>/.
 	@for id in $(LAMBDAS); do \
 		$(MAKE) --no-print-directory build-$$id ARTIFACTS_DIR=$(CURDIR)/.aws-sam/build/$$id; \

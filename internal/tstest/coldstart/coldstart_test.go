@@ -1,0 +1,289 @@
+package coldstart
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/automators/connectors/internal/adapter/nango"
+	"github.com/automators/connectors/internal/auth"
+	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/local/nangofake"
+	"github.com/automators/connectors/internal/local/samtemplate"
+	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/tstest/awstest"
+	"github.com/automators/connectors/internal/tstest/lambdarie"
+	"github.com/automators/connectors/internal/tstest/reftest"
+	"github.com/automators/connectors/internal/tstest/reporoot"
+	"github.com/automators/connectors/internal/tstest/syncbuf"
+)
+
+// floorPkg is the SDK-init floor's main package, relative to the root.
+const floorPkg = "./internal/tstest/coldstart/testdata/floor"
+
+// subject is one bootstrap to measure, with the event it is invoked with.
+type subject struct {
+	name  string // the function's folder, or "floor"
+	bin   string // its bootstrap, built for the host
+	event []byte
+}
+
+// BenchmarkColdStart reports, per function of template.yaml:
+//
+//   - cold-ms: the first invoke's time, from the bootstrap's start (the
+//     emulator starts it on that invoke) to its first answer;
+//   - warm-ms: a second invoke's time, the handler's own share of cold-ms;
+//   - floor-ms: the floor's cold start, measured beside the function's;
+//   - x-floor: cold-ms over floor-ms, the acceptance figure (at most 1.25);
+//   - init-x-floor: the same ratio with each side's warm time taken off, an
+//     estimate of init against init, which tells a slow init from a handler
+//     doing more on its first request (a DynamoDB query, a call to Nango)
+//     than the floor's.
+//
+// Each iteration runs the floor and the function one after the other, in
+// alternating order, so that drift in the machine's load hits both alike;
+// the figures are medians over the iterations. The "floor" row pairs the
+// floor with itself: its x-floor shows the noise.
+//
+// make coldstart runs it. ns/op is suppressed: it would be the sum of both
+// cold starts and the emulators' own starts and stops.
+func BenchmarkColdStart(b *testing.B) {
+	root, err := reporoot.Find(".")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rie, err := lambdarie.FindRIE(root)
+	if err != nil {
+		reftest.MissingTool(b, err.Error())
+	}
+	tpl, err := samtemplate.Load(filepath.Join(root, samtemplate.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	be := newBackend(b)
+	ctx := b.Context()
+
+	// The builds come first and are not measured: the host's build of
+	// each bootstrap, with the deploy flags.
+	dir := b.TempDir()
+	build := func(name, pkg string) string {
+		out := filepath.Join(dir, name, "bootstrap")
+		if err := lambdarie.Build(ctx, root, pkg, out, ""); err != nil {
+			b.Fatal(err)
+		}
+		return out
+	}
+	floor := subject{name: "floor", bin: build("floor", floorPkg), event: []byte(`{}`)}
+	subjects := []subject{floor}
+	for _, f := range tpl.Functions {
+		subjects = append(subjects, subject{name: f.Folder, bin: build(f.Folder, "./functions/"+f.Folder), event: be.event(b, root, f.Folder)})
+	}
+	b.Logf("bootstraps built for linux/%s with %s (Lambda runs the linux/arm64 build)", runtime.GOARCH, strings.Join(lambdarie.BuildFlags, " "))
+
+	// One unmeasured start of each, so that every measured one finds its
+	// binary in the page cache alike, and a function that cannot start
+	// fails here, by name.
+	for _, s := range subjects {
+		if _, err := coldStart(ctx, rie, s, be.env); err != nil {
+			b.Fatalf("%s: %v", s.name, err)
+		}
+	}
+
+	for _, s := range subjects {
+		b.Run(s.name, func(b *testing.B) {
+			var own, warm, base, ratio, initRatio []float64
+			i := 0
+			for b.Loop() {
+				first, second := floor, s
+				swapped := i%2 == 1 // alternate the order, so neither always goes first
+				if swapped {
+					first, second = s, floor
+				}
+				i++
+				d1, err := coldStart(ctx, rie, first, be.env)
+				if err != nil {
+					b.Fatalf("%s: %v", first.name, err)
+				}
+				d2, err := coldStart(ctx, rie, second, be.env)
+				if err != nil {
+					b.Fatalf("%s: %v", second.name, err)
+				}
+				fl, fn := d1, d2
+				if swapped {
+					fl, fn = d2, d1
+				}
+				base, own, warm = append(base, ms(fl.cold)), append(own, ms(fn.cold)), append(warm, ms(fn.warm))
+				ratio = append(ratio, float64(fn.cold)/float64(fl.cold))
+				initRatio = append(initRatio, float64(fn.cold-fn.warm)/float64(fl.cold-fl.warm))
+			}
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(median(own), "cold-ms")
+			b.ReportMetric(median(warm), "warm-ms")
+			b.ReportMetric(median(base), "floor-ms")
+			b.ReportMetric(median(ratio), "x-floor")
+			b.ReportMetric(median(initRatio), "init-x-floor")
+		})
+	}
+}
+
+// coldStart starts an emulator with s's bootstrap, invokes it once and
+// stops it. The first invoke's time is the cold start: the emulator starts
+// the bootstrap process on that invoke, so it runs from process start (plus
+// the emulator's relay, alike for all) to the first answer. (The emulator's
+// REPORT line has an Init Duration, but it counts none of the bootstrap's
+// own init: about 0.02 ms whatever the function does.) An answer counts
+// whatever it says, unless the function failed to start (a Runtime.* error)
+// or answered an HTTP 5xx (its init did not complete as deployed).
+func coldStart(ctx context.Context, rie string, s subject, env []string) (timing, error) {
+	var logs syncbuf.Buffer
+	emu, err := lambdarie.Start(ctx, lambdarie.Config{RIE: rie, Bootstrap: s.bin, Env: env, FunctionName: s.name, Output: &logs})
+	if err != nil {
+		return timing{}, err
+	}
+	defer emu.Stop()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	res, err := emu.Invoke(ctx, s.event)
+	if err != nil {
+		emu.Stop()
+		return timing{}, fmt.Errorf("%w\nlogs:\n%s", err, logs.String())
+	}
+	if err := answered(res); err != nil {
+		emu.Stop()
+		return timing{}, fmt.Errorf("%w\nlogs:\n%s", err, logs.String())
+	}
+	// A second, warm invoke: the handler's own time, without the init.
+	warm, err := emu.Invoke(ctx, s.event)
+	emu.Stop() // the logs are complete once the emulator is gone
+	if err != nil {
+		return timing{}, fmt.Errorf("warm invoke: %w\nlogs:\n%s", err, logs.String())
+	}
+	if err := answered(warm); err != nil {
+		return timing{}, fmt.Errorf("warm invoke: %w\nlogs:\n%s", err, logs.String())
+	}
+	return timing{cold: res.Duration, warm: warm.Duration}, nil
+}
+
+// timing is one emulator run's figures.
+type timing struct {
+	cold time.Duration // first invoke: bootstrap process start to first answer
+	warm time.Duration // second invoke: the handler alone
+}
+
+// answered returns why res is not a started function's answer, or nil.
+func answered(res *lambdarie.Result) error {
+	if res.StatusCode != 200 {
+		return fmt.Errorf("emulator answered %d: %s", res.StatusCode, res.Payload)
+	}
+	if fe := res.FunctionError(); fe != nil && strings.HasPrefix(fe.Type, "Runtime.") {
+		return fmt.Errorf("the function did not start: %v", fe)
+	}
+	var http struct {
+		StatusCode int `json:"statusCode"`
+	}
+	if json.Unmarshal(res.Payload, &http) == nil && http.StatusCode >= 500 {
+		return fmt.Errorf("HTTP %d: %s", http.StatusCode, res.Payload)
+	}
+	return nil
+}
+
+// backend is what a deployed function has around it, as template.yaml
+// gives it: a table, the secret in Secrets Manager, a KMS key (all in
+// moto), and Nango (the fake, on loopback).
+type backend struct {
+	env     []string
+	secrets lambdarie.Secrets
+	token   string
+}
+
+func newBackend(b *testing.B) *backend {
+	b.Helper()
+	endpoint := awstest.Endpoint(b, "secretsmanager")
+	table := awstest.Table(b, awstest.DynamoDB(b))
+	kmsKey := awstest.KMSKey(b, awstest.KMS(b))
+
+	sec := lambdarie.NewSecrets()
+	cfg, err := awsconfig.LoadDefaultConfig(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	sm := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	name := "coldstart/" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	created, err := sm.CreateSecret(b.Context(), &secretsmanager.CreateSecretInput{Name: &name, SecretString: aws.String(sec.JSON())})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	var ins []nangofake.Integration
+	for _, m := range registry.Default().All() {
+		if m.OAuthProvider == connectors.ProviderNango {
+			ins = append(ins, nangofake.Integration{UniqueKey: m.ProviderConfigKey, Provider: m.NangoProvider})
+		}
+	}
+	fake := nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookSigningKey, Integrations: ins})
+	nangoURL := fake.Start()
+	b.Cleanup(fake.Close)
+
+	token, err := auth.Issue([]byte(sec.JWTHS256Secret), auth.DevClaims{UserID: "user_123", OrgID: "org_456", TTL: time.Hour}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &backend{
+		secrets: sec,
+		token:   token,
+		env: []string{
+			"TABLE_NAME=" + table,
+			"SECRETS_ID=" + aws.ToString(created.ARN),
+			"KMS_KEY_ID=" + kmsKey,
+			"AWS_ENDPOINT_URL=" + endpoint,
+			"AWS_ACCESS_KEY_ID=test",
+			"AWS_SECRET_ACCESS_KEY=test",
+			"AWS_REGION=us-east-1",
+			"AWS_EC2_METADATA_DISABLED=true",
+			"NANGO_HOST=" + nangoURL,
+			"REDIRECT_ALLOWLIST=https://app.automators.dev",
+			"CORS_ALLOW_ORIGINS=https://app.automators.dev",
+			"LOG_LEVEL=info", // template.yaml's default
+		},
+	}
+}
+
+// event reads folder's sample event from events/ and fills its
+// placeholders (token, webhook signature).
+func (be *backend) event(b *testing.B, root, folder string) []byte {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "events", folder+".json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev, err := lambdarie.PrepareEvent(raw, be.token, func(body []byte) string { return nango.SignWebhook(body, be.secrets.WebhookSigningKey) })
+	if err != nil {
+		b.Fatalf("events/%s.json: %v", folder, err)
+	}
+	return ev
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
