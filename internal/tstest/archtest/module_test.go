@@ -14,15 +14,7 @@ import (
 // with why it is tolerated. The test fails on any violation not listed and
 // on any entry no longer needed: when a fix lands, delete its entries (the
 // failure names them), so this list only shrinks. Do not add to it.
-var knownViolations = map[string]string{
-	// The connect and executor domains call Nango and the built-in OAuth
-	// adapter directly instead of through a port; the adapter engineer's
-	// change moves those calls behind domain interfaces.
-	"internal/connect -> internal/adapter/legacyoauth":  "connect calls the built-in OAuth adapter directly, not through a port",
-	"internal/connect -> internal/adapter/nango":        "connect calls the Nango adapter directly, not through a port",
-	"internal/executor -> internal/adapter/legacyoauth": "executor calls the built-in OAuth adapter directly, not through a port",
-	"internal/executor -> internal/adapter/nango":       "executor calls the Nango adapter directly, not through a port",
-}
+var knownViolations = map[string]string{}
 
 // buildContexts are the builds the rules hold in: the deploy build of
 // DESIGN §1 (what Lambda runs) and the host's default build (what the
