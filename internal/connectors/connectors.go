@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Status is the health of a connection (DESIGN §6).
+// Status is the health of a connection.
 type Status string
 
 // Connection statuses.

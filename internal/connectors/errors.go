@@ -13,7 +13,7 @@ import (
 )
 
 // Error codes. They are the "code" field of the HTTP API's error body
-// (DESIGN §6) and are mapped to HTTP statuses and executor error names at the
+// and are mapped to HTTP statuses and executor error names at the
 // edges, never inside the domain.
 const (
 	EInvalid          = "invalid_request"

@@ -7,7 +7,7 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
-// Error names Step Functions sees as a failed task's errorType (DESIGN §7).
+// Error names Step Functions sees as a failed task's errorType.
 // Retry and Catch in the state machine match on them.
 const (
 	NameInvalidInput        = "Connectors.InvalidInput"

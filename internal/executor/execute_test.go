@@ -207,7 +207,7 @@ func runSuccess(t *testing.T, opts envOptions, tc successCase) {
 	if out.DurationMs < 0 || out.DurationMs > 30_000 {
 		t.Errorf("durationMs %d", out.DurationMs)
 	}
-	// The JSON form is DESIGN §7's.
+	// The JSON form is the one Step Functions reads.
 	var wire map[string]any
 	if err := json.Unmarshal([]byte(mustJSON(t, out)), &wire); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,6 @@
 // Package router decides which auth provider serves a connector: an ordered
 // waterfall of twelve steps, the first of which to match and be available
-// wins (DESIGN §3).
+// wins.
 //
 // Routing happens in two stages. First the preferred target is settled,
 // strongest claim first:
@@ -65,7 +65,7 @@ type TraceEntry struct {
 }
 
 // Decision is the outcome of routing: the deciding step and the trace of
-// all twelve. Its JSON form is the "route" object of DESIGN §6.
+// all twelve. Its JSON form is the "route" object of the API's answers.
 type Decision struct {
 	Step   int                     `json:"step"`
 	Name   string                  `json:"name"`

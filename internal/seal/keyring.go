@@ -23,7 +23,7 @@ const (
 	PurposeVerifier = "verifier" // the PKCE verifier of an OAuth state
 )
 
-// Keyring limits (DESIGN §4, issue 10). A plaintext data key is dropped from
+// Keyring limits . A plaintext data key is dropped from
 // memory after MaxCacheTTL or after DefaultMaxSeals seals, whichever comes
 // first; the next use unwraps it again (one KMS Decrypt, which KMS records).
 // 10,000 seals keep a busy organization at a few KMS calls per 5 minutes

@@ -49,7 +49,7 @@ const (
 )
 
 // missingTool skips the test, or fails it under CI=true: CI must run
-// everything (DESIGN §8).
+// everything.
 func missingTool(t *testing.T, format string, args ...any) {
 	t.Helper()
 	reftest.MissingTool(t, fmt.Sprintf(format, args...))

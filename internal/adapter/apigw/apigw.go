@@ -26,7 +26,7 @@ import (
 	"github.com/automators/connectors/internal/logging"
 )
 
-// MaxBodyBytes is the largest request body the API accepts (DESIGN §6).
+// MaxBodyBytes is the largest request body the API accepts.
 const MaxBodyBytes = 64 << 10
 
 // Handler is an API Gateway HTTP API Lambda handler.

@@ -1,5 +1,5 @@
 // Package awssecrets reads the service's secrets from one AWS Secrets Manager
-// JSON secret (DESIGN §5). It is the deployed config.SecretsSource; wrap it in
+// JSON secret. It is the deployed config.SecretsSource; wrap it in
 // a config.CachedSecrets so that it is read once per cold start.
 package awssecrets
 

@@ -56,7 +56,7 @@ func (a *API) Handlers() map[string]apigw.Handler {
 	}
 }
 
-// Connection is the JSON form of a connection (DESIGN §6). It has no field
+// Connection is the JSON form of a connection. It has no field
 // for any token, by construction.
 type Connection struct {
 	ID                string            `json:"id"`

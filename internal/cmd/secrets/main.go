@@ -8,7 +8,7 @@
 //	secrets -secret-id <arn> NANGO_WEBHOOK_SIGNING_KEYS=k1,k2
 //	secrets -stack ... nango_secret_key=-    (the value is read from stdin)
 //
-// A key is a secret key of DESIGN section 5, in lower case or in its local
+// A key is a key of the service's secret, in lower case or in its local
 // upper-case form. List keys take a comma-separated value
 // (nango_webhook_signing_keys=k1,k2; token_encryption_keys=id1:<key>,...).
 // An empty value clears the key. -stack finds the secret through the

@@ -462,7 +462,7 @@ func WriteResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	return nil
 }
 
-// writeError writes the service's JSON error body (DESIGN §6) for answers
+// writeError writes the service's JSON error body for answers
 // the local API gives itself (unknown route, wrong method).
 func writeError(w http.ResponseWriter, status int, code, message, requestID string) {
 	w.Header().Set("Content-Type", "application/json")

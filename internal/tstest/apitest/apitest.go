@@ -53,7 +53,7 @@ const (
 	microsoftClientID = "microsoft-client-id"
 )
 
-// Route is one HTTP function of DESIGN §6.
+// Route is one HTTP function of the API.
 type Route struct {
 	Method string
 	Path   string // under BasePath, with {params}

@@ -1,4 +1,4 @@
-// Package archtest enforces the dependency rules of DESIGN §1 on the
+// Package archtest enforces the dependency rules (stated below) on the
 // module's import graph, as tailscale's tstest/deptest does for its
 // binaries:
 //
@@ -64,7 +64,7 @@ var AdapterImports = map[Edge]string{
 	{From: "httpapi", To: "apigw"}: "httpapi's handlers are apigw handlers",
 }
 
-// Rule names which rule of DESIGN §1 a violation breaks.
+// Rule names which dependency rule a violation breaks.
 type Rule string
 
 // The rules Check enforces.

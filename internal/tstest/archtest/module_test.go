@@ -16,8 +16,8 @@ import (
 // failure names them), so this list only shrinks. Do not add to it.
 var knownViolations = map[string]string{}
 
-// buildContexts are the builds the rules hold in: the deploy build of
-// DESIGN §1 (what Lambda runs) and the host's default build (what the
+// buildContexts are the builds the rules hold in: the deploy build (what
+// Lambda runs) and the host's default build (what the
 // local API, tests and commands run), which can differ by build tags.
 var buildContexts = []struct {
 	name  string

@@ -23,7 +23,7 @@ import (
 )
 
 // missing skips the test, or fails it under CI=true, where every tool must
-// be installed (DESIGN §8).
+// be installed.
 func missing(t *testing.T, format string, args ...any) {
 	t.Helper()
 	reftest.MissingTool(t, fmt.Sprintf(format, args...)+" (make tools installs it)")

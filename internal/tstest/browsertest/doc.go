@@ -1,5 +1,5 @@
-// Package browsertest holds the front end's path in a real browser
-// (DESIGN §8): headless Chromium drives page/index.html, a page that uses
+// Package browsertest holds the front end's path in a real browser:
+// headless Chromium drives page/index.html, a page that uses
 // Nango's official frontend SDK (@nangohq/frontend, pinned in
 // package.json), against the local API of `make run` (its binary, on a
 // state directory of its own) from an allowed browser origin.

@@ -11,7 +11,7 @@
 // the machine and its load, so nothing asserts on them; the benchmark only
 // fails when a function does not start or answer.
 //
-// The bootstraps are built with the deploy flags of DESIGN §1 but for the
+// The bootstraps are built with the deploy flags (template.yaml's Metadata and the Makefile) but for the
 // host (linux/amd64 on the CI machines), since the emulator runs them as
 // host processes; Lambda runs the arm64 build (make sizes).
 package coldstart

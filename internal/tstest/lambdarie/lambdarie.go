@@ -55,7 +55,7 @@ func FindRIE(root string) (string, error) {
 		root, RIEModule, RIEVersion)
 }
 
-// BuildFlags are the deploy build flags of DESIGN §1, after "go build".
+// BuildFlags are the deploy build flags, as the Makefile and sam build pass them, after "go build".
 var BuildFlags = []string{"-trimpath", "-tags", "lambda.norpc", "-ldflags", "-s -w -buildid="}
 
 // Build compiles the main package pkg (e.g. "./functions/nango-authorize",

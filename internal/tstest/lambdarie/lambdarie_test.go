@@ -312,7 +312,7 @@ func TestEveryFunctionHasASampleEvent(t *testing.T) {
 }
 
 // TestBootstrapsLinkNoLocalOnlyCode keeps the embedded store, the fake Nango
-// and the local API out of every function (DESIGN §1).
+// and the local API out of every function.
 func TestBootstrapsLinkNoLocalOnlyCode(t *testing.T) {
 	forbidden := []string{"go.etcd.io/bbolt", "/internal/local/boltstore", "/internal/local/nangofake", "/internal/local/localapi", "/internal/local/localdev", "/internal/tstest/awstest", "/internal/local/localkms"}
 	cmd := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "-f", "{{.ImportPath}}", "./functions/...")

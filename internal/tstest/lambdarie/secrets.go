@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 )
 
-// Secrets are development values of the service's secret (DESIGN §5), for
+// Secrets are development values of the service's secret, for
 // one emulator run: fresh random values, never a real credential.
 type Secrets struct {
 	NangoSecretKey    string
