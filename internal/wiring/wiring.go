@@ -26,7 +26,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
-	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/adapter/awskms"
 	"github.com/automators/connectors/internal/adapter/awssecrets"
 	"github.com/automators/connectors/internal/adapter/dynamostore"
@@ -261,22 +260,6 @@ func (a *App) webhookKeys(ctx context.Context, fresh bool) ([]string, error) {
 		return nil, fmt.Errorf("load secrets: %w", err)
 	}
 	return s.NangoWebhookSigningKeys, nil
-}
-
-// API returns the HTTP API of the function named function.
-func (a *App) API(function string) *httpapi.API {
-	return httpapi.New(a.Auth, a.Connections, a.webhookKeys, apigw.Middleware{
-		// The logger names the function once; the middleware adds only the
-		// request id.
-		Logger: a.Logger.With(slog.String(logging.KeyFunction, function)),
-		CORS:   apigw.CORS{AllowOrigins: a.Config.CORSAllowOrigins},
-	})
-}
-
-// MustAPI builds the HTTP API of a function at cold start, or exits: a
-// function that cannot wire itself must fail its init, loudly, not serve.
-func MustAPI(ctx context.Context, function string) *httpapi.API {
-	return must(New(ctx, "", Options{})).API(function)
 }
 
 func must(app *App, err error) *App {

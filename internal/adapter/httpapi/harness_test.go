@@ -63,7 +63,7 @@ var storeKinds = []string{"bolt", "dynamodb"}
 // lambdaTimeout is the deadline of one invocation, as the functions' Timeout.
 const lambdaTimeout = 15 * time.Second
 
-// routes maps a function (folder) name to its route (DESIGN §6).
+// routes maps a function (folder) name to its route.
 var routes = apitest.Routes
 
 // env is one deployment under test (internal/tstest/apitest) over a store adapter
