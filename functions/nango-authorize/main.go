@@ -12,5 +12,5 @@ import (
 )
 
 func main() {
-	lambda.Start(wiring.MustAPI(context.Background(), "nango-authorize").Authorize)
+	lambda.Start(wiring.MustAPI(context.Background(), "nango-authorize"))
 }

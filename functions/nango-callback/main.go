@@ -12,5 +12,5 @@ import (
 )
 
 func main() {
-	lambda.Start(wiring.MustAPI(context.Background(), "nango-callback").Callback)
+	lambda.Start(wiring.MustAPI(context.Background(), "nango-callback"))
 }

@@ -12,5 +12,5 @@ import (
 )
 
 func main() {
-	lambda.Start(wiring.MustAPI(context.Background(), "nango-delete-connection").DeleteConnection)
+	lambda.Start(wiring.MustAPI(context.Background(), "nango-delete-connection"))
 }

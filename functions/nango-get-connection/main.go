@@ -12,5 +12,5 @@ import (
 )
 
 func main() {
-	lambda.Start(wiring.MustAPI(context.Background(), "nango-get-connection").GetConnection)
+	lambda.Start(wiring.MustAPI(context.Background(), "nango-get-connection"))
 }

@@ -12,5 +12,5 @@ import (
 )
 
 func main() {
-	lambda.Start(wiring.MustAPI(context.Background(), "nango-list-connections").ListConnections)
+	lambda.Start(wiring.MustAPI(context.Background(), "nango-list-connections"))
 }

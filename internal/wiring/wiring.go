@@ -25,7 +25,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/actions"
-	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/adapter/awskms"
 	"github.com/automators/connectors/internal/adapter/awssecrets"
 	"github.com/automators/connectors/internal/adapter/dynamostore"
@@ -332,30 +331,6 @@ func newSealer(cfg config.Config, opts Options, awsCfg aws.Config, store connect
 	// Nothing to seal with: what stores or reads a token answers
 	// not_configured (New has logged what is missing); the rest serves.
 	return nil, notConfiguredSealer{}, nil
-}
-
-// API returns the HTTP API of the function named function.
-func (a *App) API(function string) *httpapi.API {
-	c := &core{cfg: a.Config, secrets: a.Secrets, logger: a.Logger}
-	return newAPI(a.Auth, a.Connections, c, function)
-}
-
-func newAPI(verifier httpapi.Authenticator, svc *connect.Service, c *core, function string) *httpapi.API {
-	return httpapi.New(verifier, svc, c.webhooks(), apigw.Middleware{
-		// The logger names the function once; the middleware adds only the
-		// request id.
-		Logger: c.logger.With(slog.String(logging.KeyFunction, function)),
-		CORS:   apigw.CORS{AllowOrigins: c.cfg.CORSAllowOrigins},
-	})
-}
-
-// MustAPI builds the HTTP API of a function at cold start, or exits: a
-// function that cannot wire itself must fail its init, loudly, not serve.
-// It builds no executor and no sweeper.
-func MustAPI(ctx context.Context, function string) *httpapi.API {
-	c := must(newCore(ctx, "", Options{}))
-	verifier := must(c.verifier(ctx))
-	return newAPI(verifier, c.service(), c, function)
 }
 
 func must[T any](v T, err error) T {

@@ -1,267 +1,203 @@
-// Package apigw maps API Gateway HTTP API (payload 2.0) events to the
-// service and back: request bodies with their size limit and base64 form,
-// case-insensitive headers, the JSON error body with the request id, CORS
-// headers, and a middleware that turns errors and panics into answers.
+// Package apigw runs a net/http handler as an API Gateway HTTP API (payload
+// 2.0) Lambda handler: the event becomes an *http.Request, the handler
+// writes into a buffer, and the buffer becomes the response event. It is the
+// only place that knows the event types, so the handlers stay plain
+// net/http and run unchanged behind any server.
 package apigw
 
 import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"runtime/debug"
-	"slices"
-	"strconv"
+	"net/url"
 	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/logging"
 )
-
-// MaxBodyBytes is the largest request body the API accepts.
-const MaxBodyBytes = 64 << 10
 
 // Handler is an API Gateway HTTP API Lambda handler.
 type Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// ErrorBody is the JSON body of every error answer.
-type ErrorBody struct {
-	Error ErrorDetail `json:"error"`
-}
-
-// ErrorDetail is the inside of ErrorBody.
-type ErrorDetail struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	RequestID string `json:"requestId"`
-}
-
-// statusOf maps a domain error code to its HTTP status.
-var statusOf = map[string]int{
-	connectors.EInvalid:          http.StatusBadRequest,
-	connectors.EInvalidState:     http.StatusBadRequest,
-	connectors.EUnauthorized:     http.StatusUnauthorized,
-	connectors.EForbidden:        http.StatusForbidden,
-	connectors.EOwned:            http.StatusForbidden,
-	connectors.ENotFound:         http.StatusNotFound,
-	connectors.EUnknownConnector: http.StatusNotFound,
-	connectors.EConflict:         http.StatusConflict,
-	connectors.EReauthRequired:   http.StatusConflict,
-	connectors.ETooLarge:         http.StatusRequestEntityTooLarge,
-	connectors.ERateLimited:      http.StatusTooManyRequests,
-	connectors.EUpstream:         http.StatusBadGateway,
-	connectors.EUnavailable:      http.StatusServiceUnavailable,
-	connectors.ENotConfigured:    http.StatusServiceUnavailable,
-	connectors.ENotImplemented:   http.StatusNotImplemented,
-	connectors.EInternal:         http.StatusInternalServerError,
-}
-
-// Status returns the HTTP status for a domain error code.
-func Status(code string) int {
-	if s, ok := statusOf[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
-
-// JSON answers status with v encoded as JSON.
-func JSON(status int, v any) events.APIGatewayV2HTTPResponse {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only a programming error gets here; answer it as one.
-		return Error(fmt.Errorf("encode response: %w", err), "")
-	}
-	return events.APIGatewayV2HTTPResponse{
-		StatusCode: status,
-		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
-		Body:       string(b),
+// Wrap returns the Lambda handler that serves events with h. It never
+// returns an error: a Lambda error reaches the caller as the gateway's bare
+// 500, so h answers every failure itself.
+func Wrap(h http.Handler) Handler {
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		w := &responseWriter{header: http.Header{}}
+		h.ServeHTTP(w, NewRequest(ctx, ev))
+		return w.response(), nil
 	}
 }
 
-// NoContent answers 204.
-func NoContent() events.APIGatewayV2HTTPResponse {
-	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{"Cache-Control": "no-store"}}
+type eventKey struct{}
+
+// RequestFromContext returns the event a request handled by Wrap came from,
+// for what only the gateway knows: its request id, the JWT authorizer's
+// claims, the stage.
+func RequestFromContext(ctx context.Context) (*events.APIGatewayV2HTTPRequest, bool) {
+	ev, ok := ctx.Value(eventKey{}).(*events.APIGatewayV2HTTPRequest)
+	return ev, ok
 }
 
-// Redirect answers 302 to location.
-func Redirect(location string) events.APIGatewayV2HTTPResponse {
-	return events.APIGatewayV2HTTPResponse{
-		StatusCode: http.StatusFound,
-		Headers:    map[string]string{"Location": location, "Cache-Control": "no-store"},
-	}
-}
-
-// Error answers err as the JSON error body. Only the caller-safe message of a
-// *connectors.Error is shown; any other error is a generic 500.
-func Error(err error, requestID string) events.APIGatewayV2HTTPResponse {
-	code := connectors.ErrorCode(err)
-	status := Status(code)
-	resp := JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: connectors.ErrorMessage(err), RequestID: requestID}})
-	switch status {
-	case http.StatusUnauthorized:
-		resp.Headers["WWW-Authenticate"] = `Bearer realm="automators-connectors"`
-	case http.StatusTooManyRequests:
-		secs := int(connectors.RetryAfter(err).Round(time.Second) / time.Second)
-		resp.Headers["Retry-After"] = strconv.Itoa(max(secs, 1))
-	}
-	return resp
-}
-
-// Body returns the request body, base64-decoded when API Gateway encoded it,
-// or a payload_too_large error above MaxBodyBytes.
-func Body(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
-	// Checked before decoding so an oversized body costs no allocation;
-	// base64 is 4/3 of the raw size.
-	limit := MaxBodyBytes
-	if req.IsBase64Encoded {
-		limit = base64.StdEncoding.EncodedLen(MaxBodyBytes)
-	}
-	if len(req.Body) > limit {
-		return nil, connectors.Errorf(connectors.ETooLarge, "request body exceeds %d bytes", MaxBodyBytes)
-	}
-	if !req.IsBase64Encoded {
-		return []byte(req.Body), nil
-	}
-	b, err := base64.StdEncoding.DecodeString(req.Body)
-	if err != nil {
-		return nil, connectors.Errorf(connectors.EInvalid, "request body is not valid base64")
-	}
-	if len(b) > MaxBodyBytes {
-		return nil, connectors.Errorf(connectors.ETooLarge, "request body exceeds %d bytes", MaxBodyBytes)
-	}
-	return b, nil
-}
-
-// DecodeJSON decodes the request body into v, refusing unknown fields,
-// trailing data and an empty body.
-func DecodeJSON(req events.APIGatewayV2HTTPRequest, v any) error {
-	b, err := Body(req)
-	if err != nil {
-		return err
-	}
-	if len(strings.TrimSpace(string(b))) == 0 {
-		return connectors.Errorf(connectors.EInvalid, "request body is required")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &typ):
-			return connectors.Errorf(connectors.EInvalid, "field %q has the wrong type", typ.Field)
-		case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
-			return connectors.Errorf(connectors.EInvalid, "request body is not valid JSON")
-		default:
-			return connectors.Errorf(connectors.EInvalid, "request body is not valid: %s", safeJSONError(err))
-		}
-	}
-	if dec.More() {
-		return connectors.Errorf(connectors.EInvalid, "request body has trailing data")
-	}
-	return nil
-}
-
-// safeJSONError keeps the decoder's message short and free of input bytes.
-func safeJSONError(err error) string {
-	msg := err.Error()
-	if strings.HasPrefix(msg, "json: unknown field") {
-		return msg[len("json: "):]
-	}
-	return "malformed JSON"
-}
-
-// Header returns the first value of the named header, whatever its case.
-// API Gateway sends lower-case names, but tests and local runs may not.
-func Header(req events.APIGatewayV2HTTPRequest, name string) string {
-	if v, ok := req.Headers[strings.ToLower(name)]; ok {
-		return v
-	}
-	for k, v := range req.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
+// RequestID returns the gateway's request id of r, or "" when r did not come
+// through Wrap.
+func RequestID(r *http.Request) string {
+	if ev, ok := RequestFromContext(r.Context()); ok {
+		return ev.RequestContext.RequestID
 	}
 	return ""
 }
 
-// CORS answers browsers from the allowed origins.
-type CORS struct {
-	AllowOrigins []string // exact origins, or "*"
-}
-
-// apply adds CORS headers to resp when the request's Origin is allowed.
-func (c CORS) apply(req events.APIGatewayV2HTTPRequest, resp *events.APIGatewayV2HTTPResponse) {
-	origin := Header(req, "Origin")
-	if origin == "" || len(c.AllowOrigins) == 0 {
-		return
+// NewRequest converts an event to the request a handler serves: method, raw
+// path and query, headers, cookies, the body (base64-decoded when the
+// gateway encoded it), path parameters as path values, and the route key as
+// the pattern. The event stays reachable through RequestFromContext.
+func NewRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) *http.Request {
+	method := ev.RequestContext.HTTP.Method
+	if method == "" {
+		method, _, _ = strings.Cut(ev.RouteKey, " ")
 	}
-	allowed := slices.Contains(c.AllowOrigins, origin)
-	if !allowed && !slices.Contains(c.AllowOrigins, "*") {
-		return
+	if method == "" {
+		method = http.MethodGet
 	}
-	if resp.Headers == nil {
-		resp.Headers = map[string]string{}
+	rawPath := ev.RawPath
+	if rawPath == "" {
+		rawPath = ev.RequestContext.HTTP.Path
 	}
-	resp.Headers["Access-Control-Allow-Origin"] = origin
-	if allowed {
-		// Credentials only for an origin listed by name: a wildcard that
-		// reflects any origin must not also let it send credentials.
-		resp.Headers["Access-Control-Allow-Credentials"] = "true"
+	if rawPath == "" {
+		rawPath = "/"
 	}
-	resp.Headers["Access-Control-Expose-Headers"] = "Retry-After, WWW-Authenticate"
-	resp.Headers["Vary"] = "Origin"
-}
-
-// Middleware wraps every HTTP handler of one function.
-type Middleware struct {
-	Function string       // added to every log line; leave empty when Logger names it already
-	Logger   *slog.Logger // the function's logger; nil discards
-	CORS     CORS
-}
-
-// Wrap returns h with a request-scoped logger, CORS headers, errors turned
-// into JSON answers and panics into a 500 that never reaches API Gateway as
-// a Lambda error.
-func (m Middleware) Wrap(h Handler) Handler {
-	return func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
-		start := time.Now()
-		requestID := req.RequestContext.RequestID
-		ctx = logging.WithRequest(ctx, m.Logger, requestID, m.Function)
-		log := logging.FromContext(ctx)
-		defer func() {
-			if p := recover(); p != nil {
-				log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				resp = Error(errors.New("panic"), requestID)
-			}
-			m.CORS.apply(req, &resp)
-			err = nil
-			level := slog.LevelInfo
-			if resp.StatusCode >= 500 {
-				level = slog.LevelError
-			}
-			log.Log(ctx, level, "request",
-				"route", req.RouteKey, "status", resp.StatusCode,
-				"durationMs", time.Since(start).Milliseconds())
-		}()
-		resp, err = h(ctx, req)
-		if err != nil {
-			if connectors.ErrorCode(err) == connectors.EInternal {
-				log.Error("request failed", "err", err)
-			} else {
-				// Not "code": the log redaction hides that key (OAuth codes).
-				log.Info("request refused", "errorCode", connectors.ErrorCode(err), "err", err)
-			}
-			resp = Error(err, requestID)
+	u := &url.URL{Path: rawPath, RawQuery: ev.RawQueryString}
+	if p, err := url.PathUnescape(rawPath); err == nil {
+		u.Path, u.RawPath = p, rawPath
+	}
+	if u.RawQuery == "" && len(ev.QueryStringParameters) > 0 {
+		// Events written by hand may carry only the decoded map.
+		q := url.Values{}
+		for k, v := range ev.QueryStringParameters {
+			q.Set(k, v)
 		}
-		return resp, nil
+		u.RawQuery = q.Encode()
 	}
+
+	var body io.Reader = strings.NewReader(ev.Body)
+	size := int64(len(ev.Body))
+	if ev.IsBase64Encoded {
+		// Decoded as read, so an oversized body is refused by its length
+		// before a byte of it is decoded.
+		body = base64Body{base64.NewDecoder(base64.StdEncoding, strings.NewReader(ev.Body))}
+		size = decodedLen(ev.Body)
+	}
+	// Built on a fixed method and URL, which cannot fail, then given the
+	// event's own: a handler sees them as sent, valid or not.
+	r, _ := http.NewRequestWithContext(context.WithValue(ctx, eventKey{}, &ev), http.MethodGet, "/", body)
+	r.Method = method
+	r.URL = u
+	r.RequestURI = u.RequestURI()
+	r.ContentLength = size
+	if size == 0 {
+		r.Body = http.NoBody
+	}
+	r.Proto = ev.RequestContext.HTTP.Protocol
+	if r.Proto == "" {
+		r.Proto = "HTTP/1.1"
+	}
+	r.RemoteAddr = ev.RequestContext.HTTP.SourceIP
+	// Lower-case names (what the gateway sends) last, so they win over a
+	// differently spelled duplicate, as a lookup of the event map would.
+	for k, v := range ev.Headers {
+		if k != strings.ToLower(k) {
+			r.Header.Set(k, v)
+		}
+	}
+	for k, v := range ev.Headers {
+		if k == strings.ToLower(k) {
+			r.Header.Set(k, v)
+		}
+	}
+	if len(ev.Cookies) > 0 {
+		r.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
+	}
+	r.Host = r.Header.Get("Host")
+	if r.Host == "" {
+		r.Host = ev.RequestContext.DomainName
+	}
+	for k, v := range ev.PathParameters {
+		r.SetPathValue(k, v)
+	}
+	r.Pattern = ev.RouteKey
+	return r
+}
+
+// decodedLen is the length of the bytes a padded base64 text decodes to.
+func decodedLen(s string) int64 {
+	n := base64.StdEncoding.DecodedLen(len(s))
+	if len(s)%4 == 0 {
+		n -= strings.Count(s[len(s)-min(len(s), 2):], "=")
+	}
+	return int64(n)
+}
+
+// base64Body reports a body that is not base64 as the caller's error, not
+// as a failure of the service.
+type base64Body struct{ r io.Reader }
+
+func (b base64Body) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = connectors.Errorf(connectors.EInvalid, "request body is not valid base64")
+	}
+	return n, err
+}
+
+// responseWriter keeps what a handler writes, for the response event.
+type responseWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *responseWriter) Header() http.Header { return w.header }
+
+func (w *responseWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
+}
+
+// response converts what was written: one header value per name (repeated
+// values joined by commas, as payload 2.0 wants), Set-Cookie as cookies,
+// and a body that is not UTF-8 text in base64.
+func (w *responseWriter) response() events.APIGatewayV2HTTPResponse {
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: w.status}
+	if resp.StatusCode == 0 {
+		resp.StatusCode = http.StatusOK
+	}
+	for k, vs := range w.header {
+		if http.CanonicalHeaderKey(k) == "Set-Cookie" {
+			resp.Cookies = append(resp.Cookies, vs...)
+			continue
+		}
+		if resp.Headers == nil {
+			resp.Headers = map[string]string{}
+		}
+		resp.Headers[k] = strings.Join(vs, ",")
+	}
+	if b := w.body.Bytes(); utf8.Valid(b) {
+		resp.Body = string(b)
+	} else {
+		resp.Body = base64.StdEncoding.EncodeToString(b)
+		resp.IsBase64Encoded = true
+	}
+	return resp
 }

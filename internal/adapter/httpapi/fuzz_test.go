@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/automators/connectors/internal/adapter/apigw"
+	"github.com/automators/connectors/internal/adapter/httpapi"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/local/nangofake"
@@ -49,7 +50,10 @@ func FuzzRequestDecoding(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	handlers := app.API("fuzz").Handlers()
+	handlers := map[string]apigw.Handler{}
+	for n, h := range app.API("fuzz").Handlers() {
+		handlers[n] = apigw.Wrap(h)
+	}
 	names := make([]string, 0, len(handlers))
 	for n := range handlers {
 		names = append(names, n)
@@ -85,7 +89,7 @@ func FuzzRequestDecoding(f *testing.F) {
 			t.Fatalf("%s answered %d: %s", name, resp.StatusCode, resp.Body)
 		}
 		if resp.StatusCode >= 400 {
-			var e apigw.ErrorBody
+			var e httpapi.ErrorBody
 			if err := json.Unmarshal([]byte(resp.Body), &e); err != nil || e.Error.Code == "" {
 				t.Fatalf("%s answered %d without the JSON error body: %q", name, resp.StatusCode, resp.Body)
 			}

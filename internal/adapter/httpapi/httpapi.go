@@ -1,7 +1,8 @@
-// Package httpapi is the /api/v1/nango HTTP API: one method per route, each
-// an API Gateway HTTP API Lambda handler. It authenticates the caller,
-// decodes the request, calls the connection service and encodes the answer;
-// the rules live in the service (package connections), not here.
+// Package httpapi is the /api/v1/nango HTTP API as net/http handlers, one
+// per route and Lambda function. It authenticates the caller, decodes the
+// request, calls the connection service and encodes the answer; the rules
+// live in the service (package connect), not here. Package apigw runs these
+// handlers in Lambda; the local API serves the same ones.
 package httpapi
 
 import (
@@ -11,9 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
 )
@@ -23,41 +21,45 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, authorization string) (connectors.Principal, error)
 }
 
+// API serves the routes. Build it once per cold start (see package wiring).
+type API struct {
+	auth     Authenticator
+	svc      *connect.Service
+	events   Events
+	handlers map[string]http.Handler // by function, middleware included
+}
+
 // Events verifies a provider's webhook and says what it reports (the Nango
 // adapter's Webhooks).
 type Events interface {
 	Event(ctx context.Context, body []byte, header http.Header) (*connectors.ConnectionEvent, error)
 }
 
-// API serves the routes. Build it once per cold start (see package wiring).
-type API struct {
-	auth   Authenticator
-	svc    *connect.Service
-	events Events
-	mw     apigw.Middleware
-}
-
-// New returns the API.
-func New(auth Authenticator, svc *connect.Service, events Events, mw apigw.Middleware) *API {
-	return &API{auth: auth, svc: svc, events: events, mw: mw}
-}
-
-// Handlers returns every route's handler keyed by its function's folder name
-// (functions/<name>), as the local API and the tests look them up.
-func (a *API) Handlers() map[string]apigw.Handler {
-	return map[string]apigw.Handler{
-		"nango-authorize":         a.Authorize,
-		"nango-callback":          a.Callback,
-		"nango-refresh":           a.Refresh,
-		"nango-list-connections":  a.ListConnections,
-		"nango-get-connection":    a.GetConnection,
-		"nango-delete-connection": a.DeleteConnection,
-		"nango-webhook":           a.Webhook,
+// New returns the API, every route's handler wrapped in mw once.
+func New(auth Authenticator, svc *connect.Service, events Events, mw Middleware) *API {
+	a := &API{auth: auth, svc: svc, events: events, handlers: map[string]http.Handler{}}
+	for _, r := range routes {
+		a.handlers[r.Function] = mw.Wrap(r.handler(a))
 	}
+	return a
 }
 
-// Connection is the JSON form of a connection. It has no field
-// for any token, by construction.
+// Handler returns the handler of function (its folder under functions/),
+// or nil when no route is served by it.
+func (a *API) Handler(function string) http.Handler { return a.handlers[function] }
+
+// Handlers returns every route's handler keyed by its function's folder
+// name, as the local API and the tests look them up.
+func (a *API) Handlers() map[string]http.Handler {
+	out := make(map[string]http.Handler, len(a.handlers))
+	for k, h := range a.handlers {
+		out[k] = h
+	}
+	return out
+}
+
+// Connection is the JSON form of a connection. It has no field for any
+// token, by construction.
 type Connection struct {
 	ID                string            `json:"id"`
 	Connector         string            `json:"connector"`
@@ -104,54 +106,56 @@ type listBody struct {
 	NextCursor  *string      `json:"nextCursor"`
 }
 
-// authed wraps a handler that needs a bearer token.
-func (a *API) authed(h func(context.Context, connectors.Principal, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)) apigw.Handler {
-	return a.mw.Wrap(func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		p, err := a.auth.Authenticate(ctx, apigw.Header(req, "Authorization"))
+// authed gives h the principal of the request's bearer token.
+func (a *API) authed(h func(http.ResponseWriter, *http.Request, connectors.Principal) error) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := a.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
-		return h(ctx, p, req)
-	})
+		return h(w, r, p)
+	}
 }
 
-// Authorize serves GET /api/v1/nango/oauth/{provider}/authorize.
-func (a *API) Authorize(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return a.authed(func(ctx context.Context, p connectors.Principal, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		q, err := query(req)
+// authorizeHandler serves GET /api/v1/nango/oauth/{provider}/authorize.
+func (a *API) authorizeHandler() HandlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p connectors.Principal) error {
+		q, err := query(r)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
-		out, err := a.svc.Authorize(ctx, p, connect.AuthorizeParams{
-			Connector:    req.PathParameters["provider"],
+		out, err := a.svc.Authorize(r.Context(), p, connect.AuthorizeParams{
+			Connector:    r.PathValue("provider"),
 			RedirectURI:  q.Get("redirect_uri"),
 			ConnectionID: q.Get("connection_id"),
 		})
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
-		return apigw.JSON(http.StatusOK, out), nil
-	})(ctx, req)
+		WriteJSON(w, http.StatusOK, out)
+		return nil
+	})
 }
 
-// Callback serves GET /api/v1/nango/oauth/{provider}/callback. The state
-// authenticates it; a bearer token, when present, must be the state's user.
-func (a *API) Callback(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return a.mw.Wrap(func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// callbackHandler serves GET /api/v1/nango/oauth/{provider}/callback. The
+// state authenticates it; a bearer token, when present, must be the state's
+// user.
+func (a *API) callbackHandler() HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		var caller *connectors.Principal
-		if h := apigw.Header(req, "Authorization"); h != "" {
-			p, err := a.auth.Authenticate(ctx, h)
+		if h := r.Header.Get("Authorization"); h != "" {
+			p, err := a.auth.Authenticate(r.Context(), h)
 			if err != nil {
-				return events.APIGatewayV2HTTPResponse{}, err
+				return err
 			}
 			caller = &p
 		}
-		q, err := query(req)
+		q, err := query(r)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
-		res, err := a.svc.Callback(ctx, caller, connect.CallbackParams{
-			Connector:        req.PathParameters["provider"],
+		res, err := a.svc.Callback(r.Context(), caller, connect.CallbackParams{
+			Connector:        r.PathValue("provider"),
 			State:            q.Get("state"),
 			ConnectionID:     q.Get("connection_id"),
 			Code:             q.Get("code"),
@@ -159,50 +163,53 @@ func (a *API) Callback(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 			ErrorDescription: q.Get("error_description"),
 		})
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
 		if res.RedirectURI != "" {
-			return apigw.Redirect(withQuery(res.RedirectURI, url.Values{"status": {"success"}, "connection_id": {res.Connection.ID}})), nil
+			Redirect(w, withQuery(res.RedirectURI, url.Values{"status": {"success"}, "connection_id": {res.Connection.ID}}))
+			return nil
 		}
-		return apigw.JSON(http.StatusOK, connectionBody{ToJSON(res.Connection)}), nil
-	})(ctx, req)
+		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(res.Connection)})
+		return nil
+	}
 }
 
-// Refresh serves POST /api/v1/nango/oauth/{provider}/refresh.
-func (a *API) Refresh(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return a.authed(func(ctx context.Context, p connectors.Principal, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// refreshHandler serves POST /api/v1/nango/oauth/{provider}/refresh.
+func (a *API) refreshHandler() HandlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p connectors.Principal) error {
 		var body struct {
 			ConnectionID string `json:"connectionId"`
 		}
-		if err := apigw.DecodeJSON(req, &body); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+		if err := DecodeJSON(r, &body); err != nil {
+			return err
 		}
 		if body.ConnectionID == "" {
-			return events.APIGatewayV2HTTPResponse{}, connectors.Errorf(connectors.EInvalid, "connectionId is required")
+			return connectors.Errorf(connectors.EInvalid, "connectionId is required")
 		}
-		c, err := a.svc.Refresh(ctx, p, req.PathParameters["provider"], body.ConnectionID)
+		c, err := a.svc.Refresh(r.Context(), p, r.PathValue("provider"), body.ConnectionID)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
-		return apigw.JSON(http.StatusOK, connectionBody{ToJSON(c)}), nil
-	})(ctx, req)
+		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(c)})
+		return nil
+	})
 }
 
-// ListConnections serves GET /api/v1/nango/connections.
-func (a *API) ListConnections(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return a.authed(func(ctx context.Context, p connectors.Principal, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		q, err := query(req)
+// listHandler serves GET /api/v1/nango/connections.
+func (a *API) listHandler() HandlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p connectors.Principal) error {
+		q, err := query(r)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
 		in := connect.ListParams{Connector: q.Get("connector"), Status: connectors.Status(q.Get("status")), Cursor: q.Get("cursor")}
 		if in.Status != "" && !in.Status.Valid() {
-			return events.APIGatewayV2HTTPResponse{}, connectors.Errorf(connectors.EInvalid, "status must be one of active, refresh_failed, reauth_required, revoked")
+			return connectors.Errorf(connectors.EInvalid, "status must be one of active, refresh_failed, reauth_required, revoked")
 		}
 		if v := q.Get("limit"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 100 {
-				return events.APIGatewayV2HTTPResponse{}, connectors.Errorf(connectors.EInvalid, "limit must be a whole number from 1 to 100")
+				return connectors.Errorf(connectors.EInvalid, "limit must be a whole number from 1 to 100")
 			}
 			in.Limit = n
 		}
@@ -211,11 +218,11 @@ func (a *API) ListConnections(ctx context.Context, req events.APIGatewayV2HTTPRe
 		case "organization":
 			in.Organization = true
 		default:
-			return events.APIGatewayV2HTTPResponse{}, connectors.Errorf(connectors.EInvalid, "scope must be user or organization")
+			return connectors.Errorf(connectors.EInvalid, "scope must be user or organization")
 		}
-		page, err := a.svc.List(ctx, p, in)
+		page, err := a.svc.List(r.Context(), p, in)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
 		out := listBody{Connections: make([]Connection, 0, len(page.Connections))}
 		for _, c := range page.Connections {
@@ -224,65 +231,58 @@ func (a *API) ListConnections(ctx context.Context, req events.APIGatewayV2HTTPRe
 		if page.NextCursor != "" {
 			out.NextCursor = &page.NextCursor
 		}
-		return apigw.JSON(http.StatusOK, out), nil
-	})(ctx, req)
+		WriteJSON(w, http.StatusOK, out)
+		return nil
+	})
 }
 
-// GetConnection serves GET /api/v1/nango/connections/{connectionId}.
-func (a *API) GetConnection(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return a.authed(func(ctx context.Context, p connectors.Principal, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		c, err := a.svc.Get(ctx, p, req.PathParameters["connectionId"])
+// getHandler serves GET /api/v1/nango/connections/{connectionId}.
+func (a *API) getHandler() HandlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p connectors.Principal) error {
+		c, err := a.svc.Get(r.Context(), p, r.PathValue("connectionId"))
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
-		return apigw.JSON(http.StatusOK, connectionBody{ToJSON(c)}), nil
-	})(ctx, req)
+		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(c)})
+		return nil
+	})
 }
 
-// DeleteConnection serves DELETE /api/v1/nango/connections/{connectionId}.
-func (a *API) DeleteConnection(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return a.authed(func(ctx context.Context, p connectors.Principal, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		if err := a.svc.Delete(ctx, p, req.PathParameters["connectionId"]); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+// deleteHandler serves DELETE /api/v1/nango/connections/{connectionId}.
+func (a *API) deleteHandler() HandlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p connectors.Principal) error {
+		if err := a.svc.Delete(r.Context(), p, r.PathValue("connectionId")); err != nil {
+			return err
 		}
-		return apigw.NoContent(), nil
-	})(ctx, req)
+		NoContent(w)
+		return nil
+	})
 }
 
-// Webhook serves POST /api/v1/nango/webhooks: Nango-signed, no JWT. The
-// signature is checked over the raw body bytes as Nango sent them.
-func (a *API) Webhook(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	return a.mw.Wrap(func(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		body, err := apigw.Body(req)
+// webhookHandler serves POST /api/v1/nango/webhooks: Nango-signed, no JWT.
+// The signature is checked over the raw body bytes as Nango sent them.
+func (a *API) webhookHandler() HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		body, err := ReadBody(r)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
-		header := http.Header{}
-		for k, v := range req.Headers {
-			header.Set(k, v)
-		}
-		ev, err := a.events.Event(ctx, body, header)
+		ev, err := a.events.Event(r.Context(), body, r.Header)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return err
 		}
-		if err := a.svc.HandleEvent(ctx, ev); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+		if err := a.svc.HandleEvent(r.Context(), ev); err != nil {
+			return err
 		}
-		return apigw.JSON(http.StatusOK, map[string]bool{"received": true}), nil
-	})(ctx, req)
-}
-
-// query parses the raw query string; API Gateway's map joins repeated keys
-// with commas, which would corrupt a redirect_uri.
-func query(req events.APIGatewayV2HTTPRequest) (url.Values, error) {
-	if req.RawQueryString == "" {
-		q := url.Values{}
-		for k, v := range req.QueryStringParameters {
-			q.Set(k, v)
-		}
-		return q, nil
+		WriteJSON(w, http.StatusOK, map[string]bool{"received": true})
+		return nil
 	}
-	q, err := url.ParseQuery(req.RawQueryString)
+}
+
+// query parses the raw query string, refusing a malformed one rather than
+// reading part of it.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, connectors.Errorf(connectors.EInvalid, "the query string is malformed")
 	}

@@ -1,11 +1,12 @@
 // Package localapi serves the HttpApi routes of template.yaml in process, as
-// API Gateway (HTTP API, payload format 2.0) would: each HTTP request becomes
-// the events.APIGatewayV2HTTPRequest the gateway sends to the Lambda
-// function of its route, and the function's events.APIGatewayV2HTTPResponse
-// becomes the HTTP answer. It is what `make run` listens with.
+// API Gateway (HTTP API, payload format 2.0) would: a net/http.ServeMux
+// matches each HTTP request to its route, the request becomes the
+// events.APIGatewayV2HTTPRequest the gateway sends to the Lambda function of
+// that route, and the function's events.APIGatewayV2HTTPResponse becomes the
+// HTTP answer. It is what `make run` listens with.
 //
 // What it does not emulate: stages other than $default, authorizers, custom
-// domains, throttling.
+// domains, throttling. As in net/http, a GET route also serves HEAD.
 package localapi
 
 import (
@@ -88,15 +89,40 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request) {
 }
 
 // Server is an http.Handler that emulates API Gateway for a set of routes.
+// A net/http.ServeMux matches the routes: API Gateway's precedence (a
+// literal segment over a {parameter}, {proxy+} last) is ServeMux's.
 type Server struct {
-	routes   []route
+	mux      *http.ServeMux
 	handlers map[string]Handler
 	opts     Options
+	head     bool // a route declares HEAD; otherwise GET routes imply it only in net/http
 }
 
-type route struct {
-	Route
-	segments []string
+// Pattern returns the net/http pattern of an API Gateway route: "ANY" is no
+// method, and a greedy {name+} is {name...}.
+func (r Route) Pattern() string {
+	segs := strings.Split(r.Path, "/")
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "+}") {
+			segs[i] = strings.TrimSuffix(seg, "+}") + "...}"
+		}
+	}
+	path := strings.Join(segs, "/")
+	if r.Method == "ANY" {
+		return path
+	}
+	return r.Method + " " + path
+}
+
+// params returns the names of the route's path parameters.
+func (r Route) params() []string {
+	var names []string
+	for seg := range strings.SplitSeq(r.Path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			names = append(names, strings.TrimSuffix(strings.TrimSuffix(seg[1:], "}"), "+"))
+		}
+	}
+	return names
 }
 
 // RoutesFromTemplate returns every HttpApi route of a parsed template.
@@ -110,8 +136,9 @@ func RoutesFromTemplate(t *samtemplate.Template) []Route {
 
 // New returns a server for routes. Every route's function must have a
 // handler: a route without one is a configuration error, reported now
-// rather than as a 500 on first use.
-func New(routes []Route, handlers map[string]Handler, opts Options) (*Server, error) {
+// rather than as a 500 on first use; so is a route ServeMux cannot tell from
+// another.
+func New(routes []Route, handlers map[string]Handler, opts Options) (s *Server, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -121,121 +148,98 @@ func New(routes []Route, handlers map[string]Handler, opts Options) (*Server, er
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{handlers: handlers, opts: opts}
+	s = &Server{mux: http.NewServeMux(), handlers: handlers, opts: opts}
 	var missing []string
 	for _, r := range routes {
 		if handlers[r.Function] == nil {
 			missing = append(missing, r.Function)
 		}
-		r.Method = strings.ToUpper(r.Method)
-		s.routes = append(s.routes, route{Route: r, segments: strings.Split(strings.TrimPrefix(r.Path, "/"), "/")})
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("localapi: no handler for function(s) %s", strings.Join(missing, ", "))
 	}
-	// API Gateway prefers the most specific route: literal segments win over
-	// {parameters}, and {proxy+} comes last.
-	slices.SortStableFunc(s.routes, func(a, b route) int { return specificity(b) - specificity(a) })
+	defer func() {
+		// ServeMux panics on an invalid or conflicting pattern.
+		if p := recover(); p != nil {
+			s, err = nil, fmt.Errorf("localapi: %v", p)
+		}
+	}()
+	for _, r := range routes {
+		r.Method = strings.ToUpper(r.Method)
+		s.head = s.head || r.Method == http.MethodHead
+		s.mux.Handle(r.Pattern(), s.route(r))
+	}
 	return s, nil
 }
 
-func specificity(r route) int {
-	n := 0
-	for _, seg := range r.segments {
-		switch {
-		case strings.HasSuffix(seg, "+}"):
-		case strings.HasPrefix(seg, "{"):
-			n++
-		default:
-			n += 100
-		}
-	}
-	return n
-}
-
-// match returns the route for a path and its path parameters; allow lists
-// the methods of routes that match the path with another method.
-func (s *Server) match(method, escapedPath string) (r *route, params map[string]string, allow []string) {
-	segs := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
-	for i := range s.routes {
-		rt := &s.routes[i]
-		p, ok := matchSegments(rt.segments, segs)
-		if !ok {
-			continue
-		}
-		if rt.Method == method || rt.Method == "ANY" {
-			return rt, p, nil
-		}
-		if !slices.Contains(allow, rt.Method) {
-			allow = append(allow, rt.Method)
-		}
-	}
-	slices.Sort(allow)
-	return nil, nil, allow
-}
-
-func matchSegments(pattern, segs []string) (map[string]string, bool) {
-	var params map[string]string
-	set := func(k, raw string) {
-		if params == nil {
-			params = map[string]string{}
-		}
-		// API Gateway passes path parameters decoded.
-		if v, err := url.PathUnescape(raw); err == nil {
-			raw = v
-		}
-		params[k] = raw
-	}
-	for i, p := range pattern {
-		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "+}") {
-			if i >= len(segs) {
-				return nil, false
-			}
-			set(strings.TrimSuffix(strings.TrimPrefix(p, "{"), "+}"), strings.Join(segs[i:], "/"))
-			return params, true
-		}
-		if i >= len(segs) {
-			return nil, false
-		}
-		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
-			if segs[i] == "" {
-				return nil, false
-			}
-			set(p[1:len(p)-1], segs[i])
-			continue
-		}
-		if p != segs[i] {
-			return nil, false
-		}
-	}
-	return params, len(pattern) == len(segs)
-}
+type requestIDKey struct{}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := s.opts.Now()
 	requestID := newRequestID()
 	// Real API Gateway returns its request id in this header on every answer.
 	w.Header().Set("Apigw-Requestid", requestID)
-
-	rt, params, allow := s.match(r.Method, r.URL.EscapedPath())
-	if rt == nil {
-		if len(allow) > 0 && r.Method == http.MethodOptions && s.opts.CORS != nil &&
-			r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
-			s.opts.CORS.preflight(w, r)
-			return
-		}
-		if len(allow) > 0 {
-			w.Header().Set("Allow", strings.Join(allow, ", "))
-			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
-				fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")), requestID)
-			return
-		}
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), requestID)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, requestID))
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
 		return
 	}
 
-	req, err := s.Request(r, rt.Route, params, requestID, start)
+	// No route: let the mux say whether the path has routes for other
+	// methods (405 and Allow), then answer in the gateway's place.
+	probe := &probeWriter{header: http.Header{}}
+	s.mux.ServeHTTP(probe, r)
+	if probe.status != http.StatusMethodNotAllowed {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), requestID)
+		return
+	}
+	if r.Method == http.MethodOptions && s.opts.CORS != nil &&
+		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+		s.opts.CORS.preflight(w, r)
+		return
+	}
+	var allow []string
+	for m := range strings.SplitSeq(probe.header.Get("Allow"), ",") {
+		if m = strings.TrimSpace(m); m != "" && (m != http.MethodHead || s.head) {
+			allow = append(allow, m)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
+		fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")), requestID)
+}
+
+// probeWriter keeps the status and headers of the mux's own answer.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header         { return p.header }
+func (p *probeWriter) WriteHeader(status int)      { p.status = status }
+func (p *probeWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// route returns the handler of rt: the event of the request, to the
+// function, and its answer back, as the gateway does.
+func (s *Server) route(rt Route) http.Handler {
+	names := rt.params()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.opts.Now()
+		requestID, _ := r.Context().Value(requestIDKey{}).(string)
+		var params map[string]string
+		for _, name := range names {
+			if params == nil {
+				params = map[string]string{}
+			}
+			// Decoded, as API Gateway passes path parameters.
+			params[name] = r.PathValue(name)
+		}
+		s.serve(w, r, rt, params, requestID, start)
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route, params map[string]string, requestID string, start time.Time) {
+	req, err := s.Request(r, rt, params, requestID, start)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

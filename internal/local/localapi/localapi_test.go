@@ -430,3 +430,53 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+func TestPattern(t *testing.T) {
+	for _, tt := range []struct {
+		route Route
+		want  string
+	}{
+		{Route{Method: "GET", Path: "/api/v1/nango/oauth/{provider}/authorize"}, "GET /api/v1/nango/oauth/{provider}/authorize"},
+		{Route{Method: "ANY", Path: "/files/{proxy+}"}, "/files/{proxy...}"},
+		{Route{Method: "DELETE", Path: "/a/{x}/b/{rest+}"}, "DELETE /a/{x}/b/{rest...}"},
+	} {
+		if got := tt.route.Pattern(); got != tt.want {
+			t.Errorf("Pattern(%v) = %q, want %q", tt.route, got, tt.want)
+		}
+	}
+}
+
+// TestHeadOnlyWhenDeclared: net/http's GET routes serve HEAD, but the Allow
+// header names only the methods the routes declare.
+func TestHeadOnlyWhenDeclared(t *testing.T) {
+	rec := &recorder{resp: events.APIGatewayV2HTTPResponse{StatusCode: 200}}
+	s := newServer(t, rec)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest("PATCH", "/api/v1/nango/connections", nil))
+	if w.Code != 405 || w.Header().Get("Allow") != "GET" {
+		t.Errorf("status %d, Allow %q", w.Code, w.Header().Get("Allow"))
+	}
+	withHead, err := New([]Route{{Method: "GET", Path: "/x", Function: "x"}, {Method: "HEAD", Path: "/x", Function: "x"}},
+		map[string]Handler{"x": rec.handle}, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = httptest.NewRecorder()
+	withHead.ServeHTTP(w, httptest.NewRequest("POST", "/x", nil))
+	if w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("declared HEAD: status %d, Allow %q", w.Code, w.Header().Get("Allow"))
+	}
+}
+
+// TestNewRefusesConflictingRoutes: routes that ServeMux cannot order are
+// an error at start, not a panic.
+func TestNewRefusesConflictingRoutes(t *testing.T) {
+	h := func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{}, nil
+	}
+	_, err := New([]Route{{Method: "GET", Path: "/a/{x}/b", Function: "f"}, {Method: "GET", Path: "/a/c/{y}", Function: "f"}},
+		map[string]Handler{"f": h}, Options{})
+	if err == nil {
+		t.Fatal("conflicting routes accepted")
+	}
+}

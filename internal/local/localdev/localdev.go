@@ -29,6 +29,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/adapter/apigw"
+	"github.com/automators/connectors/internal/adapter/httpapi"
 	"github.com/automators/connectors/internal/config"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
@@ -75,9 +76,10 @@ func (a *App) Close() {
 // Handlers returns every HTTP function's handler keyed by folder name.
 func (a *App) Handlers() map[string]apigw.Handler {
 	out := map[string]apigw.Handler{}
-	for name := range a.API("").Handlers() {
-		// One API per function, so log lines name the function as in Lambda.
-		out[name] = a.API(name).Handlers()[name]
+	for _, r := range httpapi.Routes() {
+		// One API per function, so log lines name the function as in
+		// Lambda, behind the adapter Lambda runs it with.
+		out[r.Function] = apigw.Wrap(a.API(r.Function).Handler(r.Function))
 	}
 	if h := out["nango-authorize"]; h != nil && (a.Sandbox != nil || a.oauth != nil) {
 		out["nango-authorize"] = a.sandboxAuthorize(h)

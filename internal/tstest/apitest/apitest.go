@@ -2,7 +2,8 @@
 // drive it end to end: the app built by wiring.New over a chosen store
 // adapter (bbolt, or DynamoDB on the emulator), with the fake Nango
 // (internal/local/nangofake) and the fake Google (internal/tstest/oauthtest), and helpers
-// that send its handlers API Gateway HTTP API (payload 2.0) events.
+// that send its functions API Gateway HTTP API (payload 2.0) events, as
+// Lambda runs them: through package apigw.
 //
 // What a suite checks on top (an OpenAPI document, secrets in answers,
 // injected faults) stays in the suite: Options take its store wrapper, its
@@ -28,6 +29,7 @@ import (
 
 	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/adapter/dynamostore"
+	"github.com/automators/connectors/internal/adapter/httpapi"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/connectors"
@@ -43,7 +45,7 @@ import (
 
 const (
 	// BasePath is the prefix of every route.
-	BasePath = "/api/v1/nango"
+	BasePath = httpapi.BasePath
 	// AllowedOrigin is the one origin of REDIRECT_ALLOWLIST.
 	AllowedOrigin = "https://app.example.com"
 	// PublicURL is the deployment's public address (PUBLIC_URL).
@@ -53,21 +55,22 @@ const (
 	microsoftClientID = "microsoft-client-id"
 )
 
-// Route is one HTTP function of the API.
+// Route is the route of one HTTP function.
 type Route struct {
 	Method string
 	Path   string // under BasePath, with {params}
 }
 
-// Routes maps a function (folder) name to its route.
-var Routes = map[string]Route{
-	"nango-authorize":         {http.MethodGet, "/oauth/{provider}/authorize"},
-	"nango-callback":          {http.MethodGet, "/oauth/{provider}/callback"},
-	"nango-refresh":           {http.MethodPost, "/oauth/{provider}/refresh"},
-	"nango-list-connections":  {http.MethodGet, "/connections"},
-	"nango-get-connection":    {http.MethodGet, "/connections/{connectionId}"},
-	"nango-delete-connection": {http.MethodDelete, "/connections/{connectionId}"},
-	"nango-webhook":           {http.MethodPost, "/webhooks"},
+// Routes maps a function (folder) name to its route, from the API's route
+// list.
+var Routes = routesByFunction()
+
+func routesByFunction() map[string]Route {
+	out := map[string]Route{}
+	for _, r := range httpapi.Routes() {
+		out[r.Function] = Route{Method: r.Method, Path: strings.TrimPrefix(r.Path, BasePath)}
+	}
+	return out
 }
 
 // Secrets are the deployment's secrets. A suite chooses them, each with a
@@ -210,9 +213,9 @@ func New(t *testing.T, kind string, o Options) *Env {
 
 	e.Handlers = map[string]apigw.Handler{}
 	for name := range Routes {
-		h, ok := app.API(name).Handlers()[name]
-		if !ok {
-			t.Fatalf("the API has no handler %s", name)
+		h, err := app.Lambda(name)
+		if err != nil {
+			t.Fatal(err)
 		}
 		e.Handlers[name] = h
 	}
@@ -317,7 +320,7 @@ func (r Response) JSON(t *testing.T, v any) {
 // the request id and a message.
 func (r Response) ErrorCode(t *testing.T) string {
 	t.Helper()
-	var b apigw.ErrorBody
+	var b httpapi.ErrorBody
 	r.JSON(t, &b)
 	if b.Error.RequestID != r.RequestID {
 		t.Errorf("error requestId = %q, want %q", b.Error.RequestID, r.RequestID)

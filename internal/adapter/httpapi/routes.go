@@ -1,0 +1,51 @@
+package httpapi
+
+import "net/http"
+
+// BasePath is the prefix of every route.
+const BasePath = "/api/v1/nango"
+
+// Route is one route of the API and the Lambda function serving it.
+type Route struct {
+	Method string // upper case
+	// Path is the path with its {parameters}, in the syntax that both
+	// API Gateway routes and net/http patterns read.
+	Path      string
+	Function  string // folder under functions/, e.g. "nango-authorize"
+	LogicalID string // the function's resource in template.yaml
+
+	handler func(*API) HandlerFunc
+}
+
+// Pattern returns the route as a net/http pattern, which is also its API
+// Gateway route key, e.g. "GET /api/v1/nango/connections".
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// routes is the one list of the API's routes; the template's HttpApi events
+// are held to it by a test.
+var routes = []Route{
+	{http.MethodGet, BasePath + "/oauth/{provider}/authorize", "nango-authorize", "NangoAuthorizeFunction", (*API).authorizeHandler},
+	{http.MethodGet, BasePath + "/oauth/{provider}/callback", "nango-callback", "NangoCallbackFunction", (*API).callbackHandler},
+	{http.MethodPost, BasePath + "/oauth/{provider}/refresh", "nango-refresh", "NangoRefreshFunction", (*API).refreshHandler},
+	{http.MethodGet, BasePath + "/connections", "nango-list-connections", "NangoListConnectionsFunction", (*API).listHandler},
+	{http.MethodGet, BasePath + "/connections/{connectionId}", "nango-get-connection", "NangoGetConnectionFunction", (*API).getHandler},
+	{http.MethodDelete, BasePath + "/connections/{connectionId}", "nango-delete-connection", "NangoDeleteConnectionFunction", (*API).deleteHandler},
+	{http.MethodPost, BasePath + "/webhooks", "nango-webhook", "NangoWebhookFunction", (*API).webhookHandler},
+}
+
+// Routes returns every route, in a new slice the caller may change.
+func Routes() []Route {
+	out := make([]Route, len(routes))
+	copy(out, routes)
+	return out
+}
+
+// RouteOf returns the route served by function (its folder name).
+func RouteOf(function string) (Route, bool) {
+	for _, r := range routes {
+		if r.Function == function {
+			return r, true
+		}
+	}
+	return Route{}, false
+}

@@ -1,0 +1,57 @@
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/automators/connectors/internal/adapter/apigw"
+	"github.com/automators/connectors/internal/adapter/httpapi"
+	"github.com/automators/connectors/internal/connect"
+	"github.com/automators/connectors/internal/logging"
+)
+
+// API returns the HTTP API of the function named function.
+func (a *App) API(function string) *httpapi.API {
+	c := &core{cfg: a.Config, secrets: a.Secrets, logger: a.Logger}
+	return newAPI(a.Auth, a.Connections, c, function)
+}
+
+func newAPI(verifier httpapi.Authenticator, svc *connect.Service, c *core, function string) *httpapi.API {
+	return httpapi.New(verifier, svc, c.webhooks(), httpapi.Middleware{
+		// The logger names the function once; the middleware adds only the
+		// request id.
+		Logger:    c.logger.With(slog.String(logging.KeyFunction, function)),
+		CORS:      httpapi.CORS{AllowOrigins: c.cfg.CORSAllowOrigins},
+		RequestID: apigw.RequestID,
+	})
+}
+
+// Lambda returns the Lambda handler of function's route: its net/http
+// handler behind the API Gateway adapter.
+func (a *App) Lambda(function string) (apigw.Handler, error) {
+	return lambdaHandler(a.API(function), function)
+}
+
+func lambdaHandler(api *httpapi.API, function string) (apigw.Handler, error) {
+	h := api.Handler(function)
+	if h == nil {
+		return nil, fmt.Errorf("no HTTP route is served by function %q", function)
+	}
+	return apigw.Wrap(h), nil
+}
+
+// MustAPI builds the Lambda handler of a function's route at cold start, or
+// exits: a function that cannot wire itself must fail its init, loudly, not
+// serve. It builds no executor and no sweeper.
+func MustAPI(ctx context.Context, function string) apigw.Handler {
+	c := must(newCore(ctx, "", Options{}))
+	api := newAPI(must(c.verifier(ctx)), c.service(), c, function)
+	h, err := lambdaHandler(api, function)
+	if err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	return h
+}
