@@ -1,6 +1,9 @@
 package connectors
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // The record rules every store applies before it writes. They live here,
 // once, so that the deployed and the embedded store refuse the same records
@@ -54,3 +57,29 @@ func (k *DataKey) Validate() error {
 	}
 	return nil
 }
+
+// PrepareNew readies a connection a store is about to create: status
+// active unless set, creation and update times now unless set; then it
+// validates it.
+func (c *Connection) PrepareNew(now time.Time) error {
+	if c.Status == "" {
+		c.Status = StatusActive
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = now.UTC()
+	}
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = c.CreatedAt
+	}
+	return nil
+}
+
+// Audit retention: stores keep an event this long, and one ListAudit call
+// returns at most MaxAuditList events.
+const (
+	AuditRetention = 90 * 24 * time.Hour
+	MaxAuditList   = 1000
+)

@@ -14,12 +14,6 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
-// Audit retention and the cap of one ListAudit call.
-const (
-	auditTTL   = 90 * 24 * time.Hour
-	maxAudited = 1000
-)
-
 type auditItem struct {
 	PK             string `dynamodbav:"PK"`
 	SK             string `dynamodbav:"SK"`
@@ -81,7 +75,7 @@ func (s *Store) AppendAudit(ctx context.Context, e connectors.AuditEvent) error 
 		Outcome:        e.Outcome,
 		Detail:         e.Detail,
 		Time:           ts,
-		ExpiresAtEpoch: epoch(e.Time.Add(auditTTL)),
+		ExpiresAtEpoch: epoch(e.Time.Add(connectors.AuditRetention)),
 	}
 	if err := s.put(ctx, it, expression.ConditionBuilder{}); err != nil {
 		return wrapErr(err, "append audit event %s", e.ID)
@@ -95,7 +89,7 @@ func (s *Store) ListAudit(ctx context.Context, orgID string, limit int) ([]conne
 	if limit <= 0 {
 		limit = connectors.DefaultPageSize
 	}
-	limit = min(limit, maxAudited)
+	limit = min(limit, connectors.MaxAuditList)
 	expr, err := expression.NewBuilder().
 		WithKeyCondition(expression.Key(AttrPK).Equal(expression.Value(prefixAudit + orgID))).Build()
 	if err != nil {

@@ -104,17 +104,8 @@ func decodeConnection(item map[string]types.AttributeValue) (*connectors.Connect
 // CreateConnection implements connectors.ConnectionStore. An empty Status
 // becomes StatusActive; zero CreatedAt/UpdatedAt become now.
 func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) error {
-	if c.Status == "" {
-		c.Status = connectors.StatusActive
-	}
-	if err := c.Validate(); err != nil {
+	if err := c.PrepareNew(time.Now()); err != nil {
 		return err
-	}
-	if c.CreatedAt.IsZero() {
-		c.CreatedAt = time.Now().UTC()
-	}
-	if c.UpdatedAt.IsZero() {
-		c.UpdatedAt = c.CreatedAt
 	}
 	connFailed, ownerFailed, err := s.writeWithOwner(ctx, c, newConnItem(c, 1), expression.AttributeNotExists(expression.Name(AttrPK)))
 	switch {

@@ -13,12 +13,6 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
-// Audit retention and the cap of one ListAudit call.
-const (
-	auditTTL   = 90 * 24 * time.Hour
-	maxAudited = 1000
-)
-
 type auditRecord struct {
 	ID             string    `json:"id"`
 	OrganizationID string    `json:"organizationId"`
@@ -58,7 +52,7 @@ func (s *Store) ListAudit(ctx context.Context, orgID string, limit int) ([]conne
 	if limit <= 0 {
 		limit = connectors.DefaultPageSize
 	}
-	limit = min(limit, maxAudited)
+	limit = min(limit, connectors.MaxAuditList)
 	var events []connectors.AuditEvent
 	prefix := prefixKey(orgID)
 	err := s.view(ctx, func(tx *bolt.Tx) error {

@@ -60,17 +60,8 @@ func userKey(c *connRecord) []byte {
 // CreateConnection implements connectors.ConnectionStore. An empty Status
 // becomes StatusActive; zero CreatedAt/UpdatedAt become now.
 func (s *Store) CreateConnection(ctx context.Context, c *connectors.Connection) error {
-	if c.Status == "" {
-		c.Status = connectors.StatusActive
-	}
-	if err := c.Validate(); err != nil {
+	if err := c.PrepareNew(time.Now()); err != nil {
 		return err
-	}
-	if c.CreatedAt.IsZero() {
-		c.CreatedAt = time.Now().UTC()
-	}
-	if c.UpdatedAt.IsZero() {
-		c.UpdatedAt = c.CreatedAt
 	}
 	k := joinKey(c.OrganizationID, c.ID)
 	err := s.update(ctx, func(tx *bolt.Tx) error {

@@ -95,7 +95,7 @@ func purgeExpired(tx *bolt.Tx, now time.Time) error {
 		string(bucketLeases): func(v []byte) bool { var r leaseRecord; return json.Unmarshal(v, &r) == nil && now.After(r.LeaseUntil) },
 		string(bucketAudit): func(v []byte) bool {
 			var r auditRecord
-			return json.Unmarshal(v, &r) == nil && now.After(r.Time.Add(auditTTL))
+			return json.Unmarshal(v, &r) == nil && now.After(r.Time.Add(connectors.AuditRetention))
 		},
 	}
 	for name, isExpired := range expired {
