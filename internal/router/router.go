@@ -27,7 +27,6 @@ package router
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
@@ -94,21 +93,11 @@ type Input struct {
 // Router routes connectors under one policy. It is immutable and safe for
 // concurrent use.
 type Router struct {
-	policy  Policy
-	builtIn map[string]bool
+	policy Policy
 }
-
-// builtInOAuth are the connectors the built-in OAuth (step 12) can serve.
-var builtInOAuth = []string{"gmail", "outlook"}
 
 // New returns a router applying p.
-func New(p Policy) *Router {
-	r := &Router{policy: p, builtIn: map[string]bool{}}
-	for _, id := range builtInOAuth {
-		r.builtIn[id] = true
-	}
-	return r
-}
+func New(p Policy) *Router { return &Router{policy: p} }
 
 // Steps returns the waterfall in order.
 func Steps() []Step {
@@ -327,11 +316,13 @@ func (r *Router) evalBuiltIn(in Input, p preference) eval {
 		v.matched = false
 		v.reason = fmt.Sprintf("%s uses %s auth, not OAuth", m.ID, m.AuthType)
 	}
-	if r.builtIn[m.ID] {
+	// The built-in OAuth serves the connectors the registry gives it
+	// (Gmail, Outlook): it has an authorization server for no other.
+	if m.OAuthProvider == connectors.ProviderLegacy {
 		v.available = true
 		v.reason += "; the built-in OAuth serves " + m.ID
 	} else {
-		v.reason += fmt.Sprintf("; unavailable: the built-in OAuth serves only %s", strings.Join(builtInOAuth, ", "))
+		v.reason += fmt.Sprintf("; unavailable: the built-in OAuth serves only the connectors the registry gives it, and %s is %s's", m.ID, m.OAuthProvider)
 	}
 	return v
 }
