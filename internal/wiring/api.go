@@ -44,10 +44,15 @@ func lambdaHandler(api *httpapi.API, function string) (apigw.Handler, error) {
 
 // MustAPI builds the Lambda handler of a function's route at cold start, or
 // exits: a function that cannot wire itself must fail its init, loudly, not
-// serve. It builds no executor and no sweeper.
+// serve. It builds no executor and no sweeper, and a signed route (the
+// webhook) no JWT verifier.
 func MustAPI(ctx context.Context, function string) apigw.Handler {
 	c := must(newCore(ctx, "", Options{}))
-	api := newAPI(must(c.verifier(ctx)), c.service(), c, function)
+	var verifier httpapi.Authenticator = notConfiguredAuth{}
+	if r, ok := httpapi.RouteOf(function); ok && !r.Signed {
+		verifier = must(c.verifier(ctx))
+	}
+	api := newAPI(verifier, c.service(), c, function)
 	h, err := lambdaHandler(api, function)
 	if err != nil {
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("cold start failed", "err", err)

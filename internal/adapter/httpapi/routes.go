@@ -13,6 +13,9 @@ type Route struct {
 	Path      string
 	Function  string // folder under functions/, e.g. "nango-authorize"
 	LogicalID string // the function's resource in template.yaml
+	// Signed is set on a route the provider signs instead of a user's bearer
+	// token (Nango's webhooks): its function needs no JWT verifier.
+	Signed bool
 
 	handler func(*API) HandlerFunc
 }
@@ -24,13 +27,13 @@ func (r Route) Pattern() string { return r.Method + " " + r.Path }
 // routes is the one list of the API's routes; the template's HttpApi events
 // are held to it by a test.
 var routes = []Route{
-	{http.MethodGet, BasePath + "/oauth/{provider}/authorize", "nango-authorize", "NangoAuthorizeFunction", (*API).authorizeHandler},
-	{http.MethodGet, BasePath + "/oauth/{provider}/callback", "nango-callback", "NangoCallbackFunction", (*API).callbackHandler},
-	{http.MethodPost, BasePath + "/oauth/{provider}/refresh", "nango-refresh", "NangoRefreshFunction", (*API).refreshHandler},
-	{http.MethodGet, BasePath + "/connections", "nango-list-connections", "NangoListConnectionsFunction", (*API).listHandler},
-	{http.MethodGet, BasePath + "/connections/{connectionId}", "nango-get-connection", "NangoGetConnectionFunction", (*API).getHandler},
-	{http.MethodDelete, BasePath + "/connections/{connectionId}", "nango-delete-connection", "NangoDeleteConnectionFunction", (*API).deleteHandler},
-	{http.MethodPost, BasePath + "/webhooks", "nango-webhook", "NangoWebhookFunction", (*API).webhookHandler},
+	{http.MethodGet, BasePath + "/oauth/{provider}/authorize", "nango-authorize", "NangoAuthorizeFunction", false, (*API).authorizeHandler},
+	{http.MethodGet, BasePath + "/oauth/{provider}/callback", "nango-callback", "NangoCallbackFunction", false, (*API).callbackHandler},
+	{http.MethodPost, BasePath + "/oauth/{provider}/refresh", "nango-refresh", "NangoRefreshFunction", false, (*API).refreshHandler},
+	{http.MethodGet, BasePath + "/connections", "nango-list-connections", "NangoListConnectionsFunction", false, (*API).listHandler},
+	{http.MethodGet, BasePath + "/connections/{connectionId}", "nango-get-connection", "NangoGetConnectionFunction", false, (*API).getHandler},
+	{http.MethodDelete, BasePath + "/connections/{connectionId}", "nango-delete-connection", "NangoDeleteConnectionFunction", false, (*API).deleteHandler},
+	{http.MethodPost, BasePath + "/webhooks", "nango-webhook", "NangoWebhookFunction", true, (*API).webhookHandler},
 }
 
 // Routes returns every route, in a new slice the caller may change.
