@@ -117,14 +117,7 @@ func gmailActions() connector {
 				{Name: "html", Kind: Bool},
 				{Name: "thread_id", Kind: String, SingleLine: true},
 			},
-			rule: func(s *spec, a args) error {
-				for _, f := range []string{"to", "cc", "bcc"} {
-					if _, err := parseAddresses(s, f, a.strs(f)); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
+			rule: checkAddresses,
 			// users.messages.send: an RFC 5322 message, base64url, in "raw".
 			build: func(a args, _ Request, c *call) error {
 				msg := rfc5322(a)
@@ -228,4 +221,15 @@ func rfc5322(a args) []byte {
 	}
 	b.WriteString(enc + "\r\n")
 	return b.Bytes()
+}
+
+// checkAddresses is the rule of the mail actions (Gmail, Outlook): every
+// address of to, cc and bcc parses.
+func checkAddresses(s *spec, a args) error {
+	for _, f := range []string{"to", "cc", "bcc"} {
+		if _, err := parseAddresses(s, f, a.strs(f)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -63,14 +63,7 @@ func outlookActions() connector {
 				{Name: "html", Kind: Bool},
 				{Name: "save_to_sent_items", Kind: Bool},
 			},
-			rule: func(s *spec, a args) error {
-				for _, f := range []string{"to", "cc", "bcc"} {
-					if _, err := parseAddresses(s, f, a.strs(f)); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
+			rule: checkAddresses,
 			// POST /me/sendMail; Graph answers 202 with no body.
 			build: func(a args, _ Request, c *call) error {
 				c.method, c.path = http.MethodPost, "/me/sendMail"

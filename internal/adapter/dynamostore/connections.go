@@ -76,19 +76,11 @@ func (it *connItem) connection() (*connectors.Connection, error) {
 		Version:           it.Version,
 		SealedToken:       it.SealedToken,
 	}
-	var err error
-	for _, f := range []struct {
-		dst *time.Time
-		src string
-	}{
-		{&c.CreatedAt, it.CreatedAt},
-		{&c.UpdatedAt, it.UpdatedAt},
-		{&c.LastRefreshedAt, it.LastRefreshedAt},
-		{&c.ExpiresAt, it.ExpiresAt},
-	} {
-		if *f.dst, err = parseTime(f.src); err != nil {
-			return nil, fmt.Errorf("connection %s: %w", it.ID, err)
-		}
+	if err := parseTimes(
+		storedTime{&c.CreatedAt, it.CreatedAt}, storedTime{&c.UpdatedAt, it.UpdatedAt},
+		storedTime{&c.LastRefreshedAt, it.LastRefreshedAt}, storedTime{&c.ExpiresAt, it.ExpiresAt},
+	); err != nil {
+		return nil, fmt.Errorf("connection %s: %w", it.ID, err)
 	}
 	return c, nil
 }

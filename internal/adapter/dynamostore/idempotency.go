@@ -38,18 +38,10 @@ func (it *idempItem) record() (*connectors.IdempotencyRecord, error) {
 		Status: connectors.IdempotencyStatus(it.Status),
 		Result: it.Result,
 	}
-	var err error
-	for _, f := range []struct {
-		dst *time.Time
-		src string
-	}{
-		{&r.LeaseUntil, it.LeaseUntil},
-		{&r.CreatedAt, it.CreatedAt},
-		{&r.ExpiresAt, it.ExpiresAt},
-	} {
-		if *f.dst, err = parseTime(f.src); err != nil {
-			return nil, fmt.Errorf("idempotency record %s: %w", it.Key, err)
-		}
+	if err := parseTimes(
+		storedTime{&r.LeaseUntil, it.LeaseUntil}, storedTime{&r.CreatedAt, it.CreatedAt}, storedTime{&r.ExpiresAt, it.ExpiresAt},
+	); err != nil {
+		return nil, fmt.Errorf("idempotency record %s: %w", it.Key, err)
 	}
 	return r, nil
 }

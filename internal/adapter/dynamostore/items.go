@@ -58,6 +58,24 @@ func parseTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// storedTime is a time attribute as stored (src) and the field it is
+// read into (dst).
+type storedTime struct {
+	dst *time.Time
+	src string
+}
+
+// parseTimes reads each stored time into its field.
+func parseTimes(ts ...storedTime) error {
+	for _, t := range ts {
+		var err error
+		if *t.dst, err = parseTime(t.src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // epoch is a TTL value: whole seconds, rounded up so that an item is never
 // deleted before it expires.
 func epoch(t time.Time) int64 {
