@@ -235,14 +235,22 @@ func prefers(in Input, p preference, t connectors.AuthProvider) (bool, string) {
 	return false, fmt.Sprintf("%s prefers %s (%s)", in.Manifest.ID, p.target, p.source)
 }
 
-func (r *Router) evalNango(in Input, p preference) eval {
+// oauthStep is the condition of an OAuth provider's step: the connector
+// prefers t and authenticates with OAuth.
+func oauthStep(in Input, p preference, t connectors.AuthProvider) eval {
 	m := in.Manifest
 	var v eval
-	v.matched, v.reason = prefers(in, p, connectors.ProviderNango)
+	v.matched, v.reason = prefers(in, p, t)
 	if !m.AuthType.IsOAuth() {
 		v.matched = false
 		v.reason = fmt.Sprintf("%s uses %s auth, not OAuth", m.ID, m.AuthType)
 	}
+	return v
+}
+
+func (r *Router) evalNango(in Input, p preference) eval {
+	m := in.Manifest
+	v := oauthStep(in, p, connectors.ProviderNango)
 	switch {
 	case m.NangoProvider == "":
 		v.reason += "; unavailable: no Nango provider for " + m.ID
@@ -310,12 +318,7 @@ func unavailable(provider string, t connectors.AuthProvider) func(*Router, Input
 
 func (r *Router) evalBuiltIn(in Input, p preference) eval {
 	m := in.Manifest
-	var v eval
-	v.matched, v.reason = prefers(in, p, connectors.ProviderLegacy)
-	if !m.AuthType.IsOAuth() {
-		v.matched = false
-		v.reason = fmt.Sprintf("%s uses %s auth, not OAuth", m.ID, m.AuthType)
-	}
+	v := oauthStep(in, p, connectors.ProviderLegacy)
 	// The built-in OAuth serves the connectors the registry gives it
 	// (Gmail, Outlook): it has an authorization server for no other.
 	if m.OAuthProvider == connectors.ProviderLegacy {
