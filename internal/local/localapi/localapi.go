@@ -30,12 +30,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/local/samtemplate"
 )
 
-// Handler is a Lambda handler for API Gateway HTTP API events; it has the
-// underlying type of apigw.Handler, so those convert to it directly.
-type Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+// Handler is a Lambda handler for API Gateway HTTP API events, as the
+// functions run them.
+type Handler = apigw.Handler
 
 // MaxBodyBytes is API Gateway's HTTP API payload limit (10 MB); larger
 // requests are refused before the function sees them, as by the gateway.
