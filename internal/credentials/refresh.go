@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/automators/connectors/internal/connectors"
@@ -137,20 +138,37 @@ func (l *Lifecycle) refreshLeased(ctx context.Context, p connectors.Provider, c 
 		c.ExpiresAt = t.Expiry
 		return nil
 	}
-	var saved *connectors.Connection
-	for attempt := 1; ; attempt++ {
-		if saved, err = l.Save(ctx, cur, apply); err == nil {
-			return saved, t, nil
-		}
-		if attempt == saveAttempts || ctx.Err() != nil {
-			logging.FromContext(ctx).Error("rotated token not saved", "connection", cur.ID, "attempts", attempt, "err", err)
-			return nil, connectors.Token{}, err
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
-		}
+	var (
+		tries   int
+		saveErr error
+	)
+	saved, err := backoff.Retry(ctx, func() (*connectors.Connection, error) {
+		tries++
+		var c *connectors.Connection
+		c, saveErr = l.Save(ctx, cur, apply)
+		return c, saveErr
+	},
+		backoff.WithMaxTries(saveAttempts),
+		backoff.WithBackOff(&linearBackOff{step: 100 * time.Millisecond}),
+		backoff.WithMaxElapsedTime(0), // the tries bound it
+	)
+	if err != nil {
+		// The store's error, not the context's: it says why the save failed.
+		logging.FromContext(ctx).Error("rotated token not saved", "connection", cur.ID, "attempts", tries, "err", saveErr)
+		return nil, connectors.Token{}, saveErr
 	}
+	return saved, t, nil
+}
+
+// linearBackOff waits step, 2×step, 3×step, …: short pauses that give a
+// throttled store a little more time on each try while the lease is held.
+type linearBackOff struct{ step, next time.Duration }
+
+func (b *linearBackOff) Reset() { b.next = 0 }
+
+func (b *linearBackOff) NextBackOff() time.Duration {
+	b.next += b.step
+	return b.next
 }
 
 // acquire waits for the lease, up to the context's deadline or 10 seconds.
