@@ -172,20 +172,27 @@ func (b *linearBackOff) NextBackOff() time.Duration {
 }
 
 // acquire waits for the lease, up to the context's deadline or 10 seconds.
+// The 10 seconds are measured on the real clock, as backoff measures them:
+// an injected l.now that stands still must not make the wait endless.
 func (l *Lifecycle) acquire(ctx context.Context, lease string) error {
-	deadline := l.now().Add(10 * time.Second)
-	for {
+	var held bool // the last try found the lease held by another container
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		err := l.store.AcquireLease(ctx, lease, l.owner, refreshLease)
-		if err == nil || !errors.Is(err, connectors.ErrConflict) {
-			return err
+		held = errors.Is(err, connectors.ErrConflict)
+		if err != nil && !held {
+			return struct{}{}, backoff.Permanent(err)
 		}
-		if !l.now().Before(deadline) {
-			return connectors.Errorf(connectors.EUnavailable, "another refresh of this connection is running; try again")
-		}
-		select {
-		case <-ctx.Done():
-			return connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for another refresh")
-		case <-time.After(50 * time.Millisecond):
-		}
+		return struct{}{}, err
+	},
+		backoff.WithBackOff(backoff.NewConstantBackOff(50*time.Millisecond)),
+		backoff.WithMaxElapsedTime(10*time.Second),
+	)
+	switch {
+	case !held:
+		return err
+	case errors.Is(err, connectors.ErrConflict):
+		return connectors.Errorf(connectors.EUnavailable, "another refresh of this connection is running; try again")
+	default:
+		return connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for another refresh")
 	}
 }
