@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/automators/connectors/internal/connectors"
@@ -137,37 +138,61 @@ func (l *Lifecycle) refreshLeased(ctx context.Context, p connectors.Provider, c 
 		c.ExpiresAt = t.Expiry
 		return nil
 	}
-	var saved *connectors.Connection
-	for attempt := 1; ; attempt++ {
-		if saved, err = l.Save(ctx, cur, apply); err == nil {
-			return saved, t, nil
-		}
-		if attempt == saveAttempts || ctx.Err() != nil {
-			logging.FromContext(ctx).Error("rotated token not saved", "connection", cur.ID, "attempts", attempt, "err", err)
-			return nil, connectors.Token{}, err
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
-		}
+	var (
+		tries   int
+		saveErr error
+	)
+	saved, err := backoff.Retry(ctx, func() (*connectors.Connection, error) {
+		tries++
+		var c *connectors.Connection
+		c, saveErr = l.Save(ctx, cur, apply)
+		return c, saveErr
+	},
+		backoff.WithMaxTries(saveAttempts),
+		backoff.WithBackOff(&linearBackOff{step: 100 * time.Millisecond}),
+		backoff.WithMaxElapsedTime(0), // the tries bound it
+	)
+	if err != nil {
+		// The store's error, not the context's: it says why the save failed.
+		logging.FromContext(ctx).Error("rotated token not saved", "connection", cur.ID, "attempts", tries, "err", saveErr)
+		return nil, connectors.Token{}, saveErr
 	}
+	return saved, t, nil
+}
+
+// linearBackOff waits step, 2×step, 3×step, …: short pauses that give a
+// throttled store a little more time on each try while the lease is held.
+type linearBackOff struct{ step, next time.Duration }
+
+func (b *linearBackOff) Reset() { b.next = 0 }
+
+func (b *linearBackOff) NextBackOff() time.Duration {
+	b.next += b.step
+	return b.next
 }
 
 // acquire waits for the lease, up to the context's deadline or 10 seconds.
+// The 10 seconds are measured on the real clock, as backoff measures them:
+// an injected l.now that stands still must not make the wait endless.
 func (l *Lifecycle) acquire(ctx context.Context, lease string) error {
-	deadline := l.now().Add(10 * time.Second)
-	for {
+	var held bool // the last try found the lease held by another container
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		err := l.store.AcquireLease(ctx, lease, l.owner, refreshLease)
-		if err == nil || !errors.Is(err, connectors.ErrConflict) {
-			return err
+		held = errors.Is(err, connectors.ErrConflict)
+		if err != nil && !held {
+			return struct{}{}, backoff.Permanent(err)
 		}
-		if !l.now().Before(deadline) {
-			return connectors.Errorf(connectors.EUnavailable, "another refresh of this connection is running; try again")
-		}
-		select {
-		case <-ctx.Done():
-			return connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for another refresh")
-		case <-time.After(50 * time.Millisecond):
-		}
+		return struct{}{}, err
+	},
+		backoff.WithBackOff(backoff.NewConstantBackOff(50*time.Millisecond)),
+		backoff.WithMaxElapsedTime(10*time.Second),
+	)
+	switch {
+	case !held:
+		return err
+	case errors.Is(err, connectors.ErrConflict):
+		return connectors.Errorf(connectors.EUnavailable, "another refresh of this connection is running; try again")
+	default:
+		return connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for another refresh")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/actions"
@@ -176,25 +177,47 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 }
 
 // begin claims key, or waits for another invocation holding it to finish.
-// The wait is measured on the real clock, as its sleeps are: an injected
-// Deps.Now that stands still must not make it endless.
+// The wait is measured on the real clock, as backoff's sleeps are: an
+// injected Deps.Now that stands still must not make it endless.
 func (e *Executor) begin(ctx context.Context, key, owner string) (*connectors.IdempotencyRecord, error) {
-	deadline := time.Now().Add(e.Wait)
-	for {
+	var held bool // the last try found the key held by another invocation
+	rec, err := backoff.Retry(ctx, func() (*connectors.IdempotencyRecord, error) {
 		rec, err := e.Store.BeginIdempotent(ctx, key, owner, e.Lease)
-		if !errors.Is(err, connectors.ErrConflict) {
-			return rec, err
+		held = errors.Is(err, connectors.ErrConflict)
+		if err != nil && !held {
+			return rec, backoff.Permanent(err)
 		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return nil, connectors.Errorf(connectors.EUnavailable, "another invocation is running node %s; retry later", key)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for another invocation")
-		case <-time.After(min(left, 200*time.Millisecond)):
-		}
+		return rec, err
+	},
+		backoff.WithBackOff(&pollUntil{every: 200 * time.Millisecond, deadline: time.Now().Add(e.Wait)}),
+		backoff.WithMaxElapsedTime(0), // pollUntil ends the wait
+	)
+	switch {
+	case !held:
+		return rec, err
+	case errors.Is(err, connectors.ErrConflict):
+		return nil, connectors.Errorf(connectors.EUnavailable, "another invocation is running node %s; retry later", key)
+	default:
+		return nil, connectors.Wrap(ctx.Err(), connectors.EUnavailable, "gave up waiting for another invocation")
 	}
+}
+
+// pollUntil waits every between tries and cuts the last wait short so that
+// the last try falls on deadline: a Wait shorter than every still gets a
+// second look at the key instead of none.
+type pollUntil struct {
+	every    time.Duration
+	deadline time.Time
+}
+
+func (p *pollUntil) Reset() {}
+
+func (p *pollUntil) NextBackOff() time.Duration {
+	left := time.Until(p.deadline)
+	if left <= 0 {
+		return backoff.Stop
+	}
+	return min(left, p.every)
 }
 
 // run performs the action once, or twice when the provider answered 401
