@@ -22,10 +22,12 @@ const fakeName connectors.AuthProvider = "fake"
 // t0 is the unit tests' starting time.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable clock for a lifecycle.
+// clock is a settable clock for a lifecycle. With a step, every reading
+// moves it on by step.
 type clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
 }
 
 func newClock() *clock { return &clock{now: t0} }
@@ -34,7 +36,9 @@ func newClock() *clock { return &clock{now: t0} }
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
+	now := c.now
+	c.now = c.now.Add(c.step)
+	return now
 }
 
 // Set moves the clock to t.
@@ -51,6 +55,7 @@ type hookStore struct {
 	credentials.Store
 
 	updateConnection func(ctx context.Context, c *connectors.Connection) error
+	acquireLease     func(ctx context.Context, name, owner string, ttl time.Duration) error
 
 	mu     sync.Mutex
 	events []string
@@ -64,7 +69,12 @@ func (h *hookStore) UpdateConnection(ctx context.Context, c *connectors.Connecti
 }
 
 func (h *hookStore) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) error {
-	err := h.Store.AcquireLease(ctx, name, owner, ttl)
+	var err error
+	if h.acquireLease != nil {
+		err = h.acquireLease(ctx, name, owner, ttl)
+	} else {
+		err = h.Store.AcquireLease(ctx, name, owner, ttl)
+	}
 	if err == nil {
 		h.log("acquire " + name)
 	}
