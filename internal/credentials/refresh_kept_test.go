@@ -1,4 +1,4 @@
-package connect_test
+package credentials_test
 
 // Tests of the built-in OAuth refresh (issue 7, item 1): single-flight within
 // a container, the store lease across containers, the rotated refresh token
@@ -36,7 +36,7 @@ const (
 var sealKey = []byte("0123456789abcdef0123456789abcdef")
 
 // newTokenServer is the provider's token endpoint for the client of
-// newService: it rotates the refresh token on every refresh and refuses a
+// newLifecycle: it rotates the refresh token on every refresh and refuses a
 // refresh token it has already rotated (or never issued) with
 // invalid_grant, as Google does with rotation on.
 func newTokenServer(t *testing.T) *oauthtest.Server {
@@ -53,9 +53,9 @@ func newSealer(t *testing.T) *seal.Sealer {
 	return s
 }
 
-// newService is one container's connection service over store, its
+// newLifecycle is one container's token lifecycle over store, its
 // built-in OAuth pointed at ts.
-func newService(t *testing.T, store connectors.Store, ts *oauthtest.Server) *credentials.Lifecycle {
+func newLifecycle(t *testing.T, store connectors.Store, ts *oauthtest.Server) *credentials.Lifecycle {
 	t.Helper()
 	gp := ts.GoogleProvider("https://api.example.com/api/v1/nango/oauth/gmail/callback")
 	_, tokens := connecttest.New(store, connecttest.Options{
@@ -164,7 +164,7 @@ func TestRefreshLegacyConcurrent(t *testing.T) {
 				stores := kind.open(t, containers)
 				services := make([]*credentials.Lifecycle, containers)
 				for i := range services {
-					services[i] = newService(t, stores[i], ts)
+					services[i] = newLifecycle(t, stores[i], ts)
 				}
 				old := ts.Issue(time.Now().Add(-time.Minute)) // expired
 				seeded := seedGmail(t, stores[0], "conn-concurrent", old, connectors.StatusActive)
@@ -253,7 +253,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 		t.Run(kind.name+"/raced", func(t *testing.T) {
 			ts := newTokenServer(t)
 			stores := kind.open(t, 2)
-			svcB := newService(t, stores[1], ts)
+			svcB := newLifecycle(t, stores[1], ts)
 			old := ts.Issue(time.Now().Add(-time.Minute))
 			seeded := seedGmail(t, stores[0], "conn-raced", old, connectors.StatusActive)
 
@@ -314,7 +314,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 		t.Run(kind.name+"/refused", func(t *testing.T) {
 			ts := newTokenServer(t)
 			stores := kind.open(t, 1)
-			svc := newService(t, stores[0], ts)
+			svc := newLifecycle(t, stores[0], ts)
 			old := ts.Issue(time.Now().Add(-time.Minute))
 			for _, status := range []connectors.Status{connectors.StatusActive, connectors.StatusRefreshFailed} {
 				id := "conn-refused-" + string(status)
@@ -340,7 +340,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 		t.Run(kind.name+"/transient", func(t *testing.T) {
 			ts := newTokenServer(t)
 			stores := kind.open(t, 1)
-			svc := newService(t, stores[0], ts)
+			svc := newLifecycle(t, stores[0], ts)
 			old := ts.Issue(time.Now().Add(-time.Minute))
 			seeded := seedGmail(t, stores[0], "conn-transient", old, connectors.StatusActive)
 			ts.FailTokenRequests(1, http.StatusServiceUnavailable)
@@ -365,7 +365,7 @@ func TestRefreshLegacyInvalidGrant(t *testing.T) {
 func TestRefreshLegacyLeaderCancelled(t *testing.T) {
 	ts := newTokenServer(t)
 	stores := boltStores(t, 1)
-	svc := newService(t, stores[0], ts)
+	svc := newLifecycle(t, stores[0], ts)
 	old := ts.Issue(time.Now().Add(-time.Minute))
 	seeded := seedGmail(t, stores[0], "conn-leader", old, connectors.StatusActive)
 
