@@ -102,17 +102,29 @@ func (l *Lifecycle) Credentials(ctx context.Context, p connectors.Provider, c *c
 			return cr, nil
 		}
 	}
-	g, err := p.Grant(ctx, c, nil, force)
-	if refused(err) {
-		// Record it, so the user sees reauth_required and later runs fail
-		// fast instead of asking the provider again.
-		return connectors.Credentials{}, l.MarkReauth(ctx, c, err)
+	// Concurrent fetches of one connection's credentials in this container
+	// are one provider call (a forced one apart from a plain read).
+	kind := "grant"
+	if force {
+		kind = "grant+refresh"
 	}
+	v, err := l.coalesce(ctx, kind, c, false, func(ctx context.Context) (any, error) {
+		g, err := p.Grant(ctx, c, nil, force)
+		if refused(err) {
+			// Record it, so the user sees reauth_required and later runs
+			// fail fast instead of asking the provider again.
+			return nil, l.MarkReauth(ctx, c, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.cache.put(c, g.Credentials, g.ExpiresAt, l.now())
+		return g.Credentials, nil
+	})
 	if err != nil {
 		return connectors.Credentials{}, err
 	}
-	l.cache.put(c, g.Credentials, g.ExpiresAt, l.now())
-	return g.Credentials, nil
+	return v.(connectors.Credentials), nil
 }
 
 // Forget drops c's cached credentials (the provider refused them).
@@ -132,7 +144,7 @@ func (l *Lifecycle) Refresh(ctx context.Context, c *connectors.Connection) (*con
 	// Concurrent refreshes of one connection in this container are one;
 	// across containers the provider serializes its own refreshes, and a
 	// lost version race is re-read and re-applied.
-	v, err := l.coalesce(ctx, c, false, func(ctx context.Context) (any, error) {
+	v, err := l.coalesce(ctx, "refresh", c, false, func(ctx context.Context) (any, error) {
 		return l.readBack(ctx, p, c, true)
 	})
 	if err != nil {
@@ -152,6 +164,7 @@ func (l *Lifecycle) readBack(ctx context.Context, p connectors.Provider, c *conn
 		return nil, err
 	}
 	now := l.now()
+	l.cache.put(c, g.Credentials, g.ExpiresAt, now) // the fresh token replaces the cached one
 	return l.Save(ctx, c, func(c *connectors.Connection) error {
 		c.Status = c.Status.After(connectors.RefreshSucceeded)
 		c.LastRefreshedAt = now
@@ -194,6 +207,7 @@ func (l *Lifecycle) Check(ctx context.Context, c *connectors.Connection) (*conne
 // MarkReauth records that the provider refused c's grant (the user must
 // reconnect), and returns the error that says so.
 func (l *Lifecycle) MarkReauth(ctx context.Context, c *connectors.Connection, cause error) error {
+	l.cache.forget(c) // no credentials of a refused grant are handed out again
 	if _, err := l.Save(ctx, c, func(c *connectors.Connection) error {
 		c.Status = c.Status.After(connectors.RefreshRefused)
 		return nil

@@ -3,6 +3,7 @@ package credentials_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -339,6 +340,54 @@ func TestSave(t *testing.T) {
 			}
 			if tc.wantApplied > 1 && !slices.Equal(stored.Scopes, []string{"other-writer"}) {
 				t.Errorf("scopes %v: the other writer's change was lost", stored.Scopes)
+			}
+		})
+	}
+}
+
+// TestCredentialsSingleFlight: concurrent executions fetching one
+// provider-held connection's credentials make one provider call, a plain
+// read and a forced refresh (after a 401) alike, and each gets the
+// credentials.
+func TestCredentialsSingleFlight(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprintf("force=%v", force), func(t *testing.T) {
+			const callers = 10
+			store, _ := newUnitStore(t)
+			clk := newClock()
+			rec := &grantRecorder{}
+			p := heldProvider(rec, clk, time.Hour, nil)
+			arrived := make(chan struct{}, callers)
+			release := make(chan struct{})
+			grant := p.GrantFn
+			p.GrantFn = func(ctx context.Context, c *connectors.Connection, held *connectors.Token, refresh bool) (*connectors.Grant, error) {
+				arrived <- struct{}{}
+				<-release
+				return grant(ctx, c, held, refresh)
+			}
+			l := newUnit(t, store, clk, p)
+			seeded := seedHeld(t, store, "conn-creds", connectors.StatusActive)
+
+			var wg sync.WaitGroup
+			errs := make([]error, callers)
+			creds := make([]connectors.Credentials, callers)
+			for i := range callers {
+				wg.Go(func() {
+					c := *seeded
+					creds[i], errs[i] = l.Credentials(t.Context(), p, &c, force)
+				})
+			}
+			<-arrived
+			time.Sleep(200 * time.Millisecond) // let the others join the flight
+			close(release)
+			wg.Wait()
+			if n := len(rec.Calls()); n != 1 {
+				t.Errorf("provider calls = %d, want 1", n)
+			}
+			for i := range callers {
+				if errs[i] != nil || creds[i].AccessToken == "" {
+					t.Errorf("caller %d: %v, access token set %v", i, errs[i], creds[i].AccessToken != "")
+				}
 			}
 		})
 	}

@@ -41,7 +41,7 @@ func (l *Lifecycle) refreshKept(ctx context.Context, p connectors.Provider, c *c
 		c *connectors.Connection
 		t connectors.Token
 	}
-	v, err := l.coalesce(ctx, c, true, func(ctx context.Context) (any, error) {
+	v, err := l.coalesce(ctx, "refresh", c, true, func(ctx context.Context) (any, error) {
 		c, t, err := l.refreshLeased(ctx, p, c)
 		return result{c, t}, err
 	})
@@ -53,8 +53,8 @@ func (l *Lifecycle) refreshKept(ctx context.Context, p connectors.Provider, c *c
 	return &cp, r.t, nil
 }
 
-// coalesce runs refresh once for every concurrent caller refreshing c in
-// this container, and gives each the one result.
+// coalesce runs refresh once for every concurrent caller doing kind of
+// work on c in this container, and gives each the one result.
 //
 // The shared refresh must not die with the cancellation of the caller that
 // happened to start it: the others would get it. With outlive, it also
@@ -63,12 +63,12 @@ func (l *Lifecycle) refreshKept(ctx context.Context, p connectors.Provider, c *c
 // the new one; without, it ends at that caller's deadline, so nothing is
 // left running after an answer said it failed. Each caller waits only as
 // long as its own context allows.
-func (l *Lifecycle) coalesce(ctx context.Context, c *connectors.Connection, outlive bool, refresh func(context.Context) (any, error)) (any, error) {
+func (l *Lifecycle) coalesce(ctx context.Context, kind string, c *connectors.Connection, outlive bool, refresh func(context.Context) (any, error)) (any, error) {
 	deadline, ok := ctx.Deadline()
 	if outlive || !ok {
 		deadline = time.Now().Add(refreshLease)
 	}
-	ch := l.refreshes.DoChan(c.OrganizationID+"\x00"+c.ID, func() (any, error) {
+	ch := l.refreshes.DoChan(kind+"\x00"+c.OrganizationID+"\x00"+c.ID, func() (any, error) {
 		fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 		defer cancel()
 		return refresh(fctx)
@@ -103,7 +103,7 @@ func (l *Lifecycle) refreshLeased(ctx context.Context, p connectors.Provider, c 
 		return cur, old, nil
 	}
 	g, err := p.Grant(ctx, cur, &old, true)
-	if errors.Is(err, connectors.ErrReauthRequired) {
+	if refused(err) {
 		// invalid_grant can mean another container (whose lease expired
 		// under it) just rotated the refresh token: read again before
 		// telling the user to reconnect.
