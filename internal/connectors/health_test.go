@@ -1,4 +1,4 @@
-package connect_test
+package connectors_test
 
 import (
 	"testing"
