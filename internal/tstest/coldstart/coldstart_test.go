@@ -30,6 +30,11 @@ import (
 // floorPkg is the SDK-init floor's main package, relative to the root.
 const floorPkg = "./internal/tstest/coldstart/testdata/floor"
 
+// clientsPkg is the floor plus the DynamoDB and KMS clients every function
+// links (the "sdk-clients" row): the share of a function's ratio that is
+// the SDK's, not the service's.
+const clientsPkg = "./internal/tstest/coldstart/testdata/clients"
+
 // subject is one bootstrap to measure, with the event it is invoked with.
 type subject struct {
 	name  string // the function's folder, or "floor"
@@ -81,7 +86,7 @@ func BenchmarkColdStart(b *testing.B) {
 		return out
 	}
 	floor := subject{name: "floor", bin: build("floor", floorPkg), event: []byte(`{}`)}
-	subjects := []subject{floor}
+	subjects := []subject{floor, {name: "sdk-clients", bin: build("sdk-clients", clientsPkg), event: []byte(`{}`)}}
 	for _, f := range tpl.Functions {
 		subjects = append(subjects, subject{name: f.Folder, bin: build(f.Folder, "./functions/"+f.Folder), event: be.event(b, root, f.Folder)})
 	}
@@ -159,7 +164,7 @@ type backend struct {
 	token   string
 }
 
-func newBackend(b *testing.B) *backend {
+func newBackend(b testing.TB) *backend {
 	b.Helper()
 	endpoint := awstest.Endpoint(b, "secretsmanager")
 	table := awstest.Table(b, awstest.DynamoDB(b))
