@@ -116,7 +116,7 @@ bench: ## Runs every benchmark.
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 .PHONY: coldstart
-coldstart: $(RIE_STAMP) ## Cold start of each function under the emulator (moto), and its ratio to the SDK-init floor (x-floor; issue: <= 1.25).
+coldstart: ## Init of each function (process start to its first Runtime API /next, moto), and its ratio to the SDK-init floor (x-floor; issue: <= 1.25).
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/tstest/coldstart/
 
 build: ## Builds every arm64 bootstrap as sam build does, into .aws-sam/build/<LogicalId>/.

@@ -1,7 +1,6 @@
 package coldstart
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -25,13 +24,16 @@ import (
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/tstest/awstest"
 	"github.com/automators/connectors/internal/tstest/lambdarie"
-	"github.com/automators/connectors/internal/tstest/reftest"
 	"github.com/automators/connectors/internal/tstest/reporoot"
-	"github.com/automators/connectors/internal/tstest/syncbuf"
 )
 
 // floorPkg is the SDK-init floor's main package, relative to the root.
 const floorPkg = "./internal/tstest/coldstart/testdata/floor"
+
+// clientsPkg is the floor plus the DynamoDB and KMS clients every function
+// links (the "sdk-clients" row): the share of a function's ratio that is
+// the SDK's, not the service's.
+const clientsPkg = "./internal/tstest/coldstart/testdata/clients"
 
 // subject is one bootstrap to measure, with the event it is invoked with.
 type subject struct {
@@ -40,33 +42,31 @@ type subject struct {
 	event []byte
 }
 
-// BenchmarkColdStart reports, per function of template.yaml:
+// BenchmarkColdStart reports, per function of template.yaml, with each
+// bootstrap run against a fake Lambda Runtime API (runtimeAPI) in the
+// environment it is deployed with (moto, the fake Nango):
 //
-//   - cold-ms: the first invoke's time, from the bootstrap's start (the
-//     emulator starts it on that invoke) to its first answer;
-//   - warm-ms: a second invoke's time, the handler's own share of cold-ms;
-//   - floor-ms: the floor's cold start, measured beside the function's;
-//   - x-floor: cold-ms over floor-ms, the acceptance figure (at most 1.25);
-//   - init-x-floor: the same ratio with each side's warm time taken off, an
-//     estimate of init against init, which tells a slow init from a handler
-//     doing more on its first request (a DynamoDB query, a call to Nango)
-//     than the floor's.
+//   - init-ms: its init, from the process's start to its first GET
+//     /2018-06-01/runtime/invocation/next (made when init is done);
+//   - floor-init-ms: the floor's init, measured beside it;
+//   - x-floor: init-ms over floor-init-ms, the acceptance figure (at most
+//     1.25);
+//   - answer-ms, floor-answer-ms: to the first invocation's answer, init
+//     plus that invocation's work (a DynamoDB query, a call to Nango, or
+//     nothing for the floor): for information, not the acceptance figure.
 //
 // Each iteration runs the floor and the function one after the other, in
 // alternating order, so that drift in the machine's load hits both alike;
-// the figures are medians over the iterations. The "floor" row pairs the
-// floor with itself: its x-floor shows the noise.
+// the figures are medians over the iterations, the ratio being taken per
+// iteration. The "floor" row pairs the floor with itself: its x-floor
+// shows the noise.
 //
 // make coldstart runs it. ns/op is suppressed: it would be the sum of both
-// cold starts and the emulators' own starts and stops.
+// runs and the processes' teardown.
 func BenchmarkColdStart(b *testing.B) {
 	root, err := reporoot.Find(".")
 	if err != nil {
 		b.Fatal(err)
-	}
-	rie, err := lambdarie.FindRIE(root)
-	if err != nil {
-		reftest.MissingTool(b, err.Error())
 	}
 	tpl, err := samtemplate.Load(filepath.Join(root, samtemplate.FileName))
 	if err != nil {
@@ -86,7 +86,7 @@ func BenchmarkColdStart(b *testing.B) {
 		return out
 	}
 	floor := subject{name: "floor", bin: build("floor", floorPkg), event: []byte(`{}`)}
-	subjects := []subject{floor}
+	subjects := []subject{floor, {name: "sdk-clients", bin: build("sdk-clients", clientsPkg), event: []byte(`{}`)}}
 	for _, f := range tpl.Functions {
 		subjects = append(subjects, subject{name: f.Folder, bin: build(f.Folder, "./functions/"+f.Folder), event: be.event(b, root, f.Folder)})
 	}
@@ -96,14 +96,14 @@ func BenchmarkColdStart(b *testing.B) {
 	// binary in the page cache alike, and a function that cannot start
 	// fails here, by name.
 	for _, s := range subjects {
-		if _, err := coldStart(ctx, rie, s, be.env); err != nil {
+		if _, err := measure(ctx, s, be.env); err != nil {
 			b.Fatalf("%s: %v", s.name, err)
 		}
 	}
 
 	for _, s := range subjects {
 		b.Run(s.name, func(b *testing.B) {
-			var own, warm, base, ratio, initRatio []float64
+			var own, base, ratio, ans, baseAns []float64
 			i := 0
 			for b.Loop() {
 				first, second := floor, s
@@ -112,74 +112,30 @@ func BenchmarkColdStart(b *testing.B) {
 					first, second = s, floor
 				}
 				i++
-				d1, err := coldStart(ctx, rie, first, be.env)
+				r1, err := measure(ctx, first, be.env)
 				if err != nil {
 					b.Fatalf("%s: %v", first.name, err)
 				}
-				d2, err := coldStart(ctx, rie, second, be.env)
+				r2, err := measure(ctx, second, be.env)
 				if err != nil {
 					b.Fatalf("%s: %v", second.name, err)
 				}
-				fl, fn := d1, d2
+				fl, fn := r1, r2
 				if swapped {
-					fl, fn = d2, d1
+					fl, fn = r2, r1
 				}
-				base, own, warm = append(base, ms(fl.cold)), append(own, ms(fn.cold)), append(warm, ms(fn.warm))
-				ratio = append(ratio, float64(fn.cold)/float64(fl.cold))
-				initRatio = append(initRatio, float64(fn.cold-fn.warm)/float64(fl.cold-fl.warm))
+				own, base = append(own, ms(fn.init)), append(base, ms(fl.init))
+				ratio = append(ratio, float64(fn.init)/float64(fl.init))
+				ans, baseAns = append(ans, ms(fn.answer)), append(baseAns, ms(fl.answer))
 			}
 			b.ReportMetric(0, "ns/op")
-			b.ReportMetric(median(own), "cold-ms")
-			b.ReportMetric(median(warm), "warm-ms")
-			b.ReportMetric(median(base), "floor-ms")
+			b.ReportMetric(median(own), "init-ms")
+			b.ReportMetric(median(base), "floor-init-ms")
 			b.ReportMetric(median(ratio), "x-floor")
-			b.ReportMetric(median(initRatio), "init-x-floor")
+			b.ReportMetric(median(ans), "answer-ms")
+			b.ReportMetric(median(baseAns), "floor-answer-ms")
 		})
 	}
-}
-
-// coldStart starts an emulator with s's bootstrap, invokes it once and
-// stops it. The first invoke's time is the cold start: the emulator starts
-// the bootstrap process on that invoke, so it runs from process start (plus
-// the emulator's relay, alike for all) to the first answer. (The emulator's
-// REPORT line has an Init Duration, but it counts none of the bootstrap's
-// own init: about 0.02 ms whatever the function does.) An answer counts
-// whatever it says, unless the function failed to start (a Runtime.* error)
-// or answered an HTTP 5xx (its init did not complete as deployed).
-func coldStart(ctx context.Context, rie string, s subject, env []string) (timing, error) {
-	var logs syncbuf.Buffer
-	emu, err := lambdarie.Start(ctx, lambdarie.Config{RIE: rie, Bootstrap: s.bin, Env: env, FunctionName: s.name, Output: &logs})
-	if err != nil {
-		return timing{}, err
-	}
-	defer emu.Stop()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	res, err := emu.Invoke(ctx, s.event)
-	if err != nil {
-		emu.Stop()
-		return timing{}, fmt.Errorf("%w\nlogs:\n%s", err, logs.String())
-	}
-	if err := answered(res); err != nil {
-		emu.Stop()
-		return timing{}, fmt.Errorf("%w\nlogs:\n%s", err, logs.String())
-	}
-	// A second, warm invoke: the handler's own time, without the init.
-	warm, err := emu.Invoke(ctx, s.event)
-	emu.Stop() // the logs are complete once the emulator is gone
-	if err != nil {
-		return timing{}, fmt.Errorf("warm invoke: %w\nlogs:\n%s", err, logs.String())
-	}
-	if err := answered(warm); err != nil {
-		return timing{}, fmt.Errorf("warm invoke: %w\nlogs:\n%s", err, logs.String())
-	}
-	return timing{cold: res.Duration, warm: warm.Duration}, nil
-}
-
-// timing is one emulator run's figures.
-type timing struct {
-	cold time.Duration // first invoke: bootstrap process start to first answer
-	warm time.Duration // second invoke: the handler alone
 }
 
 // answered returns why res is not a started function's answer, or nil.
@@ -208,7 +164,7 @@ type backend struct {
 	token   string
 }
 
-func newBackend(b *testing.B) *backend {
+func newBackend(b testing.TB) *backend {
 	b.Helper()
 	endpoint := awstest.Endpoint(b, "secretsmanager")
 	table := awstest.Table(b, awstest.DynamoDB(b))
