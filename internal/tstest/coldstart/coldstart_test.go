@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -89,6 +90,22 @@ func BenchmarkColdStart(b *testing.B) {
 	subjects := []subject{floor, {name: "sdk-clients", bin: build("sdk-clients", clientsPkg), event: []byte(`{}`)}}
 	for _, f := range tpl.Functions {
 		subjects = append(subjects, subject{name: f.Folder, bin: build(f.Folder, "./functions/"+f.Folder), event: be.event(b, root, f.Folder)})
+	}
+	// COLDSTART_BASELINE=<git revision> adds each function as built at that
+	// revision, measured against the same floor: "at or under today's".
+	if rev := os.Getenv("COLDSTART_BASELINE"); rev != "" {
+		src := filepath.Join(dir, "baseline-src")
+		if out, err := exec.CommandContext(ctx, "git", "-C", root, "worktree", "add", "--detach", src, rev).CombinedOutput(); err != nil {
+			b.Fatalf("git worktree add %s: %v\n%s", rev, err, out)
+		}
+		b.Cleanup(func() { exec.Command("git", "-C", root, "worktree", "remove", "--force", src).Run() })
+		for _, f := range tpl.Functions {
+			out := filepath.Join(dir, "baseline", f.Folder, "bootstrap")
+			if err := lambdarie.Build(ctx, src, "./functions/"+f.Folder, out, ""); err != nil {
+				b.Fatalf("build %s at %s: %v", f.Folder, rev, err)
+			}
+			subjects = append(subjects, subject{name: f.Folder + "@" + rev, bin: out, event: be.event(b, root, f.Folder)})
+		}
 	}
 	b.Logf("bootstraps built for linux/%s with %s (Lambda runs the linux/arm64 build)", runtime.GOARCH, strings.Join(lambdarie.BuildFlags, " "))
 
