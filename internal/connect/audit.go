@@ -14,23 +14,32 @@ func (s *Service) audit(ctx context.Context, p connectors.Principal, action, con
 }
 
 func (s *Service) auditDetail(ctx context.Context, p connectors.Principal, action, connID, connector, detail string, err error) {
-	if p.OrganizationID == "" {
+	s.auditEvent(ctx, p.OrganizationID, p.UserID, "user", action, connID, connector, detail, err)
+}
+
+// auditWebhook records what a provider's webhook did, with the provider's
+// webhook as the actor ("nango-webhook").
+func (s *Service) auditWebhook(ctx context.Context, provider connectors.AuthProvider, orgID, connID, connector, detail string, err error) {
+	s.auditEvent(ctx, orgID, "", webhookActor(provider), "webhook", connID, connector, detail, err)
+}
+
+func (s *Service) auditEvent(ctx context.Context, orgID, userID, actor, action, connID, connector, detail string, err error) {
+	if orgID == "" {
 		return
 	}
 	outcome := "success"
 	if err != nil {
 		outcome = connectors.ErrorCode(err)
 	}
-	e := connectors.AuditEvent{
-		OrganizationID: p.OrganizationID, ActorUserID: p.UserID, Actor: "user",
+	s.appendAudit(ctx, connectors.AuditEvent{
+		OrganizationID: orgID, ActorUserID: userID, Actor: actor,
 		Action: action, ConnectionID: connID, Connector: connector, Outcome: outcome, Detail: detail,
 		Time: s.now(),
-	}
-	if p.UserID == "" {
-		e.Actor = "nango-webhook"
-	}
-	s.appendAudit(ctx, e)
+	})
 }
+
+// webhookActor names a provider's webhooks as an audit actor.
+func webhookActor(p connectors.AuthProvider) string { return string(p) + "-webhook" }
 
 // appendAudit writes e, best effort. Its ids were validated on the way in
 // (tokens, callbacks and webhooks are checked before any work), so a failed

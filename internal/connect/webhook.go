@@ -38,7 +38,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev *connectors.ConnectionEven
 	}
 	claimed := ev.Claimed
 	if recorded && claimed != nil && (claimed.OrganizationID != owner.OrganizationID || claimed.UserID != owner.UserID) {
-		s.ownerConflict(ctx, owner, *claimed, m.ID, ev.ConnectionID, "webhook tags name another owner")
+		s.ownerConflict(ctx, ev.Provider, owner, *claimed, m.ID, ev.ConnectionID, "webhook tags name another owner")
 		return nil
 	}
 	switch {
@@ -56,7 +56,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev *connectors.ConnectionEven
 			c.Status = c.Status.After(connectors.RefreshFailed)
 			return nil
 		})
-		s.auditDetail(ctx, webhookActor(owner.OrganizationID), "webhook", c.ID, m.ID, "auth refresh failed", err)
+		s.auditWebhook(ctx, ev.Provider, owner.OrganizationID, c.ID, m.ID, "auth refresh failed", err)
 		return err
 	}
 	return nil
@@ -88,7 +88,7 @@ func (s *Service) webhookConnected(ctx context.Context, m registry.Manifest, ev 
 			return nil // not created through our connect flows: not ours to record
 		}
 		if c := ev.Claimed; c != nil && (c.OrganizationID != tagged.OrganizationID || c.UserID != tagged.UserID) {
-			s.ownerConflict(ctx, tagged, *c, m.ID, ev.ConnectionID, "webhook tags differ from Nango's connection")
+			s.ownerConflict(ctx, ev.Provider, tagged, *c, m.ID, ev.ConnectionID, "webhook tags differ from the provider's connection")
 			return nil
 		}
 		st, err := s.store.GetState(ctx, got.State)
@@ -104,7 +104,7 @@ func (s *Service) webhookConnected(ctx context.Context, m registry.Manifest, ev 
 		s.heldElsewhere(ctx, connectors.ProviderConnection{AuthProvider: ev.Provider, ProviderConfigKey: ev.ProviderConfigKey, ConnectionID: ev.ConnectionID}, owner, m.ID, "the connection is held by another record")
 		return nil
 	}
-	s.auditDetail(ctx, webhookActor(owner.OrganizationID), "webhook", ev.ConnectionID, m.ID, "auth "+ev.Operation, err)
+	s.auditWebhook(ctx, ev.Provider, owner.OrganizationID, ev.ConnectionID, m.ID, "auth "+ev.Operation, err)
 	return err
 }
 
@@ -112,17 +112,17 @@ func (s *Service) webhookConnected(ctx context.Context, m registry.Manifest, ev 
 // owner, in both organizations' audit logs. The owner's event names the
 // other organization; the other's names nobody, so that no organization
 // learns another's ids.
-func (s *Service) ownerConflict(ctx context.Context, owner, other connectors.Owner, connector, connID, why string) {
+func (s *Service) ownerConflict(ctx context.Context, provider connectors.AuthProvider, owner, other connectors.Owner, connector, connID, why string) {
 	logging.FromContext(ctx).Warn("security: provider connection claimed by another owner",
 		"connector", connector, "ownerOrganization", owner.OrganizationID, "claimingOrganization", other.OrganizationID, "reason", why)
 	s.appendAudit(ctx, connectors.AuditEvent{
-		OrganizationID: owner.OrganizationID, Actor: "nango-webhook", Action: "security",
+		OrganizationID: owner.OrganizationID, Actor: webhookActor(provider), Action: "security",
 		ConnectionID: owner.ConnectionID, Connector: connector, Outcome: connectors.EOwned,
 		Detail: why + "; claimed for organization " + other.OrganizationID,
 	})
 	if other.OrganizationID != owner.OrganizationID {
 		s.appendAudit(ctx, connectors.AuditEvent{
-			OrganizationID: other.OrganizationID, Actor: "nango-webhook", Action: "security",
+			OrganizationID: other.OrganizationID, Actor: webhookActor(provider), Action: "security",
 			Connector: connector, Outcome: connectors.EOwned,
 			Detail: why + "; refused: the connection belongs to another organization",
 		})
@@ -133,12 +133,8 @@ func (s *Service) ownerConflict(ctx context.Context, owner, other connectors.Own
 // record holds, as a conflict with that record's owner.
 func (s *Service) heldElsewhere(ctx context.Context, pc connectors.ProviderConnection, claimant connectors.Owner, connector, why string) {
 	if holder, err := s.store.GetOwner(ctx, pc); err == nil {
-		s.ownerConflict(ctx, holder, claimant, connector, pc.ConnectionID, why)
+		s.ownerConflict(ctx, pc.AuthProvider, holder, claimant, connector, pc.ConnectionID, why)
 	}
-}
-
-func webhookActor(orgID string) connectors.Principal {
-	return connectors.Principal{OrganizationID: orgID}
 }
 
 func (s *Service) byConfigKey(pck string) (registry.Manifest, bool) {

@@ -70,8 +70,8 @@ type Decision struct {
 	Name   string                  `json:"name"`
 	Target connectors.AuthProvider `json:"target"`
 	Trace  []TraceEntry            `json:"trace"`
-	// ProviderConfigKey is the Nango integration key to use when connectors.AuthProvider is
-	// connectors.ProviderNango: the existing connection's, else the manifest's.
+	// ProviderConfigKey is the Nango integration key to use when Target is
+	// ProviderNango: the existing connection's, else the manifest's.
 	ProviderConfigKey string `json:"-"`
 }
 
