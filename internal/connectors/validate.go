@@ -3,6 +3,8 @@ package connectors
 import (
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // The record rules every store applies before it writes. They live here,
@@ -83,3 +85,37 @@ const (
 	AuditRetention = 90 * 24 * time.Hour
 	MaxAuditList   = 1000
 )
+
+// DefaultStateTTL is how long an OAuth state lives when its creator sets
+// no expiry: an authorize -> callback round trip.
+const DefaultStateTTL = 10 * time.Minute
+
+// PrepareNew readies a state a store is about to create: created now and
+// expiring DefaultStateTTL later unless set; then it validates it.
+func (st *OAuthState) PrepareNew(now time.Time) error {
+	if err := st.Validate(); err != nil {
+		return err
+	}
+	if st.CreatedAt.IsZero() {
+		st.CreatedAt = now.UTC()
+	}
+	if st.ExpiresAt.IsZero() {
+		st.ExpiresAt = st.CreatedAt.Add(DefaultStateTTL)
+	}
+	return nil
+}
+
+// PrepareNew readies an event a store is about to append: a fresh id and
+// the time now unless set; then it validates it.
+func (e *AuditEvent) PrepareNew(now time.Time) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	if e.ID == "" {
+		e.ID = uuid.NewString()
+	}
+	if e.Time.IsZero() {
+		e.Time = now
+	}
+	return nil
+}

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/connectors"
 )
@@ -52,14 +51,8 @@ func (it *auditItem) event() (connectors.AuditEvent, error) {
 // AppendAudit implements connectors.AuditLog. The sort key leads with the
 // fixed-width time, so an organization's events sort oldest first.
 func (s *Store) AppendAudit(ctx context.Context, e connectors.AuditEvent) error {
-	if err := e.Validate(); err != nil {
+	if err := e.PrepareNew(time.Now()); err != nil {
 		return err
-	}
-	if e.ID == "" {
-		e.ID = uuid.NewString()
-	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
 	}
 	ts := formatTime(e.Time)
 	it := auditItem{

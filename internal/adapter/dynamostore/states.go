@@ -12,10 +12,6 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
-// stateTTL is how long an OAuth state lives when its creator sets no expiry:
-// long enough for a user to pass the provider's consent screen.
-const stateTTL = 10 * time.Minute
-
 type stateItem struct {
 	PK             string                  `dynamodbav:"PK"`
 	SK             string                  `dynamodbav:"SK"`
@@ -60,16 +56,10 @@ func stateKey(nonce string) map[string]types.AttributeValue {
 }
 
 // CreateState implements connectors.StateStore. A zero CreatedAt becomes
-// now; a zero ExpiresAt becomes CreatedAt plus 10 minutes.
+// now; a zero ExpiresAt becomes CreatedAt plus connectors.DefaultStateTTL.
 func (s *Store) CreateState(ctx context.Context, st *connectors.OAuthState) error {
-	if err := st.Validate(); err != nil {
+	if err := st.PrepareNew(time.Now()); err != nil {
 		return err
-	}
-	if st.CreatedAt.IsZero() {
-		st.CreatedAt = time.Now().UTC()
-	}
-	if st.ExpiresAt.IsZero() {
-		st.ExpiresAt = st.CreatedAt.Add(stateTTL)
 	}
 	it := stateItem{
 		PK:             prefixState + st.Nonce,

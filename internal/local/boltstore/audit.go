@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/automators/connectors/internal/connectors"
@@ -30,14 +29,8 @@ type auditRecord struct {
 // organization and the fixed-width time, so a prefix scan lists an
 // organization's events oldest first.
 func (s *Store) AppendAudit(ctx context.Context, e connectors.AuditEvent) error {
-	if err := e.Validate(); err != nil {
+	if err := e.PrepareNew(time.Now()); err != nil {
 		return err
-	}
-	if e.ID == "" {
-		e.ID = uuid.NewString()
-	}
-	if e.Time.IsZero() {
-		e.Time = time.Now()
 	}
 	rec := auditRecord(e)
 	rec.Time = e.Time.UTC()

@@ -9,10 +9,6 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 )
 
-// stateTTL is how long an OAuth state lives when its creator sets no expiry:
-// long enough for a user to pass the provider's consent screen.
-const stateTTL = 10 * time.Minute
-
 type stateRecord struct {
 	Nonce          string                  `json:"nonce"`
 	OrganizationID string                  `json:"organizationId"`
@@ -40,16 +36,10 @@ func (rec *stateRecord) state() (*connectors.OAuthState, error) {
 }
 
 // CreateState implements connectors.StateStore. A zero CreatedAt becomes
-// now; a zero ExpiresAt becomes CreatedAt plus 10 minutes.
+// now; a zero ExpiresAt becomes CreatedAt plus connectors.DefaultStateTTL.
 func (s *Store) CreateState(ctx context.Context, st *connectors.OAuthState) error {
-	if err := st.Validate(); err != nil {
+	if err := st.PrepareNew(time.Now()); err != nil {
 		return err
-	}
-	if st.CreatedAt.IsZero() {
-		st.CreatedAt = time.Now().UTC()
-	}
-	if st.ExpiresAt.IsZero() {
-		st.ExpiresAt = st.CreatedAt.Add(stateTTL)
 	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		return modify(tx.Bucket(bucketStates), []byte(st.Nonce), func(rec *stateRecord, found bool) (change, error) {
