@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
 )
 
@@ -55,24 +54,27 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 	if in.ConnectionID == "" && in.Code == "" {
 		return nil, connectors.Errorf(connectors.EInvalid, "the callback needs connection_id (Nango) or code (built-in OAuth)")
 	}
-	// The flow's provider is the one routing chose at authorize (the
-	// stored state says so, and consume checks it).
-	decision, err := s.router.Route(router.Input{Manifest: m, OrganizationID: claims.OrgID})
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.providers.Get(decision.Target)
-	if err != nil {
-		return nil, connectors.Errorf(connectors.EInvalidState, "the state is invalid, expired or already used")
-	}
 	req := connectors.CompleteRequest{Connector: m.ID, ProviderConfigKey: m.ProviderConfigKey, ConnectionID: in.ConnectionID, Code: in.Code}
-	var g *connectors.Grant
-	var st *connectors.OAuthState
+	var (
+		g    *connectors.Grant
+		st   *connectors.OAuthState
+		prov connectors.Provider
+	)
+	// The flow's provider is the one routing chose at authorize, which the
+	// stored state names: routing now could differ (a policy changed, or
+	// the flow reconnects a connection held by another provider).
 	if in.ConnectionID != "" {
 		// The provider made the connection: read it back and check it is
 		// the state's user's before the state is spent, so that an outage
 		// does not burn it, yet before any write, so that a replay never
 		// writes twice.
+		peek, err := s.store.GetState(ctx, claims.Nonce)
+		if err != nil {
+			return nil, stateError(err)
+		}
+		if prov, err = s.flowProvider(peek); err != nil {
+			return nil, err
+		}
 		if g, err = prov.Complete(ctx, req); err != nil {
 			if connectors.ErrorCode(err) == connectors.ENotFound {
 				return nil, connectors.Errorf(connectors.EInvalid, "%s has no connection %s for %s", prov.Name(), in.ConnectionID, m.ID)
@@ -90,7 +92,10 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 		}
 	} else {
 		// A code is single use: the state is spent before the code is.
-		if st, err = s.consume(ctx, claims, prov.Name()); err != nil {
+		if st, err = s.consume(ctx, claims, ""); err != nil {
+			return nil, err
+		}
+		if prov, err = s.flowProvider(st); err != nil {
 			return nil, err
 		}
 		if req.Verifier, err = s.openVerifier(ctx, st); err != nil {
@@ -117,15 +122,31 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 func (s *Service) consume(ctx context.Context, c stateClaims, provider connectors.AuthProvider) (*connectors.OAuthState, error) {
 	st, err := s.store.ConsumeState(ctx, c.Nonce)
 	if err != nil {
-		if errors.Is(err, connectors.ErrInvalidState) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("consume state: %w", err)
+		return nil, stateError(err)
 	}
-	if st.OrganizationID != c.OrgID || st.UserID != c.UserID || st.Connector != c.Connector || st.AuthProvider != provider {
+	if st.OrganizationID != c.OrgID || st.UserID != c.UserID || st.Connector != c.Connector || (provider != "" && st.AuthProvider != provider) {
 		return nil, connectors.Errorf(connectors.EInvalidState, "the state is invalid, expired or already used")
 	}
 	return st, nil
+}
+
+// stateError is a store's answer for a state: invalid_state as it is,
+// anything else a failure of the store.
+func stateError(err error) error {
+	if errors.Is(err, connectors.ErrInvalidState) {
+		return err
+	}
+	return fmt.Errorf("load state: %w", err)
+}
+
+// flowProvider is the provider of the flow st started. One this
+// deployment no longer has cannot complete it.
+func (s *Service) flowProvider(st *connectors.OAuthState) (connectors.Provider, error) {
+	p, err := s.providers.Get(st.AuthProvider)
+	if err != nil {
+		return nil, connectors.Errorf(connectors.EInvalidState, "the state is invalid, expired or already used")
+	}
+	return p, nil
 }
 
 // openVerifier opens the verifier a state keeps ("" when it keeps none).

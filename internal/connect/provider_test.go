@@ -268,8 +268,8 @@ func TestCallbackProviderConnection(t *testing.T) {
 			if _, err := env.svc.Callback(ctx, nil, in); connectors.ErrorCode(err) != connectors.EInvalidState {
 				t.Errorf("replayed callback: %v, want invalid_state", err)
 			}
-			if completes != 3 {
-				t.Errorf("Complete called %d times, want 3 (the replay reads the grant, then finds the state spent)", completes)
+			if completes != 2 {
+				t.Errorf("Complete called %d times, want 2 (a replay finds the state spent before asking the provider)", completes)
 			}
 		})
 	}
@@ -464,5 +464,50 @@ func TestHandleEventIgnores(t *testing.T) {
 				t.Errorf("audit events %q, want %d", strings.Join(what, "; "), tc.wantAudits)
 			}
 		})
+	}
+}
+
+// TestCallbackUsesTheStatesProvider: the callback completes the flow with
+// the provider authorize chose, which the state names, even when routing
+// would now choose another: reconnecting a built-in OAuth Gmail connection
+// while a policy migrates new Gmail connections to Nango.
+func TestCallbackUsesTheStatesProvider(t *testing.T) {
+	policy, err := router.ParsePolicy("gmail=nango")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacyRec, nangoRec := &connectRecorder{}, &connectRecorder{}
+	legacy := connecting(connectors.ProviderLegacy, "pkce-verifier", legacyRec)
+	nango := connecting(connectors.ProviderNango, "", nangoRec)
+	tok := connectors.Token{AccessToken: "gmail-access", RefreshToken: "gmail-refresh", Expiry: time.Now().Add(time.Hour).UTC().Truncate(time.Second)}
+	legacy.CompleteFn = func(_ context.Context, r connectors.CompleteRequest) (*connectors.Grant, error) {
+		return &connectors.Grant{ProviderConfigKey: "gmail", Token: &tok}, nil
+	}
+	nango.CompleteFn = func(context.Context, connectors.CompleteRequest) (*connectors.Grant, error) {
+		t.Error("the callback asked Nango to complete a built-in OAuth flow")
+		return nil, connectors.Errorf(connectors.EInvalidState, "not this flow")
+	}
+	env := newProviderEnv(t, policy, legacy, nango)
+	ctx := t.Context()
+	existing := &connectors.Connection{
+		ID: "gmail-1", OrganizationID: principal.OrganizationID, UserID: principal.UserID, Connector: "gmail",
+		AuthProvider: connectors.ProviderLegacy, ProviderConfigKey: "gmail", Status: connectors.StatusReauthRequired,
+	}
+	if err := env.store.CreateConnection(ctx, existing); err != nil {
+		t.Fatal(err)
+	}
+	a, err := env.svc.Authorize(ctx, principal, connect.AuthorizeParams{Connector: "gmail", ConnectionID: existing.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Route.Target != connectors.ProviderLegacy || legacyRec.Len() != 1 || nangoRec.Len() != 0 {
+		t.Fatalf("reconnect routed to %s", a.Route.Target)
+	}
+	res, err := env.svc.Callback(ctx, nil, connect.CallbackParams{Connector: "gmail", State: a.State, Code: "the-code"})
+	if err != nil {
+		t.Fatalf("callback: %v", err)
+	}
+	if c := res.Connection; c.ID != existing.ID || c.AuthProvider != connectors.ProviderLegacy || c.Status != connectors.StatusActive {
+		t.Errorf("reconnected: id %s provider %s status %s; want %s, legacy, active", c.ID, c.AuthProvider, c.Status, existing.ID)
 	}
 }
