@@ -39,6 +39,10 @@
 //	nango-refresh             12.0     1.24   (1.23-1.28)     21.0
 //	nango-webhook             12.7     1.28   (1.26-1.29)     18.5
 //
+// The deployment measured is configured for every connector (the built-in
+// OAuth's clients and PUBLIC_URL included), so that no "configuration value
+// missing" line is part of the measure.
+//
 // COLDSTART_BASELINE=<revision> adds each function as built at that
 // revision, against the same floor. With the revision before the provider
 // port (ffd2e1b), one run of -benchtime 10x gave 1.21-1.31 for the old
