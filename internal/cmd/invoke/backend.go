@@ -19,7 +19,6 @@ import (
 	"github.com/automators/connectors/internal/adapter/dynamostore"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/auth"
-	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/loopback"
 	"github.com/automators/connectors/internal/local/motoserver"
 	"github.com/automators/connectors/internal/local/nangofake"
@@ -196,11 +195,6 @@ func (b *backend) provision(ctx context.Context) (string, error) {
 // nangoSandbox is the offline fake Nango, knowing every Nango-served
 // connector's integration.
 func nangoSandbox(sec lambdarie.Secrets) *nangofake.Server {
-	var ins []nangofake.Integration
-	for _, m := range registry.Default().All() {
-		if m.OAuthProvider == connectors.ProviderNango {
-			ins = append(ins, nangofake.Integration{UniqueKey: m.ProviderConfigKey, Provider: m.NangoProvider})
-		}
-	}
+	ins := nangofake.RegistryIntegrations(registry.Default())
 	return nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookSigningKey, Integrations: ins})
 }

@@ -134,12 +134,7 @@ func New(t *testing.T, kind string, o Options) *Env {
 	sec := o.Secrets
 	e := &Env{Kind: kind, Logs: &syncbuf.Buffer{}, opts: o}
 
-	var integrations []nangofake.Integration
-	for _, m := range registry.Default().All() {
-		if m.OAuthProvider == connectors.ProviderNango {
-			integrations = append(integrations, nangofake.Integration{UniqueKey: m.ProviderConfigKey, Provider: m.NangoProvider})
-		}
-	}
+	integrations := nangofake.RegistryIntegrations(registry.Default())
 	e.Nango = nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookKey, Integrations: integrations})
 	nangoURL := e.Nango.Start()
 	t.Cleanup(e.Nango.Close)

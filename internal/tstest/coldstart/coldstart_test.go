@@ -19,7 +19,6 @@ import (
 
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/auth"
-	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/local/samtemplate"
 	"github.com/automators/connectors/internal/registry"
@@ -213,12 +212,7 @@ func newBackend(b testing.TB) *backend {
 		b.Fatal(err)
 	}
 
-	var ins []nangofake.Integration
-	for _, m := range registry.Default().All() {
-		if m.OAuthProvider == connectors.ProviderNango {
-			ins = append(ins, nangofake.Integration{UniqueKey: m.ProviderConfigKey, Provider: m.NangoProvider})
-		}
-	}
+	ins := nangofake.RegistryIntegrations(registry.Default())
 	fake := nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookSigningKey, Integrations: ins})
 	nangoURL := fake.Start()
 	b.Cleanup(fake.Close)

@@ -109,12 +109,7 @@ func newBackend(t *testing.T) *backend {
 	table := awstest.Table(t, client)
 
 	sec := NewSecrets()
-	var ins []nangofake.Integration
-	for _, m := range registry.Default().All() {
-		if m.OAuthProvider == connectors.ProviderNango {
-			ins = append(ins, nangofake.Integration{UniqueKey: m.ProviderConfigKey, Provider: m.NangoProvider})
-		}
-	}
+	ins := nangofake.RegistryIntegrations(registry.Default())
 	fake := nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookSigningKey, Integrations: ins})
 	nangoURL := fake.Start()
 	t.Cleanup(fake.Close)
