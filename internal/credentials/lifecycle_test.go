@@ -11,6 +11,7 @@ import (
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/credentials"
+	"github.com/automators/connectors/internal/tstest/connecttest"
 )
 
 // TestRefusedGrant: a provider refusing a connection's grant
@@ -97,14 +98,7 @@ func TestRefreshHeldSingleFlight(t *testing.T) {
 	clk := newClock()
 	rec := &grantRecorder{}
 	p := heldProvider(rec, clk, time.Hour, nil)
-	arrived := make(chan struct{}, callers)
-	release := make(chan struct{})
-	grant := p.GrantFn
-	p.GrantFn = func(ctx context.Context, c *connectors.Connection, held *connectors.Token, refresh bool) (*connectors.Grant, error) {
-		arrived <- struct{}{}
-		<-release
-		return grant(ctx, c, held, refresh)
-	}
+	arrived, release := gate(p, callers)
 	l := newUnit(t, store, clk, p)
 	seeded := seedHeld(t, store, "conn-flight", connectors.StatusRefreshFailed)
 
@@ -357,14 +351,7 @@ func TestCredentialsSingleFlight(t *testing.T) {
 			clk := newClock()
 			rec := &grantRecorder{}
 			p := heldProvider(rec, clk, time.Hour, nil)
-			arrived := make(chan struct{}, callers)
-			release := make(chan struct{})
-			grant := p.GrantFn
-			p.GrantFn = func(ctx context.Context, c *connectors.Connection, held *connectors.Token, refresh bool) (*connectors.Grant, error) {
-				arrived <- struct{}{}
-				<-release
-				return grant(ctx, c, held, refresh)
-			}
+			arrived, release := gate(p, callers)
 			l := newUnit(t, store, clk, p)
 			seeded := seedHeld(t, store, "conn-creds", connectors.StatusActive)
 
@@ -391,4 +378,17 @@ func TestCredentialsSingleFlight(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gate holds every Grant of p until release is closed; each call first
+// sends on arrived, which has room for callers.
+func gate(p *connecttest.FakeProvider, callers int) (arrived chan struct{}, release chan struct{}) {
+	arrived, release = make(chan struct{}, callers), make(chan struct{})
+	grant := p.GrantFn
+	p.GrantFn = func(ctx context.Context, c *connectors.Connection, held *connectors.Token, refresh bool) (*connectors.Grant, error) {
+		arrived <- struct{}{}
+		<-release
+		return grant(ctx, c, held, refresh)
+	}
+	return arrived, release
 }
