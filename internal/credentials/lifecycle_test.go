@@ -392,3 +392,51 @@ func gate(p *connecttest.FakeProvider, callers int) (arrived chan struct{}, rele
 	}
 	return arrived, release
 }
+
+// TestCredentialsFlightIsPerOrganization: two organizations' connections
+// with the same id fetched at the same moment are two provider calls, and
+// each organization gets its own connection's credentials, never the
+// other's from the shared flight.
+func TestCredentialsFlightIsPerOrganization(t *testing.T) {
+	store, _ := newUnitStore(t)
+	clk := newClock()
+	p := &connecttest.FakeProvider{
+		AuthProvider: fakeName,
+		GrantFn: func(_ context.Context, c *connectors.Connection, _ *connectors.Token, _ bool) (*connectors.Grant, error) {
+			return &connectors.Grant{Credentials: connectors.Credentials{AccessToken: "token-of-" + c.OrganizationID}}, nil
+		},
+	}
+	arrived, release := gate(p, 2)
+	l := newUnit(t, store, clk, p)
+	conns := make([]*connectors.Connection, 2)
+	for i, org := range []string{"org-a", "org-b"} {
+		// One record id in two organizations (two integrations: a provider
+		// connection has one owner).
+		conns[i] = &connectors.Connection{
+			ID: "same-id", OrganizationID: org, UserID: userID, Connector: "slack",
+			AuthProvider: fakeName, ProviderConfigKey: "slack-" + org, Status: connectors.StatusActive, CreatedAt: t0, UpdatedAt: t0,
+		}
+		if err := store.CreateConnection(t.Context(), conns[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]connectors.Credentials, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() { got[i], errs[i] = l.Credentials(t.Context(), p, conns[i], false) })
+	}
+	<-arrived
+	select {
+	case <-arrived: // both reached the provider: neither joined the other's flight
+	case <-time.After(5 * time.Second):
+		t.Error("one organization's fetch joined the other's flight")
+	}
+	close(release)
+	wg.Wait()
+	for i, c := range conns {
+		if errs[i] != nil || got[i].AccessToken != "token-of-"+c.OrganizationID {
+			t.Errorf("%s got %q (%v), want its own token", c.OrganizationID, got[i].AccessToken, errs[i])
+		}
+	}
+}
