@@ -2,9 +2,9 @@ package legacyoauth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"slices"
+
+	"golang.org/x/oauth2"
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/logging"
@@ -38,7 +38,7 @@ func (p *AuthProvider) Connectors() []string {
 // Connect returns the authorization URL with a fresh PKCE verifier, which
 // the service keeps sealed until the callback.
 func (p *AuthProvider) Connect(_ context.Context, r connectors.ConnectRequest) (*connectors.ConnectFlow, error) {
-	verifier := newVerifier()
+	verifier := oauth2.GenerateVerifier()
 	u, err := p.client.AuthCodeURL(r.Connector, r.State, verifier, r.Scopes)
 	if err != nil {
 		return nil, err
@@ -107,12 +107,4 @@ func tokenGrant(connector string, t connectors.Token) *connectors.Grant {
 		Token:             &t,
 		Credentials:       connectors.Credentials{AccessToken: t.AccessToken},
 	}
-}
-
-// newVerifier returns a PKCE verifier: 48 random bytes, base64url (64
-// characters, within RFC 7636's 43 to 128).
-func newVerifier() string {
-	b := make([]byte, 48)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

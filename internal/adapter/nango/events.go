@@ -1,6 +1,7 @@
 package nango
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -81,8 +82,8 @@ func claimedOwner(a *AuthWebhook) (*connectors.Owner, error) {
 	}
 	userID, orgID := a.Tags[TagUser], a.Tags[TagOrg]
 	if a.EndUser != nil {
-		userID = firstNonEmpty(userID, a.EndUser.EndUserID)
-		orgID = firstNonEmpty(orgID, a.EndUser.OrganizationID)
+		userID = cmp.Or(userID, a.EndUser.EndUserID)
+		orgID = cmp.Or(orgID, a.EndUser.OrganizationID)
 	}
 	if userID == "" && orgID == "" {
 		return nil, nil
@@ -91,11 +92,4 @@ func claimedOwner(a *AuthWebhook) (*connectors.Owner, error) {
 		return nil, connectors.Errorf(connectors.EInvalid, "webhook tags do not name a valid user and organization")
 	}
 	return &connectors.Owner{OrganizationID: orgID, UserID: userID}, nil
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
