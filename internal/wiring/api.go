@@ -14,8 +14,7 @@ import (
 
 // API returns the HTTP API of the function named function.
 func (a *App) API(function string) *httpapi.API {
-	c := &core{cfg: a.Config, secrets: a.Secrets, logger: a.Logger}
-	return newAPI(a.Auth, a.Connections, c, function)
+	return newAPI(a.Auth, a.Connections, a.core, function)
 }
 
 func newAPI(verifier httpapi.Authenticator, svc *connect.Service, c *core, function string) *httpapi.API {

@@ -87,6 +87,8 @@ type App struct {
 	Connections *connect.Service
 	Executor    *executor.Executor
 	Keyring     *seal.Keyring // nil when sealing with token_encryption_keys only
+
+	core *core // what the App was built from, for its functions' parts
 }
 
 // New builds the whole App. A non-empty function names the function in
@@ -101,14 +103,11 @@ func New(ctx context.Context, function string, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	exec, err := c.executor()
-	if err != nil {
-		return nil, err
-	}
 	return &App{
+		core:   c,
 		Config: c.cfg, Secrets: c.secrets, Logger: c.logger, Store: c.store, Auth: verifier, HTTP: c.http,
 		Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
-		Connections: c.service(), Executor: exec, Keyring: c.keyring,
+		Connections: c.service(), Executor: c.executor(), Keyring: c.keyring,
 	}, nil
 }
 
@@ -267,11 +266,11 @@ func (c *core) service() *connect.Service {
 	})
 }
 
-func (c *core) executor() (*executor.Executor, error) {
+func (c *core) executor() *executor.Executor {
 	return executor.New(executor.Deps{
 		Store: c.store, Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
 		HTTP: c.http, Actions: c.actions, BaseURLs: c.cfg.ProviderBaseURLs,
-	}), nil
+	})
 }
 
 func (c *core) sweeper() *sweeper.Sweeper {
@@ -345,7 +344,7 @@ func must[T any](v T, err error) T {
 // exits. It builds no JWT verifier and no connection service.
 func MustExecutor(ctx context.Context) lambdatask.Task[executor.Input, executor.Output] {
 	c := must(newCore(ctx, "", Options{}))
-	return lambdatask.Executor(must(c.executor()), c.logger)
+	return lambdatask.Executor(c.executor(), c.logger)
 }
 
 // MustSweeper builds the connection-sweeper handler at cold start, or
@@ -356,6 +355,4 @@ func MustSweeper(ctx context.Context) lambdatask.Task[json.RawMessage, sweeper.R
 }
 
 // Sweeper returns the connection sweeper.
-func (a *App) Sweeper() *sweeper.Sweeper {
-	return sweeper.New(a.Store, a.Tokens, sweeper.Options{Owner: uuid.NewString()})
-}
+func (a *App) Sweeper() *sweeper.Sweeper { return a.core.sweeper() }
