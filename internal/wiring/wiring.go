@@ -217,7 +217,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 // newProviders builds the auth providers this deployment serves, one per
 // routing step that has one. Adding a provider is one line here.
 func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue, httpClient *http.Client, opts Options) connectors.Providers {
-	var nangoProvider connectors.Provider = connectors.Unconfigured{Provider: connectors.ProviderNango, Reason: "Nango is not configured: nango_secret_key is not set"}
+	nangoProvider := nango.NotConfigured
 	if sec.NangoSecretKey != "" && cfg.NangoHost != "" {
 		nangoProvider = nango.NewProvider(nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(httpClient)), cfg.NangoHost)
 	}

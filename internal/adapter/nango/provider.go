@@ -44,6 +44,10 @@ func NewProvider(api API, host string) *Provider {
 
 var _ connectors.Provider = (*Provider)(nil)
 
+// NotConfigured stands in for Nango in a deployment without its secret key:
+// every call answers not_configured, naming the missing key.
+var NotConfigured connectors.Provider = connectors.Unconfigured{Provider: connectors.ProviderNango, Reason: "Nango is not configured: nango_secret_key is not set"}
+
 // Name implements connectors.Provider.
 func (p *Provider) Name() connectors.AuthProvider { return connectors.ProviderNango }
 

@@ -33,7 +33,7 @@ type Options struct {
 
 // Providers returns the auth providers o describes.
 func Providers(o Options) connectors.Providers {
-	var np connectors.Provider = connectors.Unconfigured{Provider: connectors.ProviderNango, Reason: "Nango is not configured: nango_secret_key is not set"}
+	np := nango.NotConfigured
 	if o.Nango != nil {
 		np = nango.NewProvider(o.Nango, o.NangoHost)
 	}
