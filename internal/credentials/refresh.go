@@ -21,21 +21,14 @@ const refreshLease = 30 * time.Second
 // saveAttempts bounds the tries to save a refreshed token.
 const saveAttempts = 4
 
-// RefreshKept refreshes the token this service keeps for c, seals and saves
-// the new one (a rotated refresh token included) and returns both.
+// refreshKept refreshes the token this service keeps for c, served by p,
+// seals and saves the new one (a rotated refresh token included) and
+// returns both.
 //
 // Concurrent refreshes of one connection make one token request: callers in
 // this container share it (singleflight), and containers take turns through
 // a lease in the store; whoever gets the lease after another container's
 // refresh finds the fresh token already saved and uses it.
-func (l *Lifecycle) RefreshKept(ctx context.Context, c *connectors.Connection) (*connectors.Connection, connectors.Token, error) {
-	p, err := l.Provider(c)
-	if err != nil {
-		return nil, connectors.Token{}, err
-	}
-	return l.refreshKept(ctx, p, c)
-}
-
 func (l *Lifecycle) refreshKept(ctx context.Context, p connectors.Provider, c *connectors.Connection) (*connectors.Connection, connectors.Token, error) {
 	type result struct {
 		c *connectors.Connection
