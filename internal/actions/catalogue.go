@@ -42,6 +42,7 @@ func NewCatalogue(reg *registry.Registry) (*Catalogue, error) {
 
 func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, error) {
 	cat := &Catalogue{byKey: map[string]*spec{}, names: map[string][]string{}}
+	listed := map[string][]registry.Action{}
 	for _, def := range defs {
 		d := def()
 		p := d.provider
@@ -60,6 +61,11 @@ func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, 
 			}
 			cat.byKey[s.key] = s
 			names = append(names, s.name)
+			cred := s.credential
+			if cred == "" {
+				cred = registry.CredentialConnection // TODO(actions): every spec declares it
+			}
+			listed[p.id] = append(listed[p.id], registry.Action{Name: s.name, Credential: cred})
 		}
 		cat.names[p.id] = names
 	}
@@ -68,7 +74,7 @@ func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, 
 			return nil, fmt.Errorf("actions: connector %q of the registry has no actions", id)
 		}
 	}
-	cat.reg = reg.WithActions(cat.names)
+	cat.reg = reg.WithActions(listed)
 	return cat, nil
 }
 

@@ -38,9 +38,12 @@ type spec struct {
 	key      string            // connector.action
 	name     string
 	write    bool
-	params   []Param
-	rule     func(s *spec, a args) error // cross-field rules, after each field is valid
-	build    func(a args, req Request, c *call) error
+	// credential is what the action's requests send: the connection's
+	// own credentials, or an app credential of the deployment.
+	credential registry.Credential
+	params     []Param
+	rule       func(s *spec, a args) error // cross-field rules, after each field is valid
+	build      func(a args, req Request, c *call) error
 }
 
 // Connector implements Action.

@@ -3,6 +3,7 @@ package connectors
 import (
 	"context"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -54,6 +55,30 @@ type Connection struct {
 	ExpiresAt         time.Time // access token expiry; zero when unknown
 	Version           int64     // optimistic locking: bumped by every update
 	SealedToken       []byte    // sealed token cache; nil when the provider holds the token
+	// Label is the user's name for the connection ("Stripe live key");
+	// optional, never a secret.
+	Label string
+	// Shared is set when an organization admin shares the connection with
+	// the organization: its members' workflows may use it (routing step
+	// 3), and they see it read-only.
+	Shared bool
+	// CheckAt is when the connection's credentials are next tested at
+	// the provider (API keys, which have no expiry to watch); zero when
+	// the token's expiry drives the checks.
+	CheckAt time.Time
+}
+
+// UsableBy reports whether p's workflows may use c: p owns it, or c is
+// shared with p's organization. An admin's seeing a connection
+// (OwnedBy) does not make it theirs to run with.
+func (c *Connection) UsableBy(p Principal) bool {
+	return c.OrganizationID == p.OrganizationID && (c.UserID == p.UserID || c.Shared)
+}
+
+// VisibleTo reports whether p may see c: p manages it (OwnedBy), or it is
+// shared with p's organization, read-only.
+func (c *Connection) VisibleTo(p Principal) bool {
+	return c.OwnedBy(p) || (c.OrganizationID == p.OrganizationID && c.Shared)
 }
 
 // OwnedBy reports whether p may see and manage c: its owner, or an admin of
@@ -122,8 +147,14 @@ type ConnectionFilter struct {
 	UserID         string
 	Connector      string
 	Status         Status
-	Limit          int    // page size; adapters cap it
-	Cursor         string // opaque, from a previous page
+	// IncludeShared adds, to UserID's own connections, those shared with
+	// the organization (a member's listing).
+	IncludeShared bool
+	// SharedOnly selects only the connections shared with the
+	// organization (routing step 3 looks for one).
+	SharedOnly bool
+	Limit      int    // page size; adapters cap it
+	Cursor     string // opaque, from a previous page
 }
 
 // ConnectionPage is one page of a listing. NextCursor is "" on the last page.
@@ -212,8 +243,8 @@ type LeaseStore interface {
 
 // SweepStore finds connections that need attention, across organizations.
 type SweepStore interface {
-	// ListDueConnections returns connections whose ExpiresAt is non-zero and
-	// before `before`, or whose status is StatusRefreshFailed, at most limit
+	// ListDueConnections returns connections whose ExpiresAt or CheckAt is
+	// non-zero and before `before`, or whose status is StatusRefreshFailed, at most limit
 	// per page, continuing from cursor ("" for the first page).
 	ListDueConnections(ctx context.Context, before time.Time, limit int, cursor string) (ConnectionPage, error)
 }
@@ -240,12 +271,33 @@ func (f ConnectionFilter) Validate() error {
 	if f.Status != "" && !f.Status.Valid() {
 		return Errorf(EInvalid, "unknown status %q", f.Status)
 	}
+	if f.IncludeShared && (f.UserID == "" || f.SharedOnly) {
+		return Errorf(EInvalid, "IncludeShared adds shared connections to one user's, and SharedOnly lists only them")
+	}
 	return nil
+}
+
+// Selects reports whether f selects c, paging aside: the rule both stores
+// apply, in code (the embedded store) or in their query (DynamoDB).
+func (f ConnectionFilter) Selects(c *Connection) bool {
+	switch {
+	case c.OrganizationID != f.OrganizationID:
+		return false
+	case f.Connector != "" && c.Connector != f.Connector:
+		return false
+	case f.Status != "" && c.Status != f.Status:
+		return false
+	case f.SharedOnly:
+		return c.Shared
+	case f.UserID == "":
+		return true
+	}
+	return c.UserID == f.UserID || (f.IncludeShared && c.Shared)
 }
 
 // CursorScope is what a page cursor of this listing is bound to: a cursor
 // sealed under one scope opens under no other, so it cannot be replayed
 // against another organization, user or filter.
 func (f ConnectionFilter) CursorScope() []string {
-	return []string{"connections", f.OrganizationID, f.UserID, f.Connector, string(f.Status)}
+	return []string{"connections", f.OrganizationID, f.UserID, f.Connector, string(f.Status), strconv.FormatBool(f.IncludeShared), strconv.FormatBool(f.SharedOnly)}
 }

@@ -43,7 +43,11 @@ type Credentials struct {
 	AccessToken      string // OAuth 2.0 access token
 	OAuthToken       string // OAuth 1.0a token (normally left to Nango's proxy)
 	OAuthTokenSecret string // OAuth 1.0a token secret
-	APIKey           string // an API key or bot token
+	APIKey           string // an API key the user submitted
+	// AppToken is the deployment's app credential an action sends instead
+	// of the connection's (Discord's bot token); the connection still
+	// decides what the user may reach.
+	AppToken string
 	// ConnectionConfig is the connection's non-secret configuration from
 	// Nango (instance_url for Salesforce, subdomain for Shopify, ...).
 	ConnectionConfig map[string]string
@@ -51,7 +55,7 @@ type Credentials struct {
 
 // Secrets lists the credential values, for scrubbing them from provider text.
 func (c Credentials) Secrets() []string {
-	return []string{c.AccessToken, c.OAuthToken, c.OAuthTokenSecret, c.APIKey}
+	return []string{c.AccessToken, c.OAuthToken, c.OAuthTokenSecret, c.APIKey, c.AppToken}
 }
 
 func mark(s string) string {
@@ -63,8 +67,8 @@ func mark(s string) string {
 
 // String shows which credentials are set, never their values.
 func (c Credentials) String() string {
-	return fmt.Sprintf("Credentials{AccessToken:%s OAuthToken:%s OAuthTokenSecret:%s APIKey:%s ConnectionConfig:%v}",
-		mark(c.AccessToken), mark(c.OAuthToken), mark(c.OAuthTokenSecret), mark(c.APIKey), sortedKeys(c.ConnectionConfig))
+	return fmt.Sprintf("Credentials{AccessToken:%s OAuthToken:%s OAuthTokenSecret:%s APIKey:%s AppToken:%s ConnectionConfig:%v}",
+		mark(c.AccessToken), mark(c.OAuthToken), mark(c.OAuthTokenSecret), mark(c.APIKey), mark(c.AppToken), sortedKeys(c.ConnectionConfig))
 }
 
 // GoString is String, so that %#v redacts too.
@@ -77,6 +81,7 @@ func (c Credentials) LogValue() slog.Value {
 		slog.Bool("oauth_token", c.OAuthToken != ""),
 		slog.Bool("oauth_token_secret", c.OAuthTokenSecret != ""),
 		slog.Bool("api_key", c.APIKey != ""),
+		slog.Bool("app_token", c.AppToken != ""),
 		slog.Any("connection_config_keys", sortedKeys(c.ConnectionConfig)),
 	)
 }

@@ -16,21 +16,24 @@ import (
 // and are mapped to HTTP statuses and executor error names at the
 // edges, never inside the domain.
 const (
-	EInvalid          = "invalid_request"
-	EInvalidState     = "invalid_state"
-	EUnauthorized     = "unauthorized"
-	EForbidden        = "forbidden"
-	ENotFound         = "not_found"
-	EUnknownConnector = "unknown_connector"
-	EConflict         = "conflict"
-	ETooLarge         = "payload_too_large"
-	ERateLimited      = "rate_limited"
-	EUpstream         = "upstream_error"
-	EUnavailable      = "upstream_unavailable"
-	ENotConfigured    = "not_configured"
-	EReauthRequired   = "reauth_required"
-	ENotImplemented   = "not_implemented"
-	EInternal         = "internal"
+	EInvalid      = "invalid_request"
+	EInvalidState = "invalid_state"
+	// EInvalidCredentials: the provider refused credentials a user
+	// submitted (an API key tested before it is stored).
+	EInvalidCredentials = "invalid_credentials"
+	EUnauthorized       = "unauthorized"
+	EForbidden          = "forbidden"
+	ENotFound           = "not_found"
+	EUnknownConnector   = "unknown_connector"
+	EConflict           = "conflict"
+	ETooLarge           = "payload_too_large"
+	ERateLimited        = "rate_limited"
+	EUpstream           = "upstream_error"
+	EUnavailable        = "upstream_unavailable"
+	ENotConfigured      = "not_configured"
+	EReauthRequired     = "reauth_required"
+	ENotImplemented     = "not_implemented"
+	EInternal           = "internal"
 	// EOwned is a store's refusal to give a provider connection a second
 	// owner. It never reaches a caller as such: the service answers it as
 	// forbidden (API) or acknowledges and ignores it (webhooks).

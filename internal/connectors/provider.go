@@ -97,7 +97,19 @@ type CompleteRequest struct {
 	ConnectionID      string // the provider's connection id, when the provider made the connection
 	Code              string // an authorization code to exchange, when the service does
 	Verifier          string // what ConnectFlow.Verifier said
+	// Fields are credentials a user submitted (an API key and what goes
+	// with it), by the registry's field names, when the provider tests
+	// them instead of running a flow.
+	Fields map[string]string
 }
+
+// GoString never shows the submitted fields' values.
+func (r CompleteRequest) GoString() string {
+	return fmt.Sprintf("connectors.CompleteRequest{Connector:%q ConnectionID:%q Code:%s Fields:%v}", r.Connector, r.ConnectionID, mark(r.Code), sortedKeys(r.Fields))
+}
+
+// String is GoString.
+func (r CompleteRequest) String() string { return r.GoString() }
 
 // Grant is what a provider says about a connection.
 type Grant struct {
@@ -120,13 +132,17 @@ type Grant struct {
 	Credentials Credentials
 }
 
-// Token is an OAuth token this service keeps for a connection, sealed in
-// its record. It never prints.
+// Token is what this service keeps for a connection, sealed in its record:
+// an OAuth token, or the credentials a user submitted (Fields). It never
+// prints.
 type Token struct {
-	AccessToken  string    `json:"access_token"`
+	AccessToken  string    `json:"access_token,omitempty"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	TokenType    string    `json:"token_type,omitempty"`
 	Expiry       time.Time `json:"expiry,omitzero"`
+	// Fields are an API-key connection's credentials, by the registry's
+	// field names (a Trello API key and token; a Shopify shop and token).
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // String never shows the tokens.
@@ -140,7 +156,7 @@ func (t Token) Marshal() ([]byte, error) { return json.Marshal(t) }
 
 // Fresh reports whether t is good for at least another minute at now.
 func (t Token) Fresh(now time.Time) bool {
-	return t.AccessToken != "" && (t.Expiry.IsZero() || t.Expiry.After(now.Add(time.Minute)))
+	return (t.AccessToken != "" || len(t.Fields) > 0) && (t.Expiry.IsZero() || t.Expiry.After(now.Add(time.Minute)))
 }
 
 // UnmarshalToken decodes an opened token.

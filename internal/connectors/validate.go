@@ -3,6 +3,8 @@ package connectors
 import (
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -27,6 +29,18 @@ func (c *Connection) Validate() error {
 		return Errorf(EInvalid, "connection ids may not contain NUL")
 	case !c.Status.Valid():
 		return Errorf(EInvalid, "unknown status %q", c.Status)
+	}
+	return ValidLabel(c.Label)
+}
+
+// MaxLabelLength bounds a connection's label, in bytes.
+const MaxLabelLength = 100
+
+// ValidLabel checks a connection's label: at most MaxLabelLength bytes of
+// valid UTF-8 on one line; "" is no label.
+func ValidLabel(s string) error {
+	if len(s) > MaxLabelLength || !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return Errorf(EInvalid, "label must be at most %d bytes of text on one line", MaxLabelLength)
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package registry
 
-import "github.com/automators/connectors/internal/connectors"
+import (
+	"regexp"
+
+	"github.com/automators/connectors/internal/connectors"
+)
 
 // Default returns the registry of the twelve connectors Automators offers,
 // without action lists: actions.NewCatalogue adds those from the actions it
@@ -50,6 +54,12 @@ func defaultManifests() []Manifest {
 			NangoProvider: "hubspot", ProviderConfigKey: "hubspot",
 			Scopes:  []string{"crm.objects.contacts.read", "crm.objects.contacts.write"},
 			BaseURL: "https://api.hubapi.com",
+			APIKey: &APIKeyMode{
+				Doc: "https://developers.hubspot.com/docs/api/private-apps",
+				Fields: []Field{
+					{Name: "private_app_token", Label: "a HubSpot private app access token (pat-...)", Use: UseAccessToken, Pattern: regexp.MustCompile(`^pat-[A-Za-z0-9-]{8,}$`)},
+				},
+			},
 		},
 		{
 			ID: "microsoft-teams", DisplayName: "Microsoft Teams", Category: "communication",
@@ -64,6 +74,11 @@ func defaultManifests() []Manifest {
 			NangoProvider: "discord", ProviderConfigKey: "discord",
 			Scopes:  []string{"identify", "guilds", "bot"},
 			BaseURL: "https://discord.com/api/v10",
+			// Posting in a guild channel needs the application's bot
+			// (Authorization: Bot); the user's OAuth connection, with the
+			// bot scope, adds the bot to their server and says which
+			// guilds are theirs.
+			AppCredentials: []string{"discord_bot_token"},
 		},
 		{
 			ID: "trello", DisplayName: "Trello", Category: "productivity",
@@ -71,6 +86,15 @@ func defaultManifests() []Manifest {
 			NangoProvider: "trello", ProviderConfigKey: "trello",
 			Scopes:  []string{"read", "write"},
 			BaseURL: "https://api.trello.com/1",
+			// With a key and token Trello is called directly; without
+			// them, through Nango's proxy, which signs OAuth 1.0a.
+			APIKey: &APIKeyMode{
+				Doc: "https://developer.atlassian.com/cloud/trello/guides/rest-api/api-introduction/",
+				Fields: []Field{
+					{Name: "api_key", Label: "a Trello Power-Up API key (32 hex digits)", Use: UseAPIKey, Pattern: regexp.MustCompile(`^[0-9a-f]{32}$`)},
+					{Name: "token", Label: "a Trello token the key's user authorized", Use: UseAccessToken, Pattern: regexp.MustCompile(`^[A-Za-z0-9]{32,256}$`)},
+				},
+			},
 		},
 		{
 			ID: "asana", DisplayName: "Asana", Category: "productivity",
@@ -78,6 +102,12 @@ func defaultManifests() []Manifest {
 			NangoProvider: "asana", ProviderConfigKey: "asana",
 			Scopes:  []string{"default"},
 			BaseURL: "https://app.asana.com/api/1.0",
+			APIKey: &APIKeyMode{
+				Doc: "https://developers.asana.com/docs/personal-access-token",
+				Fields: []Field{
+					{Name: "personal_access_token", Label: "an Asana personal access token", Use: UseAccessToken},
+				},
+			},
 		},
 		{
 			ID: "shopify", DisplayName: "Shopify", Category: "e-commerce",
@@ -87,6 +117,13 @@ func defaultManifests() []Manifest {
 			// The shop's own domain, <subdomain>.myshopify.com, from the
 			// connection; the Admin REST API is versioned by date.
 			BaseURL: "https://${connectionConfig.subdomain}.myshopify.com/admin/api/2026-04",
+			APIKey: &APIKeyMode{
+				Doc: "https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/generate-app-access-tokens-admin",
+				Fields: []Field{
+					{Name: "subdomain", Label: "the shop's subdomain (acme for acme.myshopify.com)", Use: UseConfig, Pattern: regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)},
+					{Name: "access_token", Label: "a custom app's Admin API access token (shpat_...)", Use: UseAccessToken, Pattern: regexp.MustCompile(`^shp[a-z]{2}_[A-Za-z0-9]{16,}$`)},
+				},
+			},
 		},
 		{
 			ID: "stripe", DisplayName: "Stripe", Category: "payments",
@@ -94,6 +131,12 @@ func defaultManifests() []Manifest {
 			NangoProvider: "stripe", ProviderConfigKey: "stripe",
 			Scopes:  []string{"read_write"},
 			BaseURL: "https://api.stripe.com/v1",
+			APIKey: &APIKeyMode{
+				Doc: "https://docs.stripe.com/keys",
+				Fields: []Field{
+					{Name: "secret_key", Label: "a Stripe secret or restricted key (sk_live_..., rk_test_...)", Use: UseAPIKey, Pattern: regexp.MustCompile(`^(sk|rk)_(test|live)_[A-Za-z0-9]{10,}$`)},
+				},
+			},
 		},
 		{
 			ID: "gmail", DisplayName: "Gmail", Category: "email",

@@ -56,8 +56,16 @@ type Manifest struct {
 	BaseURL string
 	// Actions are the action names, as in integration.<id>.<action>. Default
 	// leaves them empty; actions.NewCatalogue fills them from the actions
-	// it implements (see WithActions).
-	Actions []string
+	// it implements (see WithActions), with ActionCredentials: the
+	// credential each one sends.
+	Actions           []string
+	ActionCredentials map[string]Credential
+	// APIKey is how a user connects the connector with an API key or
+	// token they paste (routing step 2); nil when it accepts none.
+	APIKey *APIKeyMode
+	// AppCredentials are the deployment's app credentials (keys of the
+	// secret) that some of its actions send (Discord's bot token).
+	AppCredentials []string
 }
 
 // HasAction reports whether the connector offers the named action.
@@ -159,6 +167,9 @@ func New(ms ...Manifest) (*Registry, error) {
 		if _, dup := r.byID[m.ID]; dup {
 			return nil, fmt.Errorf("registry: duplicate manifest %q", m.ID)
 		}
+		if err := m.checkModes(); err != nil {
+			return nil, err
+		}
 		r.byID[m.ID] = clone(m)
 	}
 	return r, nil
@@ -188,17 +199,22 @@ func (r *Registry) IDs() []string {
 	return slices.Sorted(maps.Keys(r.byID))
 }
 
-// WithActions returns a copy of r in which the connectors named in names
-// offer exactly the given actions. The actions package derives names from
+// WithActions returns a copy of r in which the connectors named in acts
+// offer exactly the given actions. The actions package derives them from
 // its implementations, so that the registry and the implemented actions
 // are one list. Unknown connector ids are ignored.
-func (r *Registry) WithActions(names map[string][]string) *Registry {
+func (r *Registry) WithActions(acts map[string][]Action) *Registry {
 	out := &Registry{byID: make(map[string]Manifest, len(r.byID))}
 	for id, m := range r.byID {
-		if a, ok := names[id]; ok {
-			m.Actions = slices.Clone(a)
+		if as, ok := acts[id]; ok {
+			m.Actions = make([]string, len(as))
+			m.ActionCredentials = make(map[string]Credential, len(as))
+			for i, a := range as {
+				m.Actions[i] = a.Name
+				m.ActionCredentials[a.Name] = a.Credential
+			}
 		}
-		out.byID[id] = m
+		out.byID[id] = clone(m)
 	}
 	return out
 }
@@ -248,5 +264,7 @@ func (r *Registry) ParseProviderConfigKeys(s string) (map[string]string, error) 
 func clone(m Manifest) Manifest {
 	m.Scopes = slices.Clone(m.Scopes)
 	m.Actions = slices.Clone(m.Actions)
+	m.ActionCredentials = maps.Clone(m.ActionCredentials)
+	m.AppCredentials = slices.Clone(m.AppCredentials)
 	return m
 }

@@ -60,7 +60,7 @@ func TestDefaultHasTheTwelveConnectors(t *testing.T) {
 }
 
 func TestLookupReturnsCopies(t *testing.T) {
-	r := Default().WithActions(map[string][]string{"slack": {"send_message"}})
+	r := Default().WithActions(map[string][]Action{"slack": {{Name: "send_message", Credential: CredentialConnection}}})
 	m, ok := r.Lookup("slack")
 	if !ok {
 		t.Fatal("slack not found")
@@ -77,7 +77,8 @@ func TestLookupReturnsCopies(t *testing.T) {
 }
 
 func TestWithActions(t *testing.T) {
-	names := map[string][]string{"slack": {"send_message", "list_channels"}, "nope": {"x"}}
+	bot := AppCredential("slack_bot_token")
+	names := map[string][]Action{"slack": {{"send_message", bot}, {"list_channels", CredentialConnection}}, "nope": {{"x", CredentialConnection}}}
 	base := Default().WithProviderConfigKeys(map[string]string{"slack": "slack-prod"})
 	r := base.WithActions(names)
 	m, _ := r.Lookup("slack")
@@ -87,7 +88,16 @@ func TestWithActions(t *testing.T) {
 	if m.ProviderConfigKey != "slack-prod" {
 		t.Errorf("WithActions lost the integration key: %q", m.ProviderConfigKey)
 	}
-	names["slack"][0] = "mutated"
+	if got := m.Credential("send_message"); got != bot {
+		t.Errorf("send_message credential %q, want %q", got, bot)
+	}
+	if name, ok := m.Credential("send_message").App(); !ok || name != "slack_bot_token" {
+		t.Errorf("App() = %q, %v", name, ok)
+	}
+	if _, ok := m.Credential("list_channels").App(); ok || m.Credential("nuke") != "" {
+		t.Errorf("list_channels %q, nuke %q", m.Credential("list_channels"), m.Credential("nuke"))
+	}
+	names["slack"][0].Name = "mutated"
 	if m, _ := r.Lookup("slack"); m.Actions[0] != "send_message" {
 		t.Error("the caller's slice is shared with the registry")
 	}

@@ -6,9 +6,12 @@
 // strongest claim first:
 //
 //  1. an existing connection stays on the provider that holds it;
-//  2. the organization's override from the policy;
-//  3. the deployment's override from the policy;
-//  4. the registry default (Nango or the built-in OAuth for OAuth
+//  2. the caller asks to connect with an API key (api_key);
+//  3. the user has no connection of their own and the organization shares
+//     one (org_shared);
+//  4. the organization's override from the policy;
+//  5. the deployment's override from the policy;
+//  6. the registry default (Nango or the built-in OAuth for OAuth
 //     connectors, api_key or none for the others).
 //
 // Then the steps are evaluated in order; a step matches when the preferred
@@ -27,6 +30,7 @@ package router
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
@@ -82,11 +86,11 @@ type Input struct {
 	// Existing is the caller's connection for this connector, if any; it
 	// stays on the provider that holds it (its AuthProvider).
 	Existing *connectors.Connection
-	// HasAPIKey tells whether the organization stored an API key for the
-	// connector (step 2).
-	HasAPIKey bool
-	// Shared is a connection the organization shares with its members, if
-	// any (step 3).
+	// WantAPIKey is set when the caller asks to connect with an API key
+	// (step 2).
+	WantAPIKey bool
+	// Shared is a connection the organization shares with its members,
+	// given when the caller has none of their own (step 3).
 	Shared *connectors.Connection
 }
 
@@ -198,6 +202,12 @@ func (r *Router) prefer(in Input) preference {
 	if e := in.Existing; e != nil {
 		return preference{connectors.AuthProvider(e.AuthProvider), fmt.Sprintf("existing connection %s is held by %s", e.ID, e.AuthProvider)}
 	}
+	if in.WantAPIKey {
+		return preference{connectors.ProviderAPIKey, "the caller asks to connect with an API key"}
+	}
+	if s := in.Shared; s != nil {
+		return preference{connectors.ProviderOrgShared, fmt.Sprintf("the user has no %s connection of their own; the organization shares %s", m.ID, s.ID)}
+	}
 	if t, ok := r.policy.OrgOverrides[in.OrganizationID][m.ID]; ok && in.OrganizationID != "" {
 		return preference{t, fmt.Sprintf("organization %s override %s=%s", in.OrganizationID, m.ID, t)}
 	}
@@ -264,13 +274,14 @@ func (r *Router) evalNango(in Input, p preference) eval {
 }
 
 func (r *Router) evalAPIKey(in Input, p preference) eval {
+	m := in.Manifest
 	var v eval
 	v.matched, v.reason = prefers(in, p, connectors.ProviderAPIKey)
-	if in.HasAPIKey {
+	if m.AcceptsAPIKey() {
 		v.available = true
-		v.reason += "; the organization holds an API key"
+		v.reason += fmt.Sprintf("; %s accepts an API key (%s)", m.ID, strings.Join(m.FieldNames(), ", "))
 	} else {
-		v.reason += fmt.Sprintf("; unavailable: organization %q holds no API key for %s", in.OrganizationID, in.Manifest.ID)
+		v.reason += fmt.Sprintf("; unavailable: %s accepts no API key", m.ID)
 	}
 	return v
 }
@@ -286,9 +297,11 @@ func (r *Router) evalShared(in Input, p preference) eval {
 		v.reason += "; unavailable: the shared connection is for another connector or organization"
 	case s.Status != connectors.StatusActive:
 		v.reason += fmt.Sprintf("; unavailable: shared connection %s is %s", s.ID, s.Status)
+	case !s.Shared:
+		v.reason += fmt.Sprintf("; unavailable: connection %s is not shared", s.ID)
 	default:
 		v.available = true
-		v.reason += fmt.Sprintf("; shared connection %s (%s)", s.ID, s.AuthProvider)
+		v.reason += fmt.Sprintf("; shared connection %s, held by %s", s.ID, s.AuthProvider)
 	}
 	return v
 }

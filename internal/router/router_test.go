@@ -32,11 +32,14 @@ func mustPolicy(t *testing.T, s string) Policy {
 }
 
 func TestRoute(t *testing.T) {
-	apiKeyConn := registry.Manifest{ID: "openweather", AuthType: registry.AuthAPIKey}
+	apiKeyConn := registry.Manifest{ID: "openweather", AuthType: registry.AuthAPIKey, APIKey: &registry.APIKeyMode{Fields: []registry.Field{{Name: "key", Use: registry.UseAPIKey}}}}
+	apiKeyless := registry.Manifest{ID: "keyless", AuthType: registry.AuthAPIKey}
 	noAuthConn := registry.Manifest{ID: "public-rss", AuthType: registry.AuthNone}
 	gmailNoKey := manifest(t, "gmail")
 	gmailNoKey.ProviderConfigKey = ""
-	shared := &connectors.Connection{ID: "c-shared", OrganizationID: "acme", Connector: "slack", AuthProvider: "nango", Status: connectors.StatusActive}
+	shared := &connectors.Connection{ID: "c-shared", OrganizationID: "acme", Connector: "slack", AuthProvider: "nango", Status: connectors.StatusActive, Shared: true}
+	unshared := *shared
+	unshared.Shared = false
 	revoked := *shared
 	revoked.Status = connectors.StatusRevoked
 
@@ -76,15 +79,26 @@ func TestRoute(t *testing.T) {
 		{name: "existing of another connector", in: Input{Manifest: manifest(t, "slack"), Existing: &connectors.Connection{ID: "c5", Connector: "gmail", AuthProvider: "legacy"}}, wantCode: connectors.EInvalid},
 		{name: "existing of another organization", in: Input{Manifest: manifest(t, "slack"), OrganizationID: "acme", Existing: &connectors.Connection{ID: "c6", OrganizationID: "globex", Connector: "slack", AuthProvider: "nango"}}, wantCode: connectors.EInvalid},
 
-		// Step 2: API keys.
-		{name: "api-key connector with a key", in: Input{Manifest: apiKeyConn, HasAPIKey: true}, wantStep: 2},
-		{name: "api-key connector without a key", in: Input{Manifest: apiKeyConn}, wantCode: connectors.ENotConfigured, wantMatchedUnavailable: 2},
-		{name: "override stripe=api_key", policy: "stripe=api_key", in: Input{Manifest: manifest(t, "stripe"), HasAPIKey: true}, wantStep: 2},
-		{name: "tie: Nango default beats a stored key", in: Input{Manifest: manifest(t, "stripe"), HasAPIKey: true}, wantStep: 1, wantKey: "stripe"},
+		// Step 2: API keys, when the caller asks (or policy says so).
+		{name: "api-key connector", in: Input{Manifest: apiKeyConn}, wantStep: 2},
+		{name: "api-key connector that accepts no key", in: Input{Manifest: apiKeyless}, wantCode: connectors.ENotConfigured, wantMatchedUnavailable: 2},
+		{name: "caller asks for a Stripe key", in: Input{Manifest: manifest(t, "stripe"), WantAPIKey: true}, wantStep: 2},
+		{name: "caller asks for a Shopify key", in: Input{Manifest: manifest(t, "shopify"), WantAPIKey: true}, wantStep: 2},
+		{name: "caller asks for a Slack key, which Slack does not take", in: Input{Manifest: manifest(t, "slack"), WantAPIKey: true}, wantCode: connectors.ENotConfigured, wantMatchedUnavailable: 2},
+		{name: "override stripe=api_key", policy: "stripe=api_key", in: Input{Manifest: manifest(t, "stripe")}, wantStep: 2},
+		{name: "org override asana=api_key", policy: "org:acme/asana=api_key", in: Input{Manifest: manifest(t, "asana"), OrganizationID: "acme"}, wantStep: 2},
+		{name: "tie: Nango default when nobody asks for a key", in: Input{Manifest: manifest(t, "stripe")}, wantStep: 1, wantKey: "stripe"},
+		{name: "existing API-key connection stays on step 2", policy: "stripe=nango", in: Input{Manifest: manifest(t, "stripe"), Existing: &connectors.Connection{ID: "k1", Connector: "stripe", AuthProvider: "api_key"}}, wantStep: 2},
+		{name: "tie: existing Nango connection beats asking for a key", in: Input{Manifest: manifest(t, "stripe"), WantAPIKey: true, Existing: &connectors.Connection{ID: "n1", Connector: "stripe", AuthProvider: "nango"}}, wantStep: 1, wantKey: "stripe"},
 
-		// Step 3: an organization's shared connection.
-		{name: "org shared connection", policy: "org:acme/slack=org_shared", in: Input{Manifest: manifest(t, "slack"), OrganizationID: "acme", Shared: shared}, wantStep: 3},
-		{name: "org shared connection revoked", policy: "org:acme/slack=org_shared", in: Input{Manifest: manifest(t, "slack"), OrganizationID: "acme", Shared: &revoked}, wantCode: connectors.ENotConfigured, wantMatchedUnavailable: 3},
+		// Step 3: an organization's shared connection, for a member who
+		// has none of their own.
+		{name: "org shared connection", in: Input{Manifest: manifest(t, "slack"), OrganizationID: "acme", Shared: shared}, wantStep: 3},
+		{name: "tie: shared beats a policy override", policy: "slack=legacy", in: Input{Manifest: manifest(t, "slack"), OrganizationID: "acme", Shared: shared}, wantStep: 3},
+		{name: "org shared connection revoked", in: Input{Manifest: manifest(t, "slack"), OrganizationID: "acme", Shared: &revoked}, wantCode: connectors.ENotConfigured, wantMatchedUnavailable: 3},
+		{name: "connection not shared", in: Input{Manifest: manifest(t, "slack"), OrganizationID: "acme", Shared: &unshared}, wantCode: connectors.ENotConfigured, wantMatchedUnavailable: 3},
+		{name: "shared connection of another organization", in: Input{Manifest: manifest(t, "slack"), OrganizationID: "globex", Shared: shared}, wantCode: connectors.ENotConfigured, wantMatchedUnavailable: 3},
+		{name: "shared connection of another connector", in: Input{Manifest: manifest(t, "hubspot"), OrganizationID: "acme", Shared: shared}, wantCode: connectors.ENotConfigured, wantMatchedUnavailable: 3},
 		{name: "org shared connection missing", policy: "slack=org_shared", in: Input{Manifest: manifest(t, "slack"), OrganizationID: "acme"}, wantCode: connectors.ENotConfigured, wantMatchedUnavailable: 3},
 		{name: "tie: existing beats shared", policy: "slack=org_shared", in: Input{Manifest: manifest(t, "slack"), Shared: shared, Existing: &connectors.Connection{ID: "c7", Connector: "slack", AuthProvider: "nango"}}, wantStep: 1, wantKey: "slack"},
 

@@ -4,6 +4,8 @@
 //	go run ./internal/cmd/route -connector gmail
 //	go run ./internal/cmd/route -connector gmail -org acme -policy 'org:acme/gmail=nango'
 //	go run ./internal/cmd/route -connector gmail -existing legacy -policy gmail=nango
+//	go run ./internal/cmd/route -connector stripe -api-key
+//	go run ./internal/cmd/route -connector slack -org acme -shared
 //
 // The policy defaults to $ROUTING_POLICY and provider config key
 // overrides to $NANGO_INTEGRATIONS, as in a deployment. It exits 1
@@ -28,9 +30,10 @@ func main() {
 	policy := flag.String("policy", os.Getenv(router.PolicyEnv), "routing policy, e.g. gmail=nango,org:acme/outlook=nango")
 	keys := flag.String("provider-config-keys", os.Getenv("NANGO_INTEGRATIONS"), "Nango integration keys, e.g. slack=slack-prod")
 	existing := flag.String("existing", "", "auth provider of an existing connection (nango or legacy)")
-	apiKey := flag.Bool("api-key", false, "the organization holds an API key for the connector")
+	apiKey := flag.Bool("api-key", false, "the caller asks to connect with an API key")
+	shared := flag.Bool("shared", false, "the user has no connection; the organization shares one")
 	flag.Parse()
-	if err := run(*connector, *org, *policy, *keys, *existing, *apiKey); err != nil {
+	if err := run(*connector, *org, *policy, *keys, *existing, *apiKey, *shared); err != nil {
 		fmt.Fprintln(os.Stderr, "route:", err)
 		if connectors.ErrorCode(err) == connectors.ENotConfigured {
 			os.Exit(1)
@@ -39,7 +42,7 @@ func main() {
 	}
 }
 
-func run(connector, org, policy, keys, existing string, apiKey bool) error {
+func run(connector, org, policy, keys, existing string, apiKey, shared bool) error {
 	if connector == "" {
 		return fmt.Errorf("-connector is required")
 	}
@@ -60,7 +63,10 @@ func run(connector, org, policy, keys, existing string, apiKey bool) error {
 	if err := p.Validate(reg); err != nil {
 		return err
 	}
-	in := router.Input{Manifest: m, OrganizationID: org, HasAPIKey: apiKey}
+	in := router.Input{Manifest: m, OrganizationID: org, WantAPIKey: apiKey}
+	if shared {
+		in.Shared = &connectors.Connection{ID: "shared", OrganizationID: org, Connector: connector, AuthProvider: connectors.ProviderNango, Status: connectors.StatusActive, Shared: true}
+	}
 	if existing != "" {
 		in.Existing = &connectors.Connection{ID: "existing", OrganizationID: org, Connector: connector, AuthProvider: connectors.AuthProvider(existing), Status: connectors.StatusActive}
 	}
