@@ -43,7 +43,7 @@ func (s *Service) Authorize(ctx context.Context, p connectors.Principal, in Auth
 	}
 	var existing *connectors.Connection
 	if in.ConnectionID != "" {
-		existing, err = s.owned(ctx, p, in.ConnectionID)
+		existing, err = s.managed(ctx, p, in.ConnectionID)
 		if err != nil {
 			return nil, err
 		}

@@ -17,14 +17,15 @@ type ListParams struct {
 	Organization bool // an admin lists the whole organization
 }
 
-// List returns the caller's connections, or an admin's organization's.
+// List returns the caller's connections and those shared with the
+// organization, or an admin's whole organization's.
 func (s *Service) List(ctx context.Context, p connectors.Principal, in ListParams) (connectors.ConnectionPage, error) {
-	f := connectors.ConnectionFilter{OrganizationID: p.OrganizationID, UserID: p.UserID, Connector: in.Connector, Status: in.Status, Limit: in.Limit, Cursor: in.Cursor}
+	f := connectors.ConnectionFilter{OrganizationID: p.OrganizationID, UserID: p.UserID, Connector: in.Connector, Status: in.Status, Limit: in.Limit, Cursor: in.Cursor, IncludeShared: true}
 	if in.Organization {
 		if !p.IsAdmin() {
 			return connectors.ConnectionPage{}, connectors.Errorf(connectors.EForbidden, "only an organization admin may list the whole organization")
 		}
-		f.UserID = ""
+		f.UserID, f.IncludeShared = "", false
 	}
 	page, err := s.store.ListConnections(ctx, f)
 	if err != nil {
@@ -36,14 +37,31 @@ func (s *Service) List(ctx context.Context, p connectors.Principal, in ListParam
 	return page, nil
 }
 
-// Get returns one of the caller's connections.
+// Get returns a connection the caller may see: one of theirs, any of the
+// organization's for an admin, or one shared with the organization.
 func (s *Service) Get(ctx context.Context, p connectors.Principal, id string) (*connectors.Connection, error) {
-	return s.owned(ctx, p, id)
+	return s.visible(ctx, p, id)
 }
 
-// owned loads a connection the caller may see; any other answers not found,
-// exactly like a connection that does not exist.
-func (s *Service) owned(ctx context.Context, p connectors.Principal, id string) (*connectors.Connection, error) {
+// managed loads a connection the caller may change: theirs, or any of the
+// organization's for an admin. A connection shared with the caller's
+// organization is read-only to its members (forbidden); any other answers
+// not found, exactly like a connection that does not exist.
+func (s *Service) managed(ctx context.Context, p connectors.Principal, id string) (*connectors.Connection, error) {
+	c, err := s.visible(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.OwnedBy(p) {
+		return nil, connectors.Errorf(connectors.EForbidden, "connection %s is shared with the organization read-only; only its owner or an admin may change it", c.ID)
+	}
+	return c, nil
+}
+
+// visible loads a connection the caller may see (Connection.VisibleTo);
+// any other answers not found, exactly like a connection that does not
+// exist.
+func (s *Service) visible(ctx context.Context, p connectors.Principal, id string) (*connectors.Connection, error) {
 	notFound := connectors.Errorf(connectors.ENotFound, "connection %s not found", id)
 	if id == "" || len(id) > 256 {
 		return nil, notFound
@@ -55,7 +73,7 @@ func (s *Service) owned(ctx context.Context, p connectors.Principal, id string) 
 	if err != nil {
 		return nil, fmt.Errorf("load connection %s: %w", id, err)
 	}
-	if !c.OwnedBy(p) {
+	if !c.VisibleTo(p) {
 		return nil, notFound
 	}
 	return c, nil
@@ -63,7 +81,7 @@ func (s *Service) owned(ctx context.Context, p connectors.Principal, id string) 
 
 // Delete removes a connection at its provider and in the store.
 func (s *Service) Delete(ctx context.Context, p connectors.Principal, id string) (err error) {
-	c, err := s.owned(ctx, p, id)
+	c, err := s.managed(ctx, p, id)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ func (s *Service) record(ctx context.Context, orgID, userID, id string, m regist
 			c.SealedToken = sealed
 			c.ExpiresAt = g.Token.Expiry
 			c.LastRefreshedAt = now
+			c.CheckAt = g.CheckAt
 		case !g.ExpiresAt.IsZero():
 			// A webhook carries no credentials: keep what is known.
 			c.ExpiresAt = g.ExpiresAt
@@ -98,5 +99,6 @@ func sameRecord(a, b *connectors.Connection) bool {
 	return a.Connector == b.Connector && a.AuthProvider == b.AuthProvider &&
 		a.ProviderConfigKey == b.ProviderConfigKey && a.Status == b.Status &&
 		slices.Equal(a.Scopes, b.Scopes) && a.ExpiresAt.Equal(b.ExpiresAt) &&
-		a.LastRefreshedAt.Equal(b.LastRefreshedAt) && bytes.Equal(a.SealedToken, b.SealedToken)
+		a.LastRefreshedAt.Equal(b.LastRefreshedAt) && bytes.Equal(a.SealedToken, b.SealedToken) &&
+		a.Label == b.Label && a.Shared == b.Shared && a.CheckAt.Equal(b.CheckAt)
 }

@@ -13,7 +13,7 @@ func (s *Service) Refresh(ctx context.Context, p connectors.Principal, connector
 	if _, err := s.manifest(connector); err != nil {
 		return nil, err
 	}
-	c, err := s.owned(ctx, p, id)
+	c, err := s.managed(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
+	"github.com/automators/connectors/internal/seal"
 )
 
 // StateTTL is how long an authorize -> callback round trip may take.
@@ -45,6 +46,7 @@ type Service struct {
 	tokens    *credentials.Lifecycle
 	sealer    credentials.Sealer
 	stateKey  []byte
+	idKey     []byte // names API-key connections (apiKeyID)
 	redirects []string
 	now       func() time.Time
 }
@@ -56,7 +58,7 @@ func New(d Deps) *Service {
 	}
 	return &Service{
 		store: d.Store, registry: d.Registry, router: d.Router, providers: d.Providers, tokens: d.Tokens, sealer: d.Sealer,
-		stateKey: d.StateKey, redirects: d.RedirectAllowlist, now: d.Now,
+		stateKey: d.StateKey, idKey: seal.DeriveKey(d.StateKey, "api-key connection ids"), redirects: d.RedirectAllowlist, now: d.Now,
 	}
 }
 

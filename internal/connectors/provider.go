@@ -124,6 +124,9 @@ type Grant struct {
 	State string
 	// ExpiresAt is the access token's expiry; zero when unknown.
 	ExpiresAt time.Time
+	// CheckAt is when the credentials should next be tested at the
+	// provider (API keys, which do not expire); zero for none.
+	CheckAt time.Time
 	// Token is set when this service keeps the token (sealed in the
 	// connection's record) rather than the provider.
 	Token *Token

@@ -129,6 +129,7 @@ func (l *Lifecycle) refreshLeased(ctx context.Context, p connectors.Provider, c 
 		c.SealedToken = sealed
 		c.LastRefreshedAt = now
 		c.ExpiresAt = t.Expiry
+		c.CheckAt = g.CheckAt
 		return nil
 	}
 	var (
