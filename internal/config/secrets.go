@@ -52,6 +52,19 @@ type Secrets struct {
 	GoogleClientSecret      string
 	MicrosoftClientID       string
 	MicrosoftClientSecret   string
+	// DiscordBotToken is the deployment's Discord application bot token,
+	// the app credential Discord's send_message sends.
+	DiscordBotToken string
+}
+
+// AppCredentials returns the deployment's app credentials that are set,
+// by their key in the secret, as actions name them.
+func (s Secrets) AppCredentials() map[string]string {
+	out := map[string]string{}
+	if s.DiscordBotToken != "" {
+		out["discord_bot_token"] = s.DiscordBotToken
+	}
+	return out
 }
 
 // String describes s without any secret value.
@@ -119,6 +132,7 @@ func (s Secrets) summary() []summaryField {
 		{"google_client_secret", set(s.GoogleClientSecret)},
 		{"microsoft_client_id", set(s.MicrosoftClientID)},
 		{"microsoft_client_secret", set(s.MicrosoftClientSecret)},
+		{"discord_bot_token", set(s.DiscordBotToken)},
 	}
 }
 
@@ -141,7 +155,7 @@ func (s Secrets) Clone() Secrets {
 var SecretKeys = []string{
 	"nango_secret_key", "nango_webhook_signing_keys", "jwt_hs256_secret", "state_signing_key",
 	"token_encryption_keys", "google_client_id", "google_client_secret",
-	"microsoft_client_id", "microsoft_client_secret",
+	"microsoft_client_id", "microsoft_client_secret", "discord_bot_token",
 }
 
 // secretsJSON is the JSON form of the Secrets Manager document.
@@ -155,6 +169,7 @@ type secretsJSON struct {
 	GoogleClientSecret      string     `json:"google_client_secret"`
 	MicrosoftClientID       string     `json:"microsoft_client_id"`
 	MicrosoftClientSecret   string     `json:"microsoft_client_secret"`
+	DiscordBotToken         string     `json:"discord_bot_token"`
 }
 
 type keyJSON struct {
@@ -199,6 +214,7 @@ func ParseSecretsJSON(b []byte) (Secrets, error) {
 		GoogleClientSecret:    strings.TrimSpace(doc.GoogleClientSecret),
 		MicrosoftClientID:     strings.TrimSpace(doc.MicrosoftClientID),
 		MicrosoftClientSecret: strings.TrimSpace(doc.MicrosoftClientSecret),
+		DiscordBotToken:       strings.TrimSpace(doc.DiscordBotToken),
 	}
 	for i, k := range doc.NangoWebhookSigningKeys {
 		if k = strings.TrimSpace(k); k == "" {
@@ -251,6 +267,7 @@ func SecretsFromEnv(getenv func(string) string) (Secrets, error) {
 		GoogleClientSecret:      strings.TrimSpace(getenv("GOOGLE_CLIENT_SECRET")),
 		MicrosoftClientID:       strings.TrimSpace(getenv("MICROSOFT_CLIENT_ID")),
 		MicrosoftClientSecret:   strings.TrimSpace(getenv("MICROSOFT_CLIENT_SECRET")),
+		DiscordBotToken:         strings.TrimSpace(getenv("DISCORD_BOT_TOKEN")),
 	}
 	for i, item := range SplitList(getenv("TOKEN_ENCRYPTION_KEYS")) {
 		id, b64, ok := strings.Cut(item, ":")

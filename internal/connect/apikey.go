@@ -37,6 +37,9 @@ func (s *Service) Create(ctx context.Context, p connectors.Principal, in CreateP
 	if err != nil {
 		return nil, err
 	}
+	if !m.AcceptsAPIKey() {
+		return nil, connectors.Errorf(connectors.EInvalid, "%s does not accept an API key; connect it with OAuth", m.ID)
+	}
 	if err := connectors.ValidLabel(in.Label); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ package executor
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -79,6 +80,9 @@ type Deps struct {
 	// BaseURLs replace a connector's API origin (connector id -> URL), for
 	// sandboxes and tests; empty in production.
 	BaseURLs map[string]string
+	// AppCredentials are the deployment's app credentials by their key in
+	// the secret ("discord_bot_token"), for the actions that send one.
+	AppCredentials map[string]string
 }
 
 // recordMargin is the time kept after the provider call for recording its
@@ -223,20 +227,30 @@ func (p *pollUntil) NextBackOff() time.Duration {
 // run performs the action once, or twice when the provider answered 401
 // and a forced refresh gave a new token.
 func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, action, key string) (Output, error) {
-	conn, err := e.connection(ctx, in, m.ID)
+	own, shared, err := e.connection(ctx, in, m.ID)
 	if err != nil {
 		return Output{}, err
 	}
-	decision, err := e.Router.Route(router.Input{Manifest: m, OrganizationID: in.OrganizationID, Existing: conn})
+	decision, err := e.Router.Route(router.Input{Manifest: m, OrganizationID: in.OrganizationID, Existing: own, Shared: shared})
 	if err != nil {
 		return Output{}, err
+	}
+	// Step 3 runs with the shared connection, served by the provider that
+	// holds it; every other step with the user's own.
+	conn, target := own, decision.Target
+	if decision.Target == connectors.ProviderOrgShared {
+		conn, target = shared, shared.AuthProvider
 	}
 	out := Output{
 		Status:       "succeeded",
 		Route:        Route{Step: decision.Step, Name: decision.Name, Target: decision.Target},
 		ConnectionID: conn.ID,
 	}
-	prov, err := e.Providers.Get(decision.Target)
+	prov, err := e.Providers.Get(target)
+	if err != nil {
+		return Output{}, err
+	}
+	app, err := e.appCredential(m, action)
 	if err != nil {
 		return Output{}, err
 	}
@@ -245,6 +259,7 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 		if err != nil {
 			return Output{}, err
 		}
+		creds.AppToken = app
 		out.Attempts = attempt
 		res, err := e.Actions.Run(ctx, e.HTTP, prov.Proxy(conn), actions.Request{
 			Connector: m.ID, Action: action, Params: in.Params, Credentials: creds,
@@ -262,42 +277,86 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 	}
 }
 
-// connection finds the node's connection within the input's organization
-// and user: the one named, or the user's active one for the connector.
-func (e *Executor) connection(ctx context.Context, in Input, connector string) (*connectors.Connection, error) {
+// appCredential is the deployment's app credential the action sends, if
+// it declares one ("" when it sends the connection's own).
+func (e *Executor) appCredential(m registry.Manifest, action string) (string, error) {
+	name, ok := m.Credential(action).App()
+	if !ok {
+		return "", nil
+	}
+	v := e.AppCredentials[name]
+	if v == "" {
+		return "", connectors.Errorf(connectors.ENotConfigured, "integration.%s.%s sends the deployment's %s, which is not set", m.ID, action, name)
+	}
+	return v, nil
+}
+
+// connection finds the node's connection within the input's organization:
+// the user's own (the one named, or their usable one for the connector),
+// or, when they have none, one the organization shares (routing step 3).
+// Exactly one of own and shared is set.
+func (e *Executor) connection(ctx context.Context, in Input, connector string) (own, shared *connectors.Connection, err error) {
 	notFound := connectors.Errorf(connectors.ENotFound, "no %s connection for this user", connector)
-	var c *connectors.Connection
 	if in.ConnectionID != "" {
 		got, err := e.Store.GetConnection(ctx, in.OrganizationID, in.ConnectionID)
 		if errors.Is(err, connectors.ErrNotFound) {
-			return nil, notFound
+			return nil, nil, notFound
 		}
 		if err != nil {
-			return nil, fmt.Errorf("load connection %s: %w", in.ConnectionID, err)
+			return nil, nil, fmt.Errorf("load connection %s: %w", in.ConnectionID, err)
 		}
-		if got.UserID != in.UserID || got.Connector != connector {
-			return nil, notFound
+		switch {
+		case got.Connector != connector:
+			return nil, nil, notFound
+		case got.UserID == in.UserID:
+			own = got
+		case got.Shared:
+			shared = got
+		default:
+			return nil, nil, notFound
 		}
-		c = got
 	} else {
-		page, err := e.Store.ListConnections(ctx, connectors.ConnectionFilter{
-			OrganizationID: in.OrganizationID, UserID: in.UserID, Connector: connector, Limit: 20,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list connections: %w", err)
+		f := connectors.ConnectionFilter{OrganizationID: in.OrganizationID, UserID: in.UserID, Connector: connector, Limit: 20}
+		if own, err = e.pick(ctx, f); err != nil {
+			return nil, nil, err
 		}
-		for _, cand := range page.Connections {
-			if c == nil || cand.Status == connectors.StatusActive && c.Status != connectors.StatusActive {
-				c = cand
+		if own == nil {
+			f.UserID, f.SharedOnly = "", true
+			if shared, err = e.pick(ctx, f); err != nil {
+				return nil, nil, err
 			}
 		}
-		if c == nil {
-			return nil, notFound
+		if own == nil && shared == nil {
+			return nil, nil, notFound
 		}
 	}
+	c := cmp.Or(own, shared)
 	switch c.Status {
 	case connectors.StatusRevoked, connectors.StatusReauthRequired:
-		return nil, connectors.Errorf(connectors.EReauthRequired, "connection %s needs the user to reconnect (%s)", c.ID, c.Status)
+		who := "the user"
+		if shared != nil {
+			who = "its owner"
+		}
+		return nil, nil, connectors.Errorf(connectors.EReauthRequired, "connection %s needs %s to reconnect (%s)", c.ID, who, c.Status)
+	}
+	return own, shared, nil
+}
+
+// pick returns the best of the first page f selects: an active connection
+// before one in another status; nil when it selects none.
+func (e *Executor) pick(ctx context.Context, f connectors.ConnectionFilter) (*connectors.Connection, error) {
+	page, err := e.Store.ListConnections(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list connections: %w", err)
+	}
+	var c *connectors.Connection
+	for _, cand := range page.Connections {
+		if !f.Selects(cand) {
+			continue // never trust a listing with another user's or organization's record
+		}
+		if c == nil || cand.Status == connectors.StatusActive && c.Status != connectors.StatusActive {
+			c = cand
+		}
 	}
 	return c, nil
 }

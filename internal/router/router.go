@@ -295,7 +295,7 @@ func (r *Router) evalShared(in Input, p preference) eval {
 		v.reason += fmt.Sprintf("; unavailable: organization %q shares no %s connection", in.OrganizationID, in.Manifest.ID)
 	case s.Connector != in.Manifest.ID || (in.OrganizationID != "" && s.OrganizationID != in.OrganizationID):
 		v.reason += "; unavailable: the shared connection is for another connector or organization"
-	case s.Status != connectors.StatusActive:
+	case s.Status == connectors.StatusRevoked || s.Status == connectors.StatusReauthRequired:
 		v.reason += fmt.Sprintf("; unavailable: shared connection %s is %s", s.ID, s.Status)
 	case !s.Shared:
 		v.reason += fmt.Sprintf("; unavailable: connection %s is not shared", s.ID)

@@ -1,6 +1,7 @@
 // Package sweeper keeps connections healthy between uses: every run finds
-// connections whose token expires soon or whose last refresh failed, and
-// refreshes (built-in OAuth) or health-checks (Nango) them, updating their
+// connections whose token expires soon, whose API key is due for its daily
+// test (CheckAt) or whose last refresh failed, and refreshes (built-in
+// OAuth), re-tests (API keys) or health-checks (Nango) them, updating their
 // status and auditing what it did. Work per run is bounded; a run that stops
 // early returns a cursor to continue from. Two runs at once are safe: each
 // connection is worked on under a lease.

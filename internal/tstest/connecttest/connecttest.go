@@ -1,6 +1,7 @@
 // Package connecttest builds the connection service and the token
 // lifecycle the way wiring does, from the parts a test chooses: a Nango API
-// (a fake or a stub), the built-in OAuth's authorization servers, a sealer.
+// (a fake or a stub), the built-in OAuth's authorization servers, the
+// API-key provider's test call, a sealer.
 package connecttest
 
 import (
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
@@ -29,6 +31,9 @@ type Options struct {
 	Registry     *registry.Registry
 	Router       *router.Router
 	Now          func() time.Time
+	// VerifyAPIKey tests API keys for the API-key provider (routing step
+	// 2); nil leaves the step without a provider.
+	VerifyAPIKey apikey.Verifier
 }
 
 // Providers returns the auth providers o describes.
@@ -41,7 +46,15 @@ func Providers(o Options) connectors.Providers {
 	if hc == nil {
 		hc = &http.Client{Timeout: 20 * time.Second}
 	}
-	return connectors.NewProviders(np, legacyoauth.NewProvider(legacyoauth.New(hc, o.OAuthServers)))
+	ps := []connectors.Provider{np, legacyoauth.NewProvider(legacyoauth.New(hc, o.OAuthServers))}
+	if o.VerifyAPIKey != nil {
+		reg := o.Registry
+		if reg == nil {
+			reg = registry.Default()
+		}
+		ps = append(ps, apikey.New(reg, o.VerifyAPIKey, o.Now))
+	}
+	return connectors.NewProviders(ps...)
 }
 
 // New returns the connection service over store and its token lifecycle.
