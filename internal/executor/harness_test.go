@@ -177,6 +177,7 @@ type envOptions struct {
 	tokenTTL time.Duration // fake Nango's token lifetime
 	wait     time.Duration // executor.Deps.Wait
 	lease    time.Duration // executor.Deps.Lease
+	app      map[string]string // executor.Deps.AppCredentials
 }
 
 // env is one wired executor with its fakes.
@@ -255,12 +256,17 @@ func newEnv(t testing.TB, o envOptions) *env {
 		Nango: e.nango, NangoHost: nangoURL, HTTPClient: httpClient,
 		OAuthServers: map[string]*legacyoauth.Provider{"gmail": e.google.GoogleProvider("https://connectors.test/callback")},
 		Sealer:       sealer, StateKey: []byte("state-key"), Now: now, Registry: reg, Router: rt,
+		// The key test call goes to the provider's stand-in like the
+		// actions do.
+		VerifyAPIKey: func(ctx context.Context, m registry.Manifest, creds connectors.Credentials) error {
+			return cat.Verify(ctx, httpClient, m.ID, creds, map[string]string{"stripe": e.stripe.URL}[m.ID])
+		},
 	}
 	var tokens *credentials.Lifecycle
 	e.svc, tokens = connecttest.New(e.store, opts)
 	e.exec = executor.New(executor.Deps{
 		Store: e.store, Registry: reg, Router: rt, Providers: connecttest.Providers(opts), Tokens: tokens, HTTP: httpClient, Actions: cat,
-		Now: now, Wait: o.wait, Lease: o.lease,
+		Now: now, Wait: o.wait, Lease: o.lease, AppCredentials: o.app,
 		BaseURLs: map[string]string{"slack": e.slack.URL, "stripe": e.stripe.URL, "gmail": e.gmail.URL},
 	})
 	return e

@@ -27,6 +27,7 @@ const (
 	MissingMicrosoftID      = "microsoft_client_id"
 	MissingMicrosoftSecret  = "microsoft_client_secret"
 	MissingPublicURL        = "PUBLIC_URL"
+	MissingDiscordBotToken  = "discord_bot_token"
 	missingValueLogMessage  = "configuration value missing; what needs it answers 503 not_configured"
 	missingValueLogAffected = "affects"
 )
@@ -55,6 +56,7 @@ func missingValues(cfg config.Config, sec config.Secrets) []missingValue {
 	add(sec.MicrosoftClientID == "", MissingMicrosoftID, "outlook (built-in OAuth)")
 	add(sec.MicrosoftClientSecret == "", MissingMicrosoftSecret, "outlook (built-in OAuth)")
 	add(cfg.PublicURL == "", MissingPublicURL, "gmail and outlook (built-in OAuth redirect URLs)")
+	add(sec.DiscordBotToken == "", MissingDiscordBotToken, "discord send_message (the bot's app credential)")
 	return out
 }
 

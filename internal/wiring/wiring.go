@@ -32,6 +32,7 @@ import (
 	"github.com/automators/connectors/internal/adapter/lambdatask"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
+	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/config"
 	"github.com/automators/connectors/internal/connect"
@@ -205,7 +206,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 	if err := policy.Validate(reg); err != nil {
 		return nil, fmt.Errorf("ROUTING_POLICY: %w", err)
 	}
-	providers := newProviders(cfg, sec, missing, httpClient, opts)
+	providers := newProviders(cfg, sec, missing, httpClient, reg, cat, opts)
 	return &core{
 		cfg: cfg, sec: sec, secrets: secrets, logger: logger, store: store, http: httpClient,
 		registry: reg, router: router.New(policy), providers: providers,
@@ -216,7 +217,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 
 // newProviders builds the auth providers this deployment serves, one per
 // routing step that has one. Adding a provider is one line here.
-func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue, httpClient *http.Client, opts Options) connectors.Providers {
+func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue, httpClient *http.Client, reg *registry.Registry, cat *actions.Catalogue, opts Options) connectors.Providers {
 	nangoProvider := nango.NotConfigured
 	if sec.NangoSecretKey != "" && cfg.NangoHost != "" {
 		nangoProvider = nango.NewProvider(nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(httpClient)), cfg.NangoHost)
@@ -232,8 +233,14 @@ func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue,
 		microsoft.Missing = oauthMissing(missing, MissingMicrosoftID, MissingMicrosoftSecret, MissingPublicURL)
 		servers = map[string]*legacyoauth.Provider{"gmail": google, "outlook": microsoft}
 	}
+	// API keys are tested with the connector's own read-only call, sent
+	// where the actions send theirs.
+	verifyKey := func(ctx context.Context, m registry.Manifest, creds connectors.Credentials) error {
+		return cat.Verify(ctx, httpClient, m.ID, creds, cfg.ProviderBaseURLs[m.ID])
+	}
 	return connectors.NewProviders(
 		nangoProvider,
+		apikey.New(reg, verifyKey, opts.Now),
 		legacyoauth.NewProvider(legacyoauth.New(httpClient, servers)),
 	)
 }
@@ -269,7 +276,7 @@ func (c *core) service() *connect.Service {
 func (c *core) executor() *executor.Executor {
 	return executor.New(executor.Deps{
 		Store: c.store, Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
-		HTTP: c.http, Actions: c.actions, BaseURLs: c.cfg.ProviderBaseURLs,
+		HTTP: c.http, Actions: c.actions, BaseURLs: c.cfg.ProviderBaseURLs, AppCredentials: c.sec.AppCredentials(),
 	})
 }
 
