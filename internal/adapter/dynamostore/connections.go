@@ -34,6 +34,12 @@ type connItem struct {
 	ExpiresAt         string                  `dynamodbav:"expiresAt,omitempty"`
 	Version           int64                   `dynamodbav:"version"`
 	SealedToken       []byte                  `dynamodbav:"sealedToken,omitempty"`
+	// Label, shared and checkAt are left out when empty: no label, not
+	// shared (a filter on shared = true skips the item), no check due
+	// (the due scan's checkAt comparison fails).
+	Label   string `dynamodbav:"label,omitempty"`
+	Shared  bool   `dynamodbav:"shared,omitempty"`
+	CheckAt string `dynamodbav:"checkAt,omitempty"`
 }
 
 func newConnItem(c *connectors.Connection, version int64) connItem {
@@ -60,6 +66,9 @@ func newConnItem(c *connectors.Connection, version int64) connItem {
 		ExpiresAt:         formatTime(c.ExpiresAt),
 		Version:           version,
 		SealedToken:       c.SealedToken,
+		Label:             c.Label,
+		Shared:            c.Shared,
+		CheckAt:           formatTime(c.CheckAt),
 	}
 }
 
@@ -75,10 +84,13 @@ func (it *connItem) connection() (*connectors.Connection, error) {
 		Scopes:            it.Scopes,
 		Version:           it.Version,
 		SealedToken:       it.SealedToken,
+		Label:             it.Label,
+		Shared:            it.Shared,
 	}
 	if err := parseTimes(
 		storedTime{&c.CreatedAt, it.CreatedAt}, storedTime{&c.UpdatedAt, it.UpdatedAt},
 		storedTime{&c.LastRefreshedAt, it.LastRefreshedAt}, storedTime{&c.ExpiresAt, it.ExpiresAt},
+		storedTime{&c.CheckAt, it.CheckAt},
 	); err != nil {
 		return nil, fmt.Errorf("connection %s: %w", it.ID, err)
 	}
@@ -177,17 +189,23 @@ func (s *Store) DeleteConnection(ctx context.Context, orgID, id string) error {
 	return connectors.Errorf(connectors.EConflict, "connection %s is being changed concurrently; try again", id)
 }
 
-// ListConnections implements connectors.ConnectionStore. With a UserID it
-// queries GSI1 (a connector filter narrows the sort key); without, it queries
-// the organization's partition. Pages hold connectors.DefaultPageSize
-// connections unless f.Limit says otherwise, at most connectors.MaxPageSize.
+// ListConnections implements connectors.ConnectionStore. A plain listing
+// of one user's connections queries GSI1 (a connector filter narrows the
+// sort key). Every other listing queries the organization's partition: the
+// whole organization, its shared connections (SharedOnly), or a user's own
+// and the shared ones (IncludeShared), which no single GSI1 partition
+// holds; a filter keeps what f selects. Pages hold
+// connectors.DefaultPageSize connections unless f.Limit says otherwise, at
+// most connectors.MaxPageSize.
 func (s *Store) ListConnections(ctx context.Context, f connectors.ConnectionFilter) (connectors.ConnectionPage, error) {
 	if err := f.Validate(); err != nil {
 		return connectors.ConnectionPage{}, err
 	}
 	q := connQuery{scope: f.CursorScope(), keyAttrs: []string{AttrPK, AttrSK}}
 	var filters []expression.ConditionBuilder
-	if f.UserID != "" {
+	shared := expression.Name(attrShared).Equal(expression.Value(true))
+	switch {
+	case f.UserID != "" && !f.IncludeShared && !f.SharedOnly:
 		prefix := prefixConn
 		if f.Connector != "" {
 			prefix = userSK(f.Connector, "")
@@ -201,9 +219,15 @@ func (s *Store) ListConnections(ctx context.Context, f connectors.ConnectionFilt
 		filters = append(filters,
 			expression.Name(attrOrg).Equal(expression.Value(f.OrganizationID)),
 			expression.Name(attrUser).Equal(expression.Value(f.UserID)))
-	} else {
+	default:
 		q.keyCond = expression.Key(AttrPK).Equal(expression.Value(orgPK(f.OrganizationID))).
 			And(expression.Key(AttrSK).BeginsWith(prefixConn))
+		switch {
+		case f.SharedOnly:
+			filters = append(filters, shared)
+		case f.IncludeShared:
+			filters = append(filters, expression.Name(attrUser).Equal(expression.Value(f.UserID)).Or(shared))
+		}
 	}
 	if f.Connector != "" {
 		filters = append(filters, expression.Name(attrConnector).Equal(expression.Value(f.Connector)))

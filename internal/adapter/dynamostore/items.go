@@ -26,6 +26,8 @@ const (
 	attrVersion    = "version"
 	attrStatus     = "status"
 	attrExpiresAt  = "expiresAt"
+	attrCheckAt    = "checkAt"
+	attrShared     = "shared"
 	attrOrg        = "organizationId"
 	attrUser       = "userId"
 	attrConnector  = "connector"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -121,18 +122,27 @@ func TestItemLayout(t *testing.T) {
 	if err := s.AcquireLease(ctx, "l1", "w1", time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	// A labelled connection shared with its organization, with a check due.
+	checked := storetest.Connection("o1", "u2", "stripe", "c2")
+	checked.Label, checked.Shared = "Stripe live key", true
+	checked.CheckAt = time.Date(2025, 6, 2, 8, 30, 0, 500, time.FixedZone("CET", 3600))
+	if err := s.CreateConnection(ctx, checked); err != nil {
+		t.Fatal(err)
+	}
 
 	type row struct {
 		PK, SK, GSI1PK, GSI1SK string
 		ExpiresAtEpoch         int64 `dynamodbav:"expiresAtEpoch"`
 	}
 	got := map[string]row{}
+	raw := map[string]map[string]types.AttributeValue{}
 	for _, item := range scanAll(t, client, table) {
 		var r row
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			t.Fatal(err)
 		}
 		got[r.PK+" "+r.SK] = r
+		raw[r.PK+" "+r.SK] = item
 	}
 	now := time.Now().Unix()
 	tests := []struct {
@@ -142,8 +152,10 @@ func TestItemLayout(t *testing.T) {
 		ttlMax       int64
 	}{
 		{"ORG#o1", "CONN#c1", "USER#o1#u1", "CONN#slack#c1", 0, 0},
+		{"ORG#o1", "CONN#c2", "USER#o1#u2", "CONN#stripe#c2", 0, 0},
 		// The owner lives as long as its connection: no TTL either.
 		{"OWNER#nango#slack-prod#c1", "OWNER", "", "", 0, 0},
+		{"OWNER#nango#stripe-prod#c2", "OWNER", "", "", 0, 0},
 		{"STATE#n1", "STATE", "", "", now + 9*60, now + 11*60},
 		{"IDEMP#k1", "IDEMP", "", "", now + 86400 - 60, now + 86400 + 60},
 		{"AUDIT#o1", "2025-06-01T12:00:00.000000000Z#e1", "", "", at.Unix() + 90*86400, at.Unix() + 90*86400},
@@ -163,6 +175,25 @@ func TestItemLayout(t *testing.T) {
 		}
 		if r.ExpiresAtEpoch < tt.ttlMin || r.ExpiresAtEpoch > tt.ttlMax {
 			t.Errorf("%s: %s = %d, want in [%d, %d]", tt.pk, dynamostore.AttrTTL, r.ExpiresAtEpoch, tt.ttlMin, tt.ttlMax)
+		}
+	}
+
+	// The optional connection attributes: present as these types and
+	// values when set, absent when empty (no label, not shared, no check).
+	optional := []string{"label", "shared", "checkAt"}
+	for _, name := range optional {
+		if v, ok := raw["ORG#o1 CONN#c1"][name]; ok {
+			t.Errorf("unlabelled, unshared connection has attribute %s = %#v", name, v)
+		}
+	}
+	want := map[string]types.AttributeValue{
+		"label":   &types.AttributeValueMemberS{Value: "Stripe live key"},
+		"shared":  &types.AttributeValueMemberBOOL{Value: true},
+		"checkAt": &types.AttributeValueMemberS{Value: "2025-06-02T07:30:00.000000500Z"}, // UTC, fixed width, like expiresAt
+	}
+	for _, name := range optional {
+		if got := raw["ORG#o1 CONN#c2"][name]; !reflect.DeepEqual(got, want[name]) {
+			t.Errorf("connection attribute %s = %#v, want %#v", name, got, want[name])
 		}
 	}
 }

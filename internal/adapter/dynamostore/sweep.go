@@ -13,9 +13,14 @@ import (
 // The cursor is bound to the sweep, not to before, so that a sweeper may move
 // its clock between pages.
 func (s *Store) ListDueConnections(ctx context.Context, before time.Time, limit int, cursor string) (connectors.ConnectionPage, error) {
-	// A missing expiresAt (zero ExpiresAt) fails the comparison, as it should.
-	due := expression.Name(attrExpiresAt).LessThan(expression.Value(formatTime(before))).
-		Or(expression.Name(attrStatus).Equal(expression.Value(string(connectors.StatusRefreshFailed))))
+	// A missing expiresAt or checkAt (a zero time) fails its comparison, as
+	// it should.
+	at := expression.Value(formatTime(before))
+	due := expression.Or(
+		expression.Name(attrExpiresAt).LessThan(at),
+		expression.Name(attrCheckAt).LessThan(at),
+		expression.Name(attrStatus).Equal(expression.Value(string(connectors.StatusRefreshFailed))),
+	)
 	q := connQuery{
 		scope: []string{"due"},
 		filter: expression.Name(AttrPK).BeginsWith(prefixOrg).

@@ -26,6 +26,9 @@ type connRecord struct {
 	ExpiresAt         time.Time               `json:"expiresAt"`
 	Version           int64                   `json:"version"`
 	SealedToken       []byte                  `json:"sealedToken,omitempty"`
+	Label             string                  `json:"label,omitempty"`
+	Shared            bool                    `json:"shared,omitempty"`
+	CheckAt           time.Time               `json:"checkAt,omitzero"`
 }
 
 func newConnRecord(c *connectors.Connection, version int64) connRecord {
@@ -39,6 +42,7 @@ func newConnRecord(c *connectors.Connection, version int64) connRecord {
 		Scopes: scopes, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastRefreshedAt: c.LastRefreshedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(),
 		Version: version, SealedToken: c.SealedToken,
+		Label: c.Label, Shared: c.Shared, CheckAt: c.CheckAt.UTC(),
 	}
 }
 
@@ -49,6 +53,7 @@ func (r *connRecord) connection() *connectors.Connection {
 		Scopes: r.Scopes, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt),
 		LastRefreshedAt: utc(r.LastRefreshedAt), ExpiresAt: utc(r.ExpiresAt),
 		Version: r.Version, SealedToken: r.SealedToken,
+		Label: r.Label, Shared: r.Shared, CheckAt: utc(r.CheckAt),
 	}
 }
 
@@ -153,24 +158,20 @@ func (s *Store) DeleteConnection(ctx context.Context, orgID, id string) error {
 }
 
 // ListConnections implements connectors.ConnectionStore: a prefix scan of
-// the organization's connections, or of the user index (narrowed by
-// connector when one is given).
+// the user index (narrowed by connector when one is given) for a plain
+// listing of one user's connections, of the organization's connections for
+// every other one (the whole organization, its shared connections, or a
+// user's own and the shared ones). f.Selects keeps what f selects.
 func (s *Store) ListConnections(ctx context.Context, f connectors.ConnectionFilter) (connectors.ConnectionPage, error) {
 	if err := f.Validate(); err != nil {
 		return connectors.ConnectionPage{}, err
 	}
-	q := connQuery{scope: f.CursorScope(), bucket: bucketConns, prefix: prefixKey(f.OrganizationID)}
-	if f.UserID != "" {
+	q := connQuery{scope: f.CursorScope(), bucket: bucketConns, prefix: prefixKey(f.OrganizationID), match: f.Selects}
+	if f.UserID != "" && !f.IncludeShared && !f.SharedOnly {
 		q.bucket, q.prefix = bucketByUser, prefixKey(f.OrganizationID, f.UserID)
 		if f.Connector != "" {
 			q.prefix = prefixKey(f.OrganizationID, f.UserID, f.Connector)
 		}
-	}
-	q.match = func(r *connRecord) bool {
-		return r.OrganizationID == f.OrganizationID &&
-			(f.UserID == "" || r.UserID == f.UserID) &&
-			(f.Connector == "" || r.Connector == f.Connector) &&
-			(f.Status == "" || r.Status == string(f.Status))
 	}
 	page, err := s.listConnections(ctx, q, connectors.PageSize(f.Limit), f.Cursor)
 	if err != nil {

@@ -18,7 +18,7 @@ type connQuery struct {
 	scope  []string // what the listing's cursors are bound to
 	bucket []byte   // bucketConns, or an index whose values are keys of bucketConns
 	prefix []byte   // nil for the whole bucket
-	match  func(*connRecord) bool
+	match  func(*connectors.Connection) bool
 }
 
 // listConnections returns the page of at most limit connections that q
@@ -53,14 +53,15 @@ func (s *Store) listConnections(ctx context.Context, q connQuery, limit int, cur
 			if err := json.Unmarshal(raw, &rec); err != nil {
 				return fmt.Errorf("decode %q: %w", k, err)
 			}
-			if !q.match(&rec) {
+			conn := rec.connection()
+			if !q.match(conn) {
 				continue
 			}
 			if len(page.Connections) == limit {
 				page.NextCursor = s.cursors.encode(q.scope, lastKey)
 				return nil
 			}
-			page.Connections = append(page.Connections, rec.connection())
+			page.Connections = append(page.Connections, conn)
 			lastKey = bytes.Clone(k) // k is only valid inside the transaction
 		}
 		return nil

@@ -14,8 +14,10 @@ func (s *Store) ListDueConnections(ctx context.Context, before time.Time, limit 
 	q := connQuery{
 		scope:  []string{"due"},
 		bucket: bucketConns,
-		match: func(r *connRecord) bool {
-			return r.Status == string(connectors.StatusRefreshFailed) || (!r.ExpiresAt.IsZero() && r.ExpiresAt.Before(before))
+		match: func(c *connectors.Connection) bool {
+			return c.Status == connectors.StatusRefreshFailed ||
+				(!c.ExpiresAt.IsZero() && c.ExpiresAt.Before(before)) ||
+				(!c.CheckAt.IsZero() && c.CheckAt.Before(before))
 		},
 	}
 	page, err := s.listConnections(ctx, q, connectors.PageSize(limit), cursor)

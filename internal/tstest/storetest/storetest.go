@@ -40,6 +40,9 @@ func Run(t *testing.T, newStore func(t *testing.T) connectors.Store) {
 		{"ListPagination", testListPagination},
 		{"ListPageSize", testListPageSize},
 		{"ListCursorTampering", testListCursorTampering},
+		{"LabelSharedCheckAt", testLabelSharedCheckAt},
+		{"ListShared", testListShared},
+		{"ListSharedPagination", testListSharedPagination},
 		{"State", testState},
 		{"StateExpired", testStateExpired},
 		{"Idempotency", testIdempotency},
@@ -178,6 +181,9 @@ func equalConnection(t *testing.T, got, want *connectors.Connection) {
 	check("ExpiresAt", got.ExpiresAt.Equal(want.ExpiresAt), got.ExpiresAt, want.ExpiresAt)
 	check("Version", got.Version == want.Version, got.Version, want.Version)
 	check("SealedToken", bytes.Equal(got.SealedToken, want.SealedToken), got.SealedToken, want.SealedToken)
+	check("Label", got.Label == want.Label, got.Label, want.Label)
+	check("Shared", got.Shared == want.Shared, got.Shared, want.Shared)
+	check("CheckAt", got.CheckAt.Equal(want.CheckAt), got.CheckAt, want.CheckAt)
 	if len(diffs) > 0 {
 		t.Fatalf("connection %s differs:\n  %s", want.ID, strings.Join(diffs, "\n  "))
 	}
@@ -241,6 +247,9 @@ func testCreateInvalid(t *testing.T, s connectors.Store) {
 		func(c *connectors.Connection) { c.UserID = "" },
 		func(c *connectors.Connection) { c.Connector = "" },
 		func(c *connectors.Connection) { c.Status = "bogus" },
+		func(c *connectors.Connection) { c.Label = strings.Repeat("x", connectors.MaxLabelLength+1) },
+		func(c *connectors.Connection) { c.Label = "two\nlines" },
+		func(c *connectors.Connection) { c.Label = "bad \xff utf-8" },
 	} {
 		c := Connection("o1", "u1", "slack", "c1")
 		mutate(c)
@@ -549,6 +558,236 @@ func testListCursorTampering(t *testing.T, s connectors.Store) {
 			}
 			t.Fatalf("cursor with char %d changed: err = %v, %d connections; want invalid_request", i, err, len(page.Connections))
 		}
+	}
+}
+
+func testLabelSharedCheckAt(t *testing.T, s connectors.Store) {
+	c := Connection("o1", "u1", "stripe", "c1")
+	c.Label = "Stripe live key ✓"
+	c.Shared = true
+	c.CheckAt = time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.FixedZone("CET", 3600))
+	mustCreate(t, s, c)
+	equalConnection(t, mustGet(t, s, "o1", "c1"), c)
+	// Listed connections carry the fields too, in every listing.
+	for _, f := range []connectors.ConnectionFilter{
+		{OrganizationID: "o1"},
+		{OrganizationID: "o1", UserID: "u1"},
+		{OrganizationID: "o1", UserID: "u1", IncludeShared: true},
+		{OrganizationID: "o1", SharedOnly: true},
+	} {
+		page, err := s.ListConnections(ctx(t), f)
+		if err != nil || len(page.Connections) != 1 {
+			t.Fatalf("ListConnections(%+v) = %v, %v; want c1", f, page.Connections, err)
+		}
+		equalConnection(t, page.Connections[0], c)
+	}
+
+	// An update clears them...
+	c.Label, c.Shared, c.CheckAt = "", false, time.Time{}
+	if err := s.UpdateConnection(ctx(t), c); err != nil {
+		t.Fatalf("UpdateConnection: %v", err)
+	}
+	equalConnection(t, mustGet(t, s, "o1", "c1"), c)
+	if ids := listIDs(t, s, connectors.ConnectionFilter{OrganizationID: "o1", SharedOnly: true}); len(ids) != 0 {
+		t.Fatalf("unshared connection still listed as shared: %v", ids)
+	}
+	// ...and sets them again.
+	c.Label, c.Shared, c.CheckAt = "renamed", true, time.Now().UTC().Add(time.Hour)
+	if err := s.UpdateConnection(ctx(t), c); err != nil {
+		t.Fatalf("UpdateConnection: %v", err)
+	}
+	equalConnection(t, mustGet(t, s, "o1", "c1"), c)
+	page, err := s.ListConnections(ctx(t), connectors.ConnectionFilter{OrganizationID: "o1", SharedOnly: true})
+	if err != nil || len(page.Connections) != 1 {
+		t.Fatalf("shared listing = %v, %v; want c1", page.Connections, err)
+	}
+	equalConnection(t, page.Connections[0], c)
+
+	// An invalid label is refused, and the stored record is left alone.
+	bad := *c
+	bad.Label = "line\nbreak"
+	wantCode(t, s.UpdateConnection(ctx(t), &bad), connectors.EInvalid)
+	equalConnection(t, mustGet(t, s, "o1", "c1"), c)
+	long := Connection("o1", "u1", "stripe", "c2")
+	long.Label = strings.Repeat("é", connectors.MaxLabelLength/2+1) // within 100 runes, over 100 bytes
+	wantCode(t, s.CreateConnection(ctx(t), long), connectors.EInvalid)
+	if _, err := s.GetConnection(ctx(t), "o1", "c2"); !errors.Is(err, connectors.ErrNotFound) {
+		t.Fatalf("connection with an invalid label was stored: %v", err)
+	}
+	longest := Connection("o1", "u1", "stripe", "c3")
+	longest.Label = strings.Repeat("x", connectors.MaxLabelLength)
+	mustCreate(t, s, longest)
+	equalConnection(t, mustGet(t, s, "o1", "c3"), longest)
+}
+
+// seedShared stores connections of two organizations, some shared with
+// their organization, for the shared listings.
+func seedShared(t *testing.T, s connectors.Store) {
+	t.Helper()
+	for _, c := range []struct {
+		org, user, connector, id string
+		shared                   bool
+		status                   connectors.Status
+	}{
+		{"o1", "u1", "slack", "a-own", false, connectors.StatusActive},
+		{"o1", "u1", "gmail", "b-own-shared", true, connectors.StatusActive}, // u1's own and shared: listed once
+		{"o1", "u2", "slack", "c-u2-private", false, connectors.StatusActive},
+		{"o1", "u2", "slack", "d-u2-shared", true, connectors.StatusActive},
+		{"o1", "u2", "gmail", "e-u2-shared-revoked", true, connectors.StatusRevoked},
+		{"o1", "u2", "gmail", "f-u2-private", false, connectors.StatusActive},
+		{"o1", "u3", "slack-enterprise", "g-u3-shared", true, connectors.StatusActive}, // "slack" must not prefix-match it
+		{"o2", "u1", "slack", "x-o2-shared", true, connectors.StatusActive},
+		{"o2", "u1", "slack", "y-o2-own", false, connectors.StatusActive},
+		// '#' in ids must not let another organization's shared ones in.
+		{"o1#u1", "z", "slack", "z-hash-shared", true, connectors.StatusActive},
+	} {
+		conn := Connection(c.org, c.user, c.connector, c.id)
+		conn.Shared, conn.Status = c.shared, c.status
+		mustCreate(t, s, conn)
+	}
+}
+
+func testListShared(t *testing.T, s connectors.Store) {
+	seedShared(t, s)
+	tests := []struct {
+		name string
+		f    connectors.ConnectionFilter
+		want []string
+	}{
+		{"user plain", connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u1"}, []string{"a-own", "b-own-shared"}},
+		{"user include shared", connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u1", IncludeShared: true},
+			[]string{"a-own", "b-own-shared", "d-u2-shared", "e-u2-shared-revoked", "g-u3-shared"}},
+		{"other user include shared", connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u2", IncludeShared: true},
+			[]string{"b-own-shared", "c-u2-private", "d-u2-shared", "e-u2-shared-revoked", "f-u2-private", "g-u3-shared"}},
+		{"no own include shared", connectors.ConnectionFilter{OrganizationID: "o1", UserID: "nobody", IncludeShared: true},
+			[]string{"b-own-shared", "d-u2-shared", "e-u2-shared-revoked", "g-u3-shared"}},
+		{"include shared connector", connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u1", IncludeShared: true, Connector: "slack"},
+			[]string{"a-own", "d-u2-shared"}},
+		{"include shared status", connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u1", IncludeShared: true, Status: connectors.StatusRevoked},
+			[]string{"e-u2-shared-revoked"}},
+		{"include shared other org", connectors.ConnectionFilter{OrganizationID: "o2", UserID: "u2", IncludeShared: true}, []string{"x-o2-shared"}},
+		{"shared only", connectors.ConnectionFilter{OrganizationID: "o1", SharedOnly: true},
+			[]string{"b-own-shared", "d-u2-shared", "e-u2-shared-revoked", "g-u3-shared"}},
+		{"shared only connector", connectors.ConnectionFilter{OrganizationID: "o1", SharedOnly: true, Connector: "slack"}, []string{"d-u2-shared"}},
+		{"shared only connector status", connectors.ConnectionFilter{OrganizationID: "o1", SharedOnly: true, Connector: "gmail", Status: connectors.StatusActive},
+			[]string{"b-own-shared"}},
+		{"shared only with a user", connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u2", SharedOnly: true},
+			[]string{"b-own-shared", "d-u2-shared", "e-u2-shared-revoked", "g-u3-shared"}},
+		{"shared only other org", connectors.ConnectionFilter{OrganizationID: "o2", SharedOnly: true}, []string{"x-o2-shared"}},
+		{"shared only unknown org", connectors.ConnectionFilter{OrganizationID: "o9", SharedOnly: true}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := listIDs(t, s, tt.f); !slices.Equal(got, tt.want) {
+				t.Fatalf("ids = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// Listed shared connections are whole records.
+	page, err := s.ListConnections(ctx(t), connectors.ConnectionFilter{OrganizationID: "o1", SharedOnly: true, Connector: "slack"})
+	if err != nil || len(page.Connections) != 1 {
+		t.Fatalf("shared slack = %v, %v", page.Connections, err)
+	}
+	equalConnection(t, page.Connections[0], mustGet(t, s, "o1", "d-u2-shared"))
+
+	for _, f := range []connectors.ConnectionFilter{
+		{OrganizationID: "o1", IncludeShared: true},                                 // whose own?
+		{OrganizationID: "o1", UserID: "u1", IncludeShared: true, SharedOnly: true}, // both
+		{UserID: "u1", IncludeShared: true},                                         // no organization
+		{OrganizationID: "o1", UserID: "u1", IncludeShared: true, Status: "bogus"},  // unknown status
+	} {
+		wantCode(t, errOf(s.ListConnections(ctx(t), f)), connectors.EInvalid)
+	}
+}
+
+func testListSharedPagination(t *testing.T, s connectors.Store) {
+	seedShared(t, s)
+	// Unselected connections between the selected ones, so that a filtered
+	// read comes back short.
+	for i := range 6 {
+		mustCreate(t, s, Connection("o1", "u2", "slack", fmt.Sprintf("h%d-u2-private", i)))
+	}
+	include := connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u1", IncludeShared: true}
+	wantInclude := []string{"a-own", "b-own-shared", "d-u2-shared", "e-u2-shared-revoked", "g-u3-shared"}
+	sharedOnly := connectors.ConnectionFilter{OrganizationID: "o1", SharedOnly: true}
+	wantShared := []string{"b-own-shared", "d-u2-shared", "e-u2-shared-revoked", "g-u3-shared"}
+	for _, tt := range []struct {
+		name      string
+		f         connectors.ConnectionFilter
+		limit     int
+		want      []string
+		wantPages int
+	}{
+		{"include shared limit 1", include, 1, wantInclude, 5},
+		{"include shared limit 2", include, 2, wantInclude, 3},
+		{"include shared limit 5", include, 5, wantInclude, 1},
+		{"shared only limit 1", sharedOnly, 1, wantShared, 4},
+		{"shared only limit 3", sharedOnly, 3, wantShared, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tt.f
+			f.Limit = tt.limit
+			var ids []string
+			pages := 0
+			for {
+				page, err := s.ListConnections(ctx(t), f)
+				if err != nil {
+					t.Fatalf("page %d: %v", pages+1, err)
+				}
+				pages++
+				if len(page.Connections) > f.Limit || (page.NextCursor != "" && len(page.Connections) != f.Limit) {
+					t.Fatalf("page %d has %d connections (cursor %t), limit %d: pages must be full", pages, len(page.Connections), page.NextCursor != "", f.Limit)
+				}
+				for _, c := range page.Connections {
+					ids = append(ids, c.ID)
+				}
+				if page.NextCursor == "" || pages > 50 {
+					break
+				}
+				f.Cursor = page.NextCursor
+			}
+			sort.Strings(ids)
+			if !slices.Equal(ids, tt.want) {
+				t.Fatalf("ids = %v, want %v (duplicates or gaps)", ids, tt.want)
+			}
+			if pages != tt.wantPages {
+				t.Fatalf("pages = %d, want %d", pages, tt.wantPages)
+			}
+		})
+	}
+
+	// A cursor opens only for the listing that made it.
+	first := func(f connectors.ConnectionFilter) string {
+		t.Helper()
+		f.Limit = 1
+		page, err := s.ListConnections(ctx(t), f)
+		if err != nil || page.NextCursor == "" {
+			t.Fatalf("first page of %+v: %v, cursor %q", f, err, page.NextCursor)
+		}
+		return page.NextCursor
+	}
+	plain := connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u1"}
+	org := connectors.ConnectionFilter{OrganizationID: "o1"}
+	cursors := map[string]string{"plain": first(plain), "include": first(include), "shared": first(sharedOnly), "org": first(org)}
+	for _, r := range []struct {
+		name, cursor string
+		f            connectors.ConnectionFilter
+	}{
+		{"plain cursor for include shared", "plain", include},
+		{"include shared cursor for plain", "include", plain},
+		{"include shared cursor for shared only", "include", sharedOnly},
+		{"shared only cursor for include shared", "shared", include},
+		{"shared only cursor for the org", "shared", org},
+		{"org cursor for shared only", "org", sharedOnly},
+		{"org cursor for include shared", "org", include},
+		{"include shared cursor for another user", "include", connectors.ConnectionFilter{OrganizationID: "o1", UserID: "u2", IncludeShared: true}},
+		{"shared only cursor for another org", "shared", connectors.ConnectionFilter{OrganizationID: "o2", SharedOnly: true}},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			f := r.f
+			f.Limit, f.Cursor = 1, cursors[r.cursor]
+			wantCode(t, errOf(s.ListConnections(ctx(t), f)), connectors.EInvalid)
+		})
 	}
 }
 
@@ -872,6 +1111,21 @@ func testListDue(t *testing.T, s connectors.Store) {
 			due[org+"/"+id] = true
 		}
 	}
+	// addCheck adds a connection whose credentials are next tested at
+	// checkAt (an API key: no expiry, unless expires is set).
+	addCheck := func(org, id string, expires, checkAt time.Time, isDue bool) {
+		c := Connection(org, "u1", "stripe", id)
+		c.ExpiresAt, c.CheckAt = expires, checkAt
+		mustCreate(t, s, c)
+		if isDue {
+			due[org+"/"+id] = true
+		}
+	}
+	addCheck("o1", "check-due", time.Time{}, now.Add(-time.Minute), true)
+	addCheck("o1", "check-later", time.Time{}, now.Add(24*time.Hour), false)
+	addCheck("o2", "check-due-expires-later", now.Add(24*time.Hour), now.Add(time.Minute), true)
+	addCheck("o2", "expires-due-check-later", now.Add(time.Minute), now.Add(24*time.Hour), true)
+	addCheck("o3", "check-at-before", time.Time{}, now.Add(5*time.Minute), false) // not strictly before
 	add("o1", "expired", now.Add(-time.Hour), connectors.StatusActive, true)
 	add("o1", "soon", now.Add(time.Minute), connectors.StatusActive, true)
 	add("o1", "later", now.Add(24*time.Hour), connectors.StatusActive, false)
