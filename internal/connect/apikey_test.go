@@ -11,7 +11,6 @@ import (
 	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
-	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/tstest/connecttest"
@@ -372,5 +371,3 @@ func TestAPIKeyRefusedLaterMarksReauth(t *testing.T) {
 		t.Errorf("status %s, want reauth_required", got.Status)
 	}
 }
-
-var _ = credentials.New
