@@ -3,8 +3,9 @@
 // unless NANGO_SECRET_KEY is set, an offline Nango sandbox (the fake Nango,
 // in process, its connections kept in .local/nango-sandbox.json); unless
 // GOOGLE_CLIENT_ID / MICROSOFT_CLIENT_ID are set, an offline OAuth sandbox
-// for Gmail and Outlook; and, unless KMS_KEY_ID is set, a local key in place
-// of KMS. It is the only place these local-only parts meet the
+// for Gmail and Outlook; unless API_KEY_SANDBOX=off, offline answers to
+// the API-key test calls; and, unless KMS_KEY_ID is set, a local key in
+// place of KMS. It is the only place these local-only parts meet the
 // deployed wiring, so no Lambda bootstrap links them.
 package localdev
 
@@ -182,6 +183,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		app.oauth = newOAuthSandbox(clients, app.publicURL+"/api/v1/nango/oauth/")
 		httpClient.Transport = rewriteTransport{sandbox: app.oauth, base: http.DefaultTransport}
 		log.Warn("OAUTH SANDBOX IN USE: offline fake Google/Microsoft OAuth for Gmail and Outlook", "url", app.oauth.URL())
+	}
+	if env.get("API_KEY_SANDBOX") != "off" {
+		base := httpClient.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		httpClient.Transport = keySandbox{base: base}
+		log.Warn("API KEY SANDBOX IN USE: the API-key test calls (stripe, asana, hubspot, shopify, trello) are answered offline; a key holding \"invalid\" is refused; API_KEY_SANDBOX=off sends them to the providers")
 	}
 
 	secrets, err := config.EnvSource{Getenv: env.get}.LoadSecrets(ctx)
