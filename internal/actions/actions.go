@@ -2,9 +2,15 @@
 // nodes of a workflow) against each provider's real, documented API.
 //
 // An action validates its parameters, builds one HTTP request, sends it
-// through a Doer (an *http.Client) or, for OAuth 1.0a connectors such as
-// Trello whose requests Nango signs, through a Proxy, and decodes the
-// answer. Failures are *connectors.Error values with codes an executor maps
+// through a Doer (an *http.Client) or, for OAuth 1.0a connections such as
+// Trello's whose requests Nango signs, through a Proxy, and decodes the
+// answer. Each action declares the credential it sends (Action.Credential):
+// the connection's own (an OAuth token, or an API key the user submitted),
+// or an app credential of the deployment (Discord's bot token, in
+// Credentials.AppToken). An action may have a guard: GET requests sent
+// before its own, which decide whether it may be sent (Discord's
+// send_message checks that the channel is in one of the user's servers).
+// Failures are *connectors.Error values with codes an executor maps
 // to its error names:
 //
 //	invalid parameters           EInvalid (naming the field; cause *ParamError)
@@ -17,8 +23,10 @@
 // credential: provider text is scrubbed of the request's tokens.
 //
 // A Catalogue, built once with NewCatalogue over the registry, holds every
-// connector's actions; the registry's action lists are derived from it, so
-// action names are written only here.
+// connector's actions; the registry's action lists (and each action's
+// credential) are derived from it, so action names are written only here.
+// Catalogue.Verify proves API-key credentials with one read-only call per
+// connector that accepts them.
 //
 // The package imports nothing of AWS and holds no package state:
 // credentials come with each Request.
@@ -37,6 +45,7 @@ import (
 	"strings"
 
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
 )
 
 // Doer sends an HTTP request; *http.Client is one.
@@ -85,6 +94,11 @@ type Action interface {
 	// Validate checks params; the error is an EInvalid *connectors.Error
 	// naming the field, with a *ParamError cause.
 	Validate(params map[string]any) error
+	// Credential is what the action's requests authenticate with: the
+	// connection's own credentials (registry.CredentialConnection), or an
+	// app credential of the deployment (registry.AppCredential), which
+	// the caller puts in Credentials.AppToken.
+	Credential() registry.Credential
 }
 
 // maxResponse bounds what is read from a provider: an answer larger than a
@@ -94,7 +108,12 @@ const maxResponse = 8 << 20
 // Run validates req, sends its request to the provider and returns the
 // provider's answer decoded from JSON (an array answer is under "items").
 // doer serves direct calls; proxy serves connectors whose requests Nango
-// signs (Trello) and may be nil otherwise.
+// signs (Trello with an OAuth connection) and may be nil otherwise.
+//
+// An action that declares an app credential needs Credentials.AppToken
+// (ENotConfigured, before anything is sent, without it). An action with
+// a guard sends the guard's reads first; the action's own request is
+// sent once, after them, or not at all.
 func (cat *Catalogue) Run(ctx context.Context, doer Doer, proxy connectors.Proxy, req Request) (map[string]any, error) {
 	s, ok := cat.byKey[req.Connector+"."+req.Action]
 	if !ok {
@@ -104,17 +123,24 @@ func (cat *Catalogue) Run(ctx context.Context, doer Doer, proxy connectors.Proxy
 	if err != nil {
 		return nil, err
 	}
+	if err := s.ready(req.Credentials); err != nil {
+		return nil, err
+	}
 	c := &call{method: http.MethodGet, header: http.Header{}}
 	if err := s.build(args, req, c); err != nil {
 		return nil, err
 	}
-	p := s.provider
+	if s.guard != nil {
+		if err := s.guard(&reads{s: s, ctx: ctx, doer: doer, req: req}, args); err != nil {
+			return nil, err
+		}
+	}
 	var (
 		status int
 		header http.Header
 		body   []byte
 	)
-	if p.viaProxy {
+	if s.provider.proxied(req.Credentials) {
 		status, header, body, err = s.sendProxy(ctx, proxy, c)
 	} else {
 		status, header, body, err = s.sendDirect(ctx, doer, req, c)
@@ -122,7 +148,7 @@ func (cat *Catalogue) Run(ctx context.Context, doer Doer, proxy connectors.Proxy
 	if err != nil {
 		return nil, err
 	}
-	if err := s.answerError(status, header, body, req.Credentials); err != nil {
+	if err := s.answer(c.cred(s), status, header, body, req.Credentials); err != nil {
 		return nil, err
 	}
 	return decodeOutput(s, body)
@@ -137,6 +163,17 @@ type call struct {
 	rawQuery string // used instead of query when set (Graph's $-options)
 	header   http.Header
 	body     []byte
+	// credential is what the request authenticates with; "" is the
+	// action's own (a guard's reads choose theirs).
+	credential registry.Credential
+}
+
+// cred is the credential c is sent with.
+func (c *call) cred(s *spec) registry.Credential {
+	if c.credential != "" {
+		return c.credential
+	}
+	return s.credential
 }
 
 func (c *call) json(v any) error {
@@ -179,24 +216,24 @@ func (s *spec) sendDirect(ctx context.Context, doer Doer, req Request, c *call) 
 	}
 	hr, err := http.NewRequestWithContext(ctx, c.method, u, body)
 	if err != nil {
-		return 0, nil, nil, connectors.Wrap(err, connectors.EInvalid, s.key+": cannot build the request URL")
+		return 0, nil, nil, connectors.Wrap(redact(err, req.Credentials), connectors.EInvalid, s.key+": cannot build the request URL")
 	}
 	hr.Header = c.header
 	hr.Header.Set("Accept", "application/json")
 	if hr.Header.Get("User-Agent") == "" {
 		hr.Header.Set("User-Agent", userAgent)
 	}
-	if err := s.provider.auth(req.Credentials, hr.Header); err != nil {
+	if err := s.authorize(c.cred(s), req.Credentials, hr); err != nil {
 		return 0, nil, nil, err
 	}
 	resp, err := doer.Do(hr)
 	if err != nil {
-		return 0, nil, nil, unavailable(s, err)
+		return 0, nil, nil, unavailable(s, redact(err, req.Credentials))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return 0, nil, nil, unavailable(s, err)
+		return 0, nil, nil, unavailable(s, redact(err, req.Credentials))
 	}
 	if len(b) > maxResponse {
 		return 0, nil, nil, connectors.Errorf(connectors.EUpstream, "%s: response larger than %d bytes", s.provider.id, maxResponse)
@@ -236,6 +273,33 @@ func unavailable(s *spec, err error) error {
 		Err:     err,
 	}
 }
+
+// redact makes a transport error safe to keep as a cause: a *url.Error
+// names the request's URL, whose query may carry credentials (Trello's
+// key and token), so the query is cut from it; the text that remains is
+// scrubbed of the request's credentials. The cause chain below the
+// *url.Error (context.DeadlineExceeded, *net.OpError) is kept for
+// errors.Is and errors.As.
+func redact(err error, c connectors.Credentials) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		u, q, _ := strings.Cut(ue.URL, "?")
+		if q != "" {
+			u += "?[REDACTED]"
+		}
+		err = &url.Error{Op: ue.Op, URL: u, Err: ue.Err}
+	}
+	return &redactedError{msg: scrub(err.Error(), c), err: err}
+}
+
+// redactedError is an error whose text was scrubbed of credentials.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // baseURL is the manifest's base URL, resolved from the connection's
 // configuration, or Request.BaseURL plus the manifest's path.

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+
+	"github.com/automators/connectors/internal/registry"
 )
 
 var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
@@ -14,10 +16,11 @@ var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 // Asana API 1.0 (https://developers.asana.com/reference). Bodies are
 // wrapped in {"data":...}; failures are {"errors":[{"message"}]}.
 func asanaActions() connector {
-	return connector{provider: &provider{id: "asana", auth: bearer}, actions: []*spec{
+	return connector{provider: &provider{id: "asana", auth: bearer}, verify: asanaVerify(), actions: []*spec{
 		{
-			name:  "create_task",
-			write: true,
+			name:       "create_task",
+			write:      true,
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "name", Kind: String, Required: true},
 				{Name: "notes", Kind: String},
@@ -49,7 +52,8 @@ func asanaActions() connector {
 			},
 		},
 		{
-			name: "list_tasks",
+			name:       "list_tasks",
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "project", Kind: String, SingleLine: true},
 				{Name: "assignee", Kind: String, SingleLine: true},
@@ -91,5 +95,17 @@ func asanaActions() connector {
 				return nil
 			},
 		},
+	}}
+}
+
+// asanaVerify proves a personal access token: GET /api/1.0/users/me
+// (Asana's "Get a user" with the documented id "me",
+// https://developers.asana.com/reference/getuser), with the token as
+// Bearer (asana.json's personalAccessToken scheme). It is not in the
+// excerpt asana.json.
+func asanaVerify() *spec {
+	return &spec{build: func(_ args, _ Request, c *call) error {
+		c.path = "/users/me"
+		return nil
 	}}
 }

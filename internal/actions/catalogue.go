@@ -13,6 +13,10 @@ import (
 type connector struct {
 	provider *provider
 	actions  []*spec
+	// verify is the call that proves API-key credentials (Verify): set
+	// exactly when the connector's manifest accepts API keys. Its build
+	// gets no arguments.
+	verify *spec
 }
 
 // builtin lists the definition of every connector this package implements.
@@ -27,21 +31,25 @@ func builtin() []func() connector {
 // Catalogue holds every connector's actions, bound to the manifests of a
 // registry. It is read-only once built and safe for concurrent use.
 type Catalogue struct {
-	reg   *registry.Registry  // the registry built over, with action lists
-	byKey map[string]*spec    // connector.action
-	names map[string][]string // connector -> action names, in definition order
+	reg    *registry.Registry  // the registry built over, with action lists
+	byKey  map[string]*spec    // connector.action
+	names  map[string][]string // connector -> action names, in definition order
+	verify map[string]*spec    // connector -> its credential test call
 }
 
 // NewCatalogue builds every connector's actions over reg, whose manifests
 // give them their base URLs. It fails, rather than serving a partial set,
 // when an action belongs to a connector reg lacks, when a connector of reg
-// has no actions, or when an action is defined twice.
+// has no actions, when an action is defined twice, when an action
+// declares no credential (or an app credential its manifest does not
+// list), or when a connector that accepts API keys has no call to test
+// them with.
 func NewCatalogue(reg *registry.Registry) (*Catalogue, error) {
 	return newCatalogue(reg, builtin())
 }
 
 func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, error) {
-	cat := &Catalogue{byKey: map[string]*spec{}, names: map[string][]string{}}
+	cat := &Catalogue{byKey: map[string]*spec{}, names: map[string][]string{}, verify: map[string]*spec{}}
 	listed := map[string][]registry.Action{}
 	for _, def := range defs {
 		d := def()
@@ -59,15 +67,24 @@ func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, 
 			if _, dup := cat.byKey[s.key]; dup {
 				return nil, fmt.Errorf("actions: action %s is defined twice", s.key)
 			}
+			if err := checkCredential(s, m); err != nil {
+				return nil, err
+			}
 			cat.byKey[s.key] = s
 			names = append(names, s.name)
-			cred := s.credential
-			if cred == "" {
-				cred = registry.CredentialConnection // TODO(actions): every spec declares it
-			}
-			listed[p.id] = append(listed[p.id], registry.Action{Name: s.name, Credential: cred})
+			listed[p.id] = append(listed[p.id], registry.Action{Name: s.name, Credential: s.credential})
 		}
 		cat.names[p.id] = names
+		switch v := d.verify; {
+		case v == nil && m.AcceptsAPIKey():
+			return nil, fmt.Errorf("actions: connector %q accepts API keys and has no call to test them", p.id)
+		case v != nil && !m.AcceptsAPIKey():
+			return nil, fmt.Errorf("actions: connector %q has a credential test call and accepts no API key", p.id)
+		case v != nil:
+			v.provider, v.manifest, v.key = p, m, p.id+" credential test"
+			v.credential = registry.CredentialConnection
+			cat.verify[p.id] = v
+		}
 	}
 	for _, id := range reg.IDs() {
 		if len(cat.names[id]) == 0 {
@@ -76,6 +93,27 @@ func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, 
 	}
 	cat.reg = reg.WithActions(listed)
 	return cat, nil
+}
+
+// checkCredential checks the credential s declares: the connection's, or
+// an app credential that m lists and s's provider knows how to send.
+func checkCredential(s *spec, m registry.Manifest) error {
+	if s.credential == "" {
+		return fmt.Errorf("actions: action %s declares no credential", s.key)
+	}
+	if s.credential == registry.CredentialConnection {
+		return nil
+	}
+	name, ok := s.credential.App()
+	switch {
+	case !ok:
+		return fmt.Errorf("actions: action %s declares an unknown credential %q", s.key, s.credential)
+	case !slices.Contains(m.AppCredentials, name):
+		return fmt.Errorf("actions: action %s sends app credential %q, which %s's manifest does not list (it lists %v)", s.key, name, m.ID, m.AppCredentials)
+	case s.provider.appAuth == nil:
+		return fmt.Errorf("actions: action %s sends app credential %q, and %s has no way to send one", s.key, name, m.ID)
+	}
+	return nil
 }
 
 // Lookup returns the action of a connector by name.

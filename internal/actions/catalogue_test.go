@@ -100,8 +100,26 @@ func TestNewCatalogueRejectsMismatches(t *testing.T) {
 	}
 	dupAction := func() connector {
 		c := slackActions()
-		c.actions = append(c.actions, &spec{name: c.actions[0].name})
+		c.actions = append(c.actions, &spec{name: c.actions[0].name, credential: registry.CredentialConnection})
 		return c
+	}
+	// with returns builtin() with the definition of id changed by f.
+	with := func(id string, f func(c *connector)) []func() connector {
+		var defs []func() connector
+		for _, def := range builtin() {
+			if def().provider.id == id {
+				def := def
+				defs = append(defs, func() connector { c := def(); f(&c); return c })
+				continue
+			}
+			defs = append(defs, def)
+		}
+		return defs
+	}
+	newAction := func(cred registry.Credential) func(c *connector) {
+		return func(c *connector) {
+			c.actions = append(c.actions, &spec{name: "new_action", credential: cred, build: func(args, Request, *call) error { return nil }})
+		}
 	}
 	tests := []struct {
 		name string
@@ -113,6 +131,16 @@ func TestNewCatalogueRejectsMismatches(t *testing.T) {
 		{"registry connector without actions", extra, builtin(), `"myspace" of the registry has no actions`},
 		{"connector twice", full, append(builtin(), slackActions), `"slack" is defined twice`},
 		{"action twice", full, []func() connector{dupAction}, "slack.send_message is defined twice"},
+		{"action without a credential", full, with("slack", newAction("")), "action slack.new_action declares no credential"},
+		{"unknown credential", full, with("slack", newAction("user")), `action slack.new_action declares an unknown credential "user"`},
+		{"app credential the manifest does not list", full, with("discord", newAction(registry.AppCredential("discord_webhook"))), `discord.new_action sends app credential "discord_webhook", which discord's manifest does not list`},
+		{"app credential of a connector without any", full, with("slack", newAction(registry.AppCredential("discord_bot_token"))), `slack.new_action sends app credential "discord_bot_token", which slack's manifest does not list`},
+		{"app credential without a way to send it", full, with("discord", func(c *connector) { c.provider.appAuth = nil }), `discord.send_message sends app credential "discord_bot_token", and discord has no way to send one`},
+		{"API keys without a test call", full, with("stripe", func(c *connector) { c.verify = nil }), `"stripe" accepts API keys and has no call to test them`},
+		{"a test call without API keys", full, with("slack", func(c *connector) { c.verify = stripeVerify() }), `"slack" has a credential test call and accepts no API key`},
+	}
+	if _, err := newCatalogue(full, builtin()); err != nil {
+		t.Fatalf("the built-in definitions: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,7 +30,7 @@ var sampleRuns = map[string]Request{
 	"hubspot":         {Connector: "hubspot", Action: "create_contact", Params: map[string]any{"properties": map[string]any{"email": "a@b.c"}}},
 	"microsoft-teams": {Connector: "microsoft-teams", Action: "list_channels", Params: map[string]any{"team_id": "t"}},
 	"outlook":         {Connector: "outlook", Action: "list_messages"},
-	"discord":         {Connector: "discord", Action: "send_message", Params: map[string]any{"channel_id": "1", "content": "hi"}},
+	"discord":         {Connector: "discord", Action: "list_guilds"},
 	"asana":           {Connector: "asana", Action: "list_tasks", Params: map[string]any{"project": "1"}},
 	"shopify":         {Connector: "shopify", Action: "list_products"},
 	"stripe":          {Connector: "stripe", Action: "list_customers"},

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
 )
 
 // Google APIs report failures as {"error":{"code","message","status",
@@ -57,8 +58,9 @@ func googleClassify(status int, body []byte) (code, message string) {
 func sheetsActions() connector {
 	return connector{provider: &provider{id: "google-sheets", auth: bearer, classify: googleClassify}, actions: []*spec{
 		{
-			name:  "append_values",
-			write: true,
+			name:       "append_values",
+			write:      true,
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "spreadsheet_id", Kind: String, Required: true, Segment: true},
 				{Name: "range", Kind: String, Required: true, Segment: true, SingleLine: true},
@@ -78,7 +80,8 @@ func sheetsActions() connector {
 			},
 		},
 		{
-			name: "get_values",
+			name:       "get_values",
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "spreadsheet_id", Kind: String, Required: true, Segment: true},
 				{Name: "range", Kind: String, Required: true, Segment: true, SingleLine: true},
@@ -106,8 +109,9 @@ func sheetsActions() connector {
 func gmailActions() connector {
 	return connector{provider: &provider{id: "gmail", auth: bearer, classify: googleClassify}, actions: []*spec{
 		{
-			name:  "send_email",
-			write: true,
+			name:       "send_email",
+			write:      true,
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "to", Kind: Strings, Required: true, SingleLine: true},
 				{Name: "cc", Kind: Strings, SingleLine: true},
@@ -130,7 +134,8 @@ func gmailActions() connector {
 			},
 		},
 		{
-			name: "list_messages",
+			name:       "list_messages",
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "query", Kind: String},
 				{Name: "max_results", Kind: Int, Min: 1, Max: 500},

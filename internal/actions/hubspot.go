@@ -1,17 +1,22 @@
 package actions
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/automators/connectors/internal/registry"
+)
 
 // hubspotActions builds the connector's actions.
 //
 // HubSpot CRM API v3 (https://developers.hubspot.com/docs/api/crm/contacts).
 // Failures are {"status":"error","message","category","correlationId"}.
 func hubspotActions() connector {
-	return connector{provider: &provider{id: "hubspot", auth: bearer}, actions: []*spec{
+	return connector{provider: &provider{id: "hubspot", auth: bearer}, verify: hubspotVerify(), actions: []*spec{
 		{
-			name:   "create_contact",
-			write:  true,
-			params: []Param{{Name: "properties", Kind: Object, Required: true}},
+			name:       "create_contact",
+			write:      true,
+			credential: registry.CredentialConnection,
+			params:     []Param{{Name: "properties", Kind: Object, Required: true}},
 			// POST /crm/v3/objects/contacts {"properties":{...}}
 			build: func(a args, _ Request, c *call) error {
 				c.method, c.path = http.MethodPost, "/crm/v3/objects/contacts"
@@ -19,7 +24,8 @@ func hubspotActions() connector {
 			},
 		},
 		{
-			name: "search_contacts",
+			name:       "search_contacts",
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "email", Kind: String, SingleLine: true},
 				{Name: "query", Kind: String},
@@ -48,5 +54,19 @@ func hubspotActions() connector {
 				return c.json(body)
 			},
 		},
+	}}
+}
+
+// hubspotVerify proves a private app's access token: GET
+// /account-info/v3/details (HubSpot's account information API,
+// https://developers.hubspot.com/docs/api/settings/account-information-api),
+// with the token as "Authorization: Bearer", as HubSpot's private-app
+// guide sends it (the contacts excerpt hubspot.json names the scheme
+// "private-app" without its header form, and holds no account-info
+// operation).
+func hubspotVerify() *spec {
+	return &spec{build: func(_ args, _ Request, c *call) error {
+		c.path = "/account-info/v3/details"
+		return nil
 	}}
 }

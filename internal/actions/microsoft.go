@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/automators/connectors/internal/registry"
 )
 
 // Microsoft Graph v1.0 serves Teams and Outlook. Failures are
@@ -13,8 +15,9 @@ import (
 func teamsActions() connector {
 	return connector{provider: &provider{id: "microsoft-teams", auth: bearer}, actions: []*spec{
 		{
-			name:  "send_channel_message",
-			write: true,
+			name:       "send_channel_message",
+			write:      true,
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "team_id", Kind: String, Required: true, Segment: true},
 				{Name: "channel_id", Kind: String, Required: true, Segment: true},
@@ -37,8 +40,9 @@ func teamsActions() connector {
 			},
 		},
 		{
-			name:   "list_channels",
-			params: []Param{{Name: "team_id", Kind: String, Required: true, Segment: true}},
+			name:       "list_channels",
+			credential: registry.CredentialConnection,
+			params:     []Param{{Name: "team_id", Kind: String, Required: true, Segment: true}},
 			// GET /teams/{team-id}/channels
 			build: func(a args, _ Request, c *call) error {
 				c.path = "/teams/" + seg(a.str("team_id")) + "/channels"
@@ -52,8 +56,9 @@ func teamsActions() connector {
 func outlookActions() connector {
 	return connector{provider: &provider{id: "outlook", auth: bearer}, actions: []*spec{
 		{
-			name:  "send_mail",
-			write: true,
+			name:       "send_mail",
+			write:      true,
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "to", Kind: Strings, Required: true, SingleLine: true},
 				{Name: "cc", Kind: Strings, SingleLine: true},
@@ -98,7 +103,8 @@ func outlookActions() connector {
 			},
 		},
 		{
-			name: "list_messages",
+			name:       "list_messages",
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "folder", Kind: String, Segment: true},
 				{Name: "top", Kind: Int, Min: 1, Max: 1000},

@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +29,17 @@ type wantRequest struct {
 	json   string            // body, compared as JSON
 	form   url.Values        // body, compared as a form
 	check  func(t *testing.T, body []byte)
+	// operation, when set, is {file, operationId} in provider-specs: the
+	// request is also held to that operation's description.
+	operation [2]string
+}
+
+// exchange is one request an action sends before its own (a guard's
+// read) and the provider's answer to it.
+type exchange struct {
+	want   wantRequest
+	status int
+	answer string
 }
 
 type requestCase struct {
@@ -35,10 +47,16 @@ type requestCase struct {
 	params            map[string]any
 	creds             connectors.Credentials
 	idempotencyKey    string
+	pre               []exchange // sent, in this order, before the action's request
 	want              wantRequest
 	status            int
 	answer            string
 	wantOut           func(t *testing.T, out map[string]any)
+}
+
+// exchanges is every request the case sends, the action's own last.
+func (tc requestCase) exchanges() []exchange {
+	return append(slices.Clone(tc.pre), exchange{tc.want, tc.status, tc.answer})
 }
 
 const (
@@ -182,12 +200,34 @@ func requestCases() []requestCase {
 		},
 		{
 			connector: "discord", action: "send_message",
-			params: map[string]any{"channel_id": "1099090999999999999", "content": "hi"},
-			creds:  connectors.Credentials{AccessToken: "user-oauth-token", APIKey: "bot.token.value"},
+			params: map[string]any{"channel_id": "1099090999999999999", "content": "hi", "tts": false},
+			creds:  connectors.Credentials{AccessToken: "user-oauth-token", AppToken: "bot.token.value"},
+			pre: []exchange{
+				{
+					// Get Channel, as the bot: not in discord.json (Discord's
+					// documented GET /channels/{channel.id}).
+					want: wantRequest{
+						method: "GET", path: "/api/v10/channels/1099090999999999999",
+						header: map[string]string{"Authorization": "Bot bot.token.value", "User-Agent": discordUserAgent},
+					},
+					status: 200, answer: `{"id":"1099090999999999999","type":0,"guild_id":"80351110224678912","name":"general"}`,
+				},
+				{
+					// The user's guilds, as the user (OAuth2 scope guilds).
+					want: wantRequest{
+						method: "GET", path: "/api/v10/users/@me/guilds",
+						query:     url.Values{"limit": {"200"}},
+						header:    map[string]string{"Authorization": "Bearer user-oauth-token", "User-Agent": discordUserAgent},
+						operation: [2]string{"discord.json", "list_my_guilds"},
+					},
+					status: 200, answer: `[{"id":"80351110224678912","name":"1337 Krew","icon":null,"banner":null,"owner":true,"permissions":"36953089","features":[]}]`,
+				},
+			},
 			want: wantRequest{
 				method: "POST", path: "/api/v10/channels/1099090999999999999/messages",
-				header: map[string]string{"Authorization": "Bot bot.token.value", "Content-Type": jsonC, "User-Agent": discordUserAgent},
-				json:   `{"content":"hi"}`,
+				header:    map[string]string{"Authorization": "Bot bot.token.value", "Content-Type": jsonC, "User-Agent": discordUserAgent},
+				json:      `{"content":"hi","tts":false}`,
+				operation: [2]string{"discord.json", "create_message"},
 			},
 			status: 200, answer: `{"id":"1100000000000000001","channel_id":"1099090999999999999","content":"hi"}`,
 		},
@@ -197,8 +237,9 @@ func requestCases() []requestCase {
 			creds:  connectors.Credentials{AccessToken: "user-oauth-token"},
 			want: wantRequest{
 				method: "GET", path: "/api/v10/users/@me/guilds",
-				query:  url.Values{"limit": {"50"}},
-				header: map[string]string{"Authorization": "Bearer user-oauth-token", "User-Agent": discordUserAgent},
+				query:     url.Values{"limit": {"50"}},
+				header:    map[string]string{"Authorization": "Bearer user-oauth-token", "User-Agent": discordUserAgent},
+				operation: [2]string{"discord.json", "list_my_guilds"},
 			},
 			status: 200, answer: `[{"id":"80351110224678912","name":"1337 Krew"}]`,
 			wantOut: func(t *testing.T, out map[string]any) {
@@ -388,14 +429,21 @@ func TestRequestsMatchProviderDocs(t *testing.T) {
 		}
 		covered[tc.connector+"."+tc.action] = true
 		t.Run(tc.connector+"."+tc.action, func(t *testing.T) {
-			var got *http.Request
-			var gotBody []byte
+			ex := tc.exchanges()
+			var got []*http.Request
+			var gotBodies [][]byte
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				got = r
-				gotBody, _ = io.ReadAll(r.Body)
+				i := len(got)
+				got = append(got, r)
+				b, _ := io.ReadAll(r.Body)
+				gotBodies = append(gotBodies, b)
+				if i >= len(ex) {
+					w.WriteHeader(http.StatusTeapot)
+					return
+				}
 				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(tc.status)
-				io.WriteString(w, tc.answer)
+				w.WriteHeader(ex[i].status)
+				io.WriteString(w, ex[i].answer)
 			}))
 			defer srv.Close()
 			out, err := cat.Run(context.Background(), srv.Client(), nil, Request{
@@ -405,10 +453,12 @@ func TestRequestsMatchProviderDocs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if got == nil {
-				t.Fatal("no request reached the provider")
+			if len(got) != len(ex) {
+				t.Fatalf("%d requests reached the provider, want %d", len(got), len(ex))
 			}
-			checkRequest(t, tc.want, got.Method, got.URL, got.Header, gotBody)
+			for i, e := range ex {
+				checkRequest(t, e.want, got[i].Method, got[i].URL, got[i].Header, gotBodies[i])
+			}
 			if tc.wantOut != nil {
 				tc.wantOut(t, out)
 			}
@@ -475,6 +525,9 @@ func checkRequest(t *testing.T, w wantRequest, method string, u *url.URL, h http
 	}
 	if w.check != nil {
 		w.check(t, body)
+	}
+	if w.operation[0] != "" {
+		checkOperation(t, w.operation[0], w.operation[1], method, u, h, body)
 	}
 }
 

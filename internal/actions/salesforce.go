@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+
+	"github.com/automators/connectors/internal/registry"
 )
 
 // sObjectName is a standard or custom object's API name (Account, Invoice__c).
@@ -17,8 +19,9 @@ var sObjectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 func salesforceActions() connector {
 	return connector{provider: &provider{id: "salesforce", auth: bearer}, actions: []*spec{
 		{
-			name:  "create_record",
-			write: true,
+			name:       "create_record",
+			write:      true,
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "sobject", Kind: String, Required: true, Pattern: sObjectName},
 				{Name: "fields", Kind: Object, Required: true},
@@ -30,8 +33,9 @@ func salesforceActions() connector {
 			},
 		},
 		{
-			name:   "query",
-			params: []Param{{Name: "soql", Kind: String, Required: true}},
+			name:       "query",
+			credential: registry.CredentialConnection,
+			params:     []Param{{Name: "soql", Kind: String, Required: true}},
 			// GET /query/?q=SOQL
 			build: func(a args, _ Request, c *call) error {
 				c.path = "/query/"

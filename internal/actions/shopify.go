@@ -1,19 +1,22 @@
 package actions
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
 )
 
-func shopifyAuth(c connectors.Credentials, h http.Header) error {
+func shopifyAuth(c connectors.Credentials, r *http.Request) error {
 	if c.AccessToken == "" {
 		return connectors.Errorf(connectors.EUnauthorized, "no Shopify access token for the request")
 	}
-	h.Set("X-Shopify-Access-Token", c.AccessToken)
+	r.Header.Set("X-Shopify-Access-Token", c.AccessToken)
 	return nil
 }
 
@@ -24,9 +27,10 @@ func shopifyAuth(c connectors.Credentials, h http.Header) error {
 // X-Shopify-Access-Token, not Authorization. Failures are {"errors": ...};
 // throttling is 429 with Retry-After in (possibly fractional) seconds.
 func shopifyActions() connector {
-	return connector{provider: &provider{id: "shopify", auth: shopifyAuth}, actions: []*spec{
+	return connector{provider: &provider{id: "shopify", auth: shopifyAuth}, verify: shopifyVerify(), actions: []*spec{
 		{
-			name: "list_products",
+			name:       "list_products",
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "limit", Kind: Int, Min: 1, Max: 250},
 				{Name: "since_id", Kind: Int, Min: 0, Max: 1 << 53},
@@ -51,8 +55,9 @@ func shopifyActions() connector {
 			},
 		},
 		{
-			name:  "create_order",
-			write: true,
+			name:       "create_order",
+			write:      true,
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "line_items", Kind: Objects, Required: true},
 				{Name: "email", Kind: String, SingleLine: true},
@@ -108,4 +113,56 @@ func checkLineItems(s *spec, a args) error {
 		}
 	}
 	return nil
+}
+
+// shopQuery is the Admin GraphQL query that proves a shop's access token:
+// QueryRoot.shop (Shop!, "the Shop resource corresponding to the access
+// token used in the request") and the shop's name (String!), which every
+// token may read.
+const shopQuery = "{ shop { name } }"
+
+// shopifyVerify proves a custom app's Admin API access token with
+// shopQuery: POST /admin/api/2026-04/graphql.json, X-Shopify-Access-Token,
+// the endpoint and header of the schema file's x-source (Shopify's
+// admin-api-client). The REST Admin API the actions use is legacy; the
+// GraphQL endpoint is the one Shopify documents for new calls. The
+// operation is not in the excerpt schema's QueryRoot, which keeps only
+// the fields the actions use (the test checks the query against it).
+func shopifyVerify() *spec {
+	return &spec{
+		build: func(_ args, _ Request, c *call) error {
+			c.method, c.path = http.MethodPost, "/graphql.json"
+			return c.json(map[string]any{"query": shopQuery})
+		},
+		classify: graphqlClassify,
+	}
+}
+
+// graphqlClassify reads a GraphQL answer that fails with 200: top-level
+// errors and no data. Shopify's cost throttle is THROTTLED (a rate
+// limit); any other error refuses the token for this query.
+func graphqlClassify(status int, body []byte) (code, message string) {
+	if status < 200 || status >= 300 {
+		return "", ""
+	}
+	var b struct {
+		Data   json.RawMessage `json:"data"`
+		Errors []struct {
+			Message    string `json:"message"`
+			Extensions struct {
+				Code string `json:"code"`
+			} `json:"extensions"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &b) != nil || len(b.Errors) == 0 {
+		return "", ""
+	}
+	if d := string(bytes.TrimSpace(b.Data)); d != "" && d != "null" {
+		return "", "" // partial data: the query ran
+	}
+	e := b.Errors[0]
+	if e.Extensions.Code == "THROTTLED" {
+		return connectors.ERateLimited, e.Message
+	}
+	return connectors.EInvalidCredentials, e.Message
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
 )
 
 // slackActions builds the connector's actions.
@@ -18,8 +19,9 @@ import (
 func slackActions() connector {
 	return connector{provider: &provider{id: "slack", auth: bearer, classify: slackClassify}, actions: []*spec{
 		{
-			name:  "send_message",
-			write: true,
+			name:       "send_message",
+			write:      true,
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "channel", Kind: String, Required: true, SingleLine: true},
 				{Name: "text", Kind: String, Max: 40000},
@@ -49,7 +51,8 @@ func slackActions() connector {
 			},
 		},
 		{
-			name: "list_channels",
+			name:       "list_channels",
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "types", Kind: Strings, Enum: []string{"public_channel", "private_channel", "mpim", "im"}},
 				{Name: "limit", Kind: Int, Min: 1, Max: 1000},

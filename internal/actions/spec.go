@@ -3,6 +3,7 @@ package actions
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -21,13 +22,27 @@ import (
 // provider is what the actions of one connector share: how to
 // authenticate and how the provider reports failures.
 type provider struct {
-	id       string
-	auth     func(connectors.Credentials, http.Header) error
-	viaProxy bool // OAuth 1.0a: Nango's proxy signs each request
+	id string
+	// auth authenticates a request with the connection's own credentials
+	// (registry.CredentialConnection): its OAuth token or its API key.
+	auth func(connectors.Credentials, *http.Request) error
+	// appAuth authenticates a request with the deployment's app credential
+	// (Credentials.AppToken), for the requests of actions that declare one;
+	// nil when the connector has none.
+	appAuth func(token string, r *http.Request)
+	// viaProxy, when set, reports whether a request with these credentials
+	// goes through Nango's proxy (OAuth 1.0a: Nango signs each request)
+	// rather than directly to the provider.
+	viaProxy func(connectors.Credentials) bool
 	// classify, when set, inspects an answer before the status mapping:
 	// Slack fails with 200 and ok:false, Google rate limits with 403. It
 	// returns "" to leave the answer to the generic mapping.
 	classify func(status int, body []byte) (code, message string)
+}
+
+// proxied reports whether a request with c goes through Nango's proxy.
+func (p *provider) proxied(c connectors.Credentials) bool {
+	return p.viaProxy != nil && p.viaProxy(c)
 }
 
 // spec is an Action: parameters, a request builder and its provider.
@@ -39,11 +54,20 @@ type spec struct {
 	name     string
 	write    bool
 	// credential is what the action's requests send: the connection's
-	// own credentials, or an app credential of the deployment.
+	// own credentials, or an app credential of the deployment. Every
+	// action declares it; NewCatalogue refuses one that does not.
 	credential registry.Credential
 	params     []Param
 	rule       func(s *spec, a args) error // cross-field rules, after each field is valid
 	build      func(a args, req Request, c *call) error
+	// guard, when set, runs after build and before the action's request is
+	// sent: GET requests (through r, with the credential each chooses)
+	// that decide whether the request may go. A non-nil error stops the
+	// action before its request is sent.
+	guard func(r *reads, a args) error
+	// classify, when set, is consulted before the provider's (a GraphQL
+	// answer that fails with 200).
+	classify func(status int, body []byte) (code, message string)
 }
 
 // Connector implements Action.
@@ -55,9 +79,35 @@ func (s *spec) Name() string { return s.name }
 // Write implements Action.
 func (s *spec) Write() bool { return s.write }
 
+// Credential implements Action.
+func (s *spec) Credential() registry.Credential { return s.credential }
+
+// ready checks, before anything is sent, that the credentials hold what
+// the action's credential needs from the deployment.
+func (s *spec) ready(c connectors.Credentials) error {
+	if name, ok := s.credential.App(); ok && c.AppToken == "" {
+		return connectors.Errorf(connectors.ENotConfigured, "%s sends the deployment's app credential %s, which is not configured", s.key, name)
+	}
+	return nil
+}
+
+// authorize authenticates r as cred says: the connection's credentials,
+// or the deployment's app credential.
+func (s *spec) authorize(cred registry.Credential, c connectors.Credentials, r *http.Request) error {
+	name, app := cred.App()
+	if !app {
+		return s.provider.auth(c, r)
+	}
+	if c.AppToken == "" || s.provider.appAuth == nil {
+		return connectors.Errorf(connectors.ENotConfigured, "%s sends the deployment's app credential %s, which is not configured", s.key, name)
+	}
+	s.provider.appAuth(c.AppToken, r)
+	return nil
+}
+
 // bearer sets "Authorization: Bearer" from the OAuth access token, or an
 // API key when the route gave one instead (Stripe takes either).
-func bearer(c connectors.Credentials, h http.Header) error {
+func bearer(c connectors.Credentials, r *http.Request) error {
 	tok := c.AccessToken
 	if tok == "" {
 		tok = c.APIKey
@@ -65,7 +115,7 @@ func bearer(c connectors.Credentials, h http.Header) error {
 	if tok == "" {
 		return connectors.Errorf(connectors.EUnauthorized, "no access token for the request")
 	}
-	h.Set("Authorization", "Bearer "+tok)
+	r.Header.Set("Authorization", "Bearer "+tok)
 	return nil
 }
 
@@ -83,10 +133,32 @@ func (e *ProviderError) Error() string {
 	return fmt.Sprintf("%s: HTTP %d: %s", e.Connector, e.Status, e.Message)
 }
 
+// answer maps a provider's answer to a request sent with cred to nil or
+// an error: answerError's, except that an app credential the provider
+// refuses (401) is the deployment's to fix, not the user's connection's
+// (ENotConfigured rather than EUnauthorized, which would refresh the
+// user's token and retry).
+func (s *spec) answer(cred registry.Credential, status int, header http.Header, body []byte, creds connectors.Credentials) error {
+	err := s.answerError(status, header, body, creds)
+	name, app := cred.App()
+	var ce *connectors.Error
+	if app && errors.As(err, &ce) && ce.Code == connectors.EUnauthorized {
+		return &connectors.Error{
+			Code:    connectors.ENotConfigured,
+			Message: fmt.Sprintf("%s: the provider refused the deployment's app credential %s (%s)", s.key, name, strings.TrimPrefix(ce.Message, s.key+": ")),
+			Err:     ce.Err,
+		}
+	}
+	return err
+}
+
 // answerError maps a provider's answer to nil or an error.
 func (s *spec) answerError(status int, header http.Header, body []byte, cred connectors.Credentials) error {
 	code, msg := "", ""
-	if s.provider.classify != nil {
+	if s.classify != nil {
+		code, msg = s.classify(status, body)
+	}
+	if code == "" && s.provider.classify != nil {
 		code, msg = s.provider.classify(status, body)
 	}
 	if code == "" {

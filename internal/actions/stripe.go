@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/automators/connectors/internal/registry"
 )
 
 // stripeActions builds the connector's actions.
@@ -12,10 +14,11 @@ import (
 // answers JSON; failures are {"error":{"type","code","message"}}. A Stripe
 // Connect OAuth token and a secret key both go as Bearer.
 func stripeActions() connector {
-	return connector{provider: &provider{id: "stripe", auth: bearer}, actions: []*spec{
+	return connector{provider: &provider{id: "stripe", auth: bearer}, verify: stripeVerify(), actions: []*spec{
 		{
-			name:  "create_customer",
-			write: true,
+			name:       "create_customer",
+			write:      true,
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "email", Kind: String, SingleLine: true},
 				{Name: "name", Kind: String, SingleLine: true},
@@ -52,7 +55,8 @@ func stripeActions() connector {
 			},
 		},
 		{
-			name: "list_customers",
+			name:       "list_customers",
+			credential: registry.CredentialConnection,
 			params: []Param{
 				{Name: "email", Kind: String, SingleLine: true},
 				{Name: "limit", Kind: Int, Min: 1, Max: 100},
@@ -72,5 +76,18 @@ func stripeActions() connector {
 				return nil
 			},
 		},
+	}}
+}
+
+// stripeVerify proves a secret or restricted key: GET /v1/balance
+// (Stripe's "Retrieve balance", https://docs.stripe.com/api/balance/balance_retrieve),
+// read-only and free of side effects, with the key as Bearer (stripe.json's
+// bearerAuth). It is not in the excerpt stripe.json. A restricted key
+// without the Balance read permission is refused (403), with Stripe's
+// message naming the permission.
+func stripeVerify() *spec {
+	return &spec{build: func(_ args, _ Request, c *call) error {
+		c.path = "/balance"
+		return nil
 	}}
 }
