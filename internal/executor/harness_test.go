@@ -192,7 +192,7 @@ type env struct {
 	sealer  *seal.Sealer
 	exec    *executor.Executor
 
-	slack, stripe, trello, gmail *upstream
+	slack, stripe, trello, gmail, discord *upstream
 	google                       *oauthtest.Server // Google's token endpoint
 }
 
@@ -219,11 +219,12 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.stripe = newUpstream(t, answer(200, stripeOK))
 	e.trello = newUpstream(t, answer(200, trelloOK))
 	e.gmail = newUpstream(t, answer(200, gmailOK))
+	e.discord = newUpstream(t, discordAPI)
 	// Google keeps the refresh token: a refresh answers none.
 	e.google = oauthtest.New(t, oauthtest.Options{ClientID: "google-client-id", ClientSecret: "google-client-secret"})
 
 	var ints []nangofake.Integration
-	for _, id := range []string{"slack", "stripe", "trello"} {
+	for _, id := range []string{"slack", "stripe", "trello", "discord"} {
 		m, _ := registry.Default().Lookup(id)
 		ints = append(ints, nangofake.Integration{UniqueKey: m.ProviderConfigKey, Provider: m.NangoProvider})
 	}
@@ -267,7 +268,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.exec = executor.New(executor.Deps{
 		Store: e.store, Registry: reg, Router: rt, Providers: connecttest.Providers(opts), Tokens: tokens, HTTP: httpClient, Actions: cat,
 		Now: now, Wait: o.wait, Lease: o.lease, AppCredentials: o.app,
-		BaseURLs: map[string]string{"slack": e.slack.URL, "stripe": e.stripe.URL, "gmail": e.gmail.URL},
+		BaseURLs: map[string]string{"slack": e.slack.URL, "stripe": e.stripe.URL, "gmail": e.gmail.URL, "discord": e.discord.URL},
 	})
 	return e
 }

@@ -4,12 +4,14 @@ package executor_test
 // as the executor runs them.
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/executor"
 )
 
 const stripeSecret = "sk_test_51ExecutorStepTwoKey000"
@@ -104,3 +106,85 @@ func TestExecuteWithSharedConnection(t *testing.T) {
 }
 
 type crossOrg struct{ org, user, conn string }
+
+// discordAPI stands in for Discord: channel 111 is in guild G1, channel
+// 222 in guild G2; the user (any bearer token) is in G1 only.
+func discordAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/api/v10/channels/111111111111111111":
+		io.WriteString(w, `{"id":"111111111111111111","type":0,"guild_id":"G1"}`)
+	case r.Method == http.MethodGet && r.URL.Path == "/api/v10/channels/222222222222222222":
+		io.WriteString(w, `{"id":"222222222222222222","type":0,"guild_id":"G2"}`)
+	case r.Method == http.MethodGet && r.URL.Path == "/api/v10/users/@me/guilds":
+		io.WriteString(w, `[{"id":"G1","name":"Acme"}]`)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/messages"):
+		io.WriteString(w, `{"id":"333333333333333333","channel_id":"111111111111111111","content":"hi"}`)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"message":"Unknown Channel","code":10003}`)
+	}
+}
+
+// TestExecuteWithAppCredential: Discord's send_message posts as the
+// deployment's bot, in a channel of one of the user's own servers, which
+// the user's Nango connection says.
+func TestExecuteWithAppCredential(t *testing.T) {
+	const bot = "discord-bot-token-of-the-deployment"
+	node := func(channel string) executor.Input {
+		return in("acme", "u1", "integration.discord.send_message", map[string]any{"channel_id": channel, "content": "hi"})
+	}
+	t.Run("posts as the bot", func(t *testing.T) {
+		e := newEnv(t, envOptions{app: map[string]string{"discord_bot_token": bot}})
+		e.nangoConn("acme", "u1", "discord")
+		out, err := e.exec.Execute(t.Context(), node("111111111111111111"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Route.Step != 1 {
+			t.Errorf("route %+v, want step 1 (the user's Nango connection)", out.Route)
+		}
+		var post, guilds *recorded
+		for _, c := range e.discord.calls() {
+			switch {
+			case c.Method == http.MethodPost:
+				post = &c
+			case c.Path == "/api/v10/users/@me/guilds":
+				guilds = &c
+			}
+		}
+		if post == nil || post.Header.Get("Authorization") != "Bot "+bot {
+			t.Fatalf("the message was not posted with the bot token: %+v", post)
+		}
+		if guilds == nil || !strings.HasPrefix(guilds.Header.Get("Authorization"), "Bearer ") || strings.Contains(guilds.Header.Get("Authorization"), bot) {
+			t.Fatalf("the user's guilds were not read with the user's token: %+v", guilds)
+		}
+		if strings.Contains(mustJSON(t, out), bot) {
+			t.Fatal("the output holds the bot token")
+		}
+	})
+	t.Run("refuses a channel outside the user's servers", func(t *testing.T) {
+		e := newEnv(t, envOptions{app: map[string]string{"discord_bot_token": bot}})
+		e.nangoConn("acme", "u1", "discord")
+		_, err := e.exec.Execute(t.Context(), node("222222222222222222"))
+		if xe := errName(t, err); xe.Name != "Connectors.InvalidInput" || strings.Contains(xe.Message, bot) {
+			t.Fatalf("%s: %s", xe.Name, xe.Message)
+		}
+		for _, c := range e.discord.calls() {
+			if c.Method == http.MethodPost {
+				t.Fatal("a message was posted in another server's channel")
+			}
+		}
+	})
+	t.Run("without the bot token", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		e.nangoConn("acme", "u1", "discord")
+		_, err := e.exec.Execute(t.Context(), node("111111111111111111"))
+		if xe := errName(t, err); xe.Name != "Connectors.Internal" || !strings.Contains(xe.Message, "discord_bot_token") {
+			t.Fatalf("%s: %s", xe.Name, xe.Message)
+		}
+		if n := e.discord.count(); n != 0 {
+			t.Errorf("%d requests to Discord without a bot token", n)
+		}
+	})
+}
