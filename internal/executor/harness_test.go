@@ -172,11 +172,11 @@ const (
 
 // envOptions tune newEnv.
 type envOptions struct {
-	dynamo   bool          // DynamoDB on moto instead of boltstore
-	clock    *clock        // nil: real time
-	tokenTTL time.Duration // fake Nango's token lifetime
-	wait     time.Duration // executor.Deps.Wait
-	lease    time.Duration // executor.Deps.Lease
+	dynamo   bool              // DynamoDB on moto instead of boltstore
+	clock    *clock            // nil: real time
+	tokenTTL time.Duration     // fake Nango's token lifetime
+	wait     time.Duration     // executor.Deps.Wait
+	lease    time.Duration     // executor.Deps.Lease
 	app      map[string]string // executor.Deps.AppCredentials
 }
 
@@ -193,7 +193,7 @@ type env struct {
 	exec    *executor.Executor
 
 	slack, stripe, trello, gmail, discord *upstream
-	google                       *oauthtest.Server // Google's token endpoint
+	google                                *oauthtest.Server // Google's token endpoint
 }
 
 func newEnv(t testing.TB, o envOptions) *env {

@@ -37,7 +37,10 @@ var keyTestCalls = []keyTestCall{
 		jsonError(http.StatusUnauthorized, `{"status":"error","message":"Authentication credentials not found (sandbox)","category":"INVALID_AUTHENTICATION"}`)},
 	{http.MethodGet, "/1/members/me", exactly("api.trello.com"),
 		`{"id":"5abbe4b7ddc1b351ef961414","username":"sandbox","fullName":"Sandbox User"}`,
-		func(w http.ResponseWriter) { w.WriteHeader(http.StatusUnauthorized); io.WriteString(w, "invalid key (sandbox)") }},
+		func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, "invalid key (sandbox)")
+		}},
 	{http.MethodPost, "/admin/api/2026-04/graphql.json", func(h string) bool { return strings.HasSuffix(h, ".myshopify.com") },
 		`{"data":{"shop":{"name":"Sandbox Shop"}}}`,
 		jsonError(http.StatusUnauthorized, `{"errors":"[API] Invalid API key or access token (sandbox)"}`)},

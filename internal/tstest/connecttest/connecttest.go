@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
-	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/adapter/nango"
+	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/credentials"
