@@ -19,7 +19,9 @@ const (
 	trelloToken = "ATTAabcdefabcdefabcdefabcdefabcdef0123"
 )
 
-func trelloFields() map[string]string { return map[string]string{"api_key": trelloKey, "token": trelloToken} }
+func trelloFields() map[string]string {
+	return map[string]string{"api_key": trelloKey, "token": trelloToken}
+}
 
 func newProvider(verify func(connectors.Credentials) error) (*apikey.Provider, *int) {
 	calls := 0
