@@ -40,9 +40,11 @@ type provider struct {
 	classify func(status int, body []byte) (code, message string)
 }
 
-// proxied reports whether a request with c goes through Nango's proxy.
+// proxied reports whether a request with c goes through the connection's
+// proxy: always when its provider keeps the credentials (c.ViaProxy), and
+// for the connectors whose requests Nango signs.
 func (p *provider) proxied(c connectors.Credentials) bool {
-	return p.viaProxy != nil && p.viaProxy(c)
+	return c.ViaProxy || (p.viaProxy != nil && p.viaProxy(c))
 }
 
 // spec is an Action: parameters, a request builder and its provider.

@@ -51,6 +51,10 @@ type Credentials struct {
 	// ConnectionConfig is the connection's non-secret configuration from
 	// Nango (instance_url for Salesforce, subdomain for Shopify, ...).
 	ConnectionConfig map[string]string
+	// ViaProxy says the provider keeps the credentials and sends every
+	// request itself (Composio's and Panora's proxies): an action sends
+	// through the connection's Proxy, with no credential of its own.
+	ViaProxy bool
 }
 
 // Secrets lists the credential values, for scrubbing them from provider text.

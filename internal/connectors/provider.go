@@ -94,6 +94,11 @@ type ConnectFlow struct {
 type CompleteRequest struct {
 	Connector         string
 	ProviderConfigKey string
+	// OrganizationID and UserID are whom the flow is for (its state's), so
+	// that a provider that files connections under its own user (Panora's
+	// linked users) can find this one.
+	OrganizationID string
+	UserID         string
 	ConnectionID      string // the provider's connection id, when the provider made the connection
 	Code              string // an authorization code to exchange, when the service does
 	Verifier          string // what ConnectFlow.Verifier said
