@@ -99,9 +99,9 @@ type CompleteRequest struct {
 	// linked users) can find this one.
 	OrganizationID string
 	UserID         string
-	ConnectionID      string // the provider's connection id, when the provider made the connection
-	Code              string // an authorization code to exchange, when the service does
-	Verifier          string // what ConnectFlow.Verifier said
+	ConnectionID   string // the provider's connection id, when the provider made the connection
+	Code           string // an authorization code to exchange, when the service does
+	Verifier       string // what ConnectFlow.Verifier said
 	// Fields are credentials a user submitted (an API key and what goes
 	// with it), by the registry's field names, when the provider tests
 	// them instead of running a flow.
