@@ -32,6 +32,7 @@ import (
 	"github.com/automators/connectors/internal/adapter/lambdatask"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
+	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/config"
 	"github.com/automators/connectors/internal/connect"
@@ -62,6 +63,11 @@ type Options struct {
 	// Now is the clock of the connection service and the token lifecycle
 	// (default time.Now), for tests that move time.
 	Now func() time.Time
+	// APIKeyVerifier tests the credentials users paste (routing step 2,
+	// package apikey). With it, the API-key provider serves; without it
+	// (no connector's test call is wired yet) step 2 has no provider, and
+	// creating an API-key connection answers not_configured.
+	APIKeyVerifier apikey.Verifier
 }
 
 // DataKeyMaxAge is how old an organization's newest data key may grow
@@ -205,7 +211,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 	if err := policy.Validate(reg); err != nil {
 		return nil, fmt.Errorf("ROUTING_POLICY: %w", err)
 	}
-	providers := newProviders(cfg, sec, missing, httpClient, opts)
+	providers := newProviders(cfg, sec, missing, httpClient, reg, opts)
 	return &core{
 		cfg: cfg, sec: sec, secrets: secrets, logger: logger, store: store, http: httpClient,
 		registry: reg, router: router.New(policy), providers: providers,
@@ -216,7 +222,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 
 // newProviders builds the auth providers this deployment serves, one per
 // routing step that has one. Adding a provider is one line here.
-func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue, httpClient *http.Client, opts Options) connectors.Providers {
+func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue, httpClient *http.Client, reg *registry.Registry, opts Options) connectors.Providers {
 	nangoProvider := nango.NotConfigured
 	if sec.NangoSecretKey != "" && cfg.NangoHost != "" {
 		nangoProvider = nango.NewProvider(nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(httpClient)), cfg.NangoHost)
@@ -232,10 +238,14 @@ func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue,
 		microsoft.Missing = oauthMissing(missing, MissingMicrosoftID, MissingMicrosoftSecret, MissingPublicURL)
 		servers = map[string]*legacyoauth.Provider{"gmail": google, "outlook": microsoft}
 	}
-	return connectors.NewProviders(
+	ps := []connectors.Provider{
 		nangoProvider,
 		legacyoauth.NewProvider(legacyoauth.New(httpClient, servers)),
-	)
+	}
+	if opts.APIKeyVerifier != nil {
+		ps = append(ps, apikey.New(reg, opts.APIKeyVerifier, opts.Now))
+	}
+	return connectors.NewProviders(ps...)
 }
 
 // verifier is the bearer-token check of the HTTP API; without a JWT key,
