@@ -48,17 +48,21 @@ endef
 # kebab case (internal/local/samtemplate.FolderFor); the tests check both lists.
 LAMBDAS := NangoAuthorizeFunction NangoCallbackFunction NangoRefreshFunction \
 	NangoListConnectionsFunction NangoGetConnectionFunction NangoDeleteConnectionFunction \
+	NangoCreateConnectionFunction NangoRotateCredentialsFunction NangoUpdateConnectionFunction \
 	NangoWebhookFunction ExecuteConnectorFunction ConnectionSweeperFunction
 
-build-NangoAuthorizeFunction:        ; $(call lambda-build,nango-authorize)
-build-NangoCallbackFunction:         ; $(call lambda-build,nango-callback)
-build-NangoRefreshFunction:          ; $(call lambda-build,nango-refresh)
-build-NangoListConnectionsFunction:  ; $(call lambda-build,nango-list-connections)
-build-NangoGetConnectionFunction:    ; $(call lambda-build,nango-get-connection)
-build-NangoDeleteConnectionFunction: ; $(call lambda-build,nango-delete-connection)
-build-NangoWebhookFunction:          ; $(call lambda-build,nango-webhook)
-build-ExecuteConnectorFunction:      ; $(call lambda-build,execute-connector)
-build-ConnectionSweeperFunction:     ; $(call lambda-build,connection-sweeper)
+build-NangoAuthorizeFunction:         ; $(call lambda-build,nango-authorize)
+build-NangoCallbackFunction:          ; $(call lambda-build,nango-callback)
+build-NangoRefreshFunction:           ; $(call lambda-build,nango-refresh)
+build-NangoListConnectionsFunction:   ; $(call lambda-build,nango-list-connections)
+build-NangoGetConnectionFunction:     ; $(call lambda-build,nango-get-connection)
+build-NangoDeleteConnectionFunction:  ; $(call lambda-build,nango-delete-connection)
+build-NangoCreateConnectionFunction:  ; $(call lambda-build,nango-create-connection)
+build-NangoRotateCredentialsFunction: ; $(call lambda-build,nango-rotate-credentials)
+build-NangoUpdateConnectionFunction:  ; $(call lambda-build,nango-update-connection)
+build-NangoWebhookFunction:           ; $(call lambda-build,nango-webhook)
+build-ExecuteConnectorFunction:       ; $(call lambda-build,execute-connector)
+build-ConnectionSweeperFunction:      ; $(call lambda-build,connection-sweeper)
 
 .PHONY: help run token test tools vet fmt-check lint-template bench build sizes invoke secrets fuzz clean \
 	$(addprefix build-,$(LAMBDAS))

@@ -63,6 +63,10 @@ type Options struct {
 	// Now is the clock of the connection service and the token lifecycle
 	// (default time.Now), for tests that move time.
 	Now func() time.Time
+	// APIKeyVerifier replaces the connectors' own API-key test calls
+	// (routing step 2), for tests that fake the providers; nil in
+	// production.
+	APIKeyVerifier apikey.Verifier
 }
 
 // DataKeyMaxAge is how old an organization's newest data key may grow
@@ -235,8 +239,11 @@ func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue,
 	}
 	// API keys are tested with the connector's own read-only call, sent
 	// where the actions send theirs.
-	verifyKey := func(ctx context.Context, m registry.Manifest, creds connectors.Credentials) error {
-		return cat.Verify(ctx, httpClient, m.ID, creds, cfg.ProviderBaseURLs[m.ID])
+	verifyKey := opts.APIKeyVerifier
+	if verifyKey == nil {
+		verifyKey = func(ctx context.Context, m registry.Manifest, creds connectors.Credentials) error {
+			return cat.Verify(ctx, httpClient, m.ID, creds, cfg.ProviderBaseURLs[m.ID])
+		}
 	}
 	return connectors.NewProviders(
 		nangoProvider,

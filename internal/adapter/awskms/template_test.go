@@ -16,12 +16,16 @@ import (
 // (sealing needs GenerateDataKey for an organization's first data key and
 // Decrypt for a stored one; opening needs Decrypt). The others get nothing.
 var wantKMS = map[string][]string{
-	"NangoAuthorizeFunction":        {"kms:Decrypt", "kms:GenerateDataKey"}, // seals PKCE verifiers
-	"NangoCallbackFunction":         {"kms:Decrypt", "kms:GenerateDataKey"},
-	"NangoRefreshFunction":          {"kms:Decrypt", "kms:GenerateDataKey"},
-	"NangoDeleteConnectionFunction": {"kms:Decrypt"}, // opens a token to revoke it
-	"ExecuteConnectorFunction":      {"kms:Decrypt", "kms:GenerateDataKey"},
-	"ConnectionSweeperFunction":     {"kms:Decrypt", "kms:GenerateDataKey"},
+	"NangoAuthorizeFunction":         {"kms:Decrypt", "kms:GenerateDataKey"}, // seals PKCE verifiers
+	"NangoCallbackFunction":          {"kms:Decrypt", "kms:GenerateDataKey"},
+	"NangoRefreshFunction":           {"kms:Decrypt", "kms:GenerateDataKey"},
+	"NangoDeleteConnectionFunction":  {"kms:Decrypt"},                        // opens a token to revoke it
+	"NangoCreateConnectionFunction":  {"kms:Decrypt", "kms:GenerateDataKey"}, // seals the API key it tested
+	"NangoRotateCredentialsFunction": {"kms:Decrypt", "kms:GenerateDataKey"}, // seals the new API key
+	"ExecuteConnectorFunction":       {"kms:Decrypt", "kms:GenerateDataKey"},
+	"ConnectionSweeperFunction":      {"kms:Decrypt", "kms:GenerateDataKey"},
+	// NangoUpdateConnectionFunction (share) seals and opens nothing, like
+	// list, get and the webhook.
 }
 
 type cfnTemplate struct {

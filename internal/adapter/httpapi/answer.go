@@ -31,22 +31,23 @@ type ErrorDetail struct {
 
 // statusOf maps a domain error code to its HTTP status.
 var statusOf = map[string]int{
-	connectors.EInvalid:          http.StatusBadRequest,
-	connectors.EInvalidState:     http.StatusBadRequest,
-	connectors.EUnauthorized:     http.StatusUnauthorized,
-	connectors.EForbidden:        http.StatusForbidden,
-	connectors.EOwned:            http.StatusForbidden,
-	connectors.ENotFound:         http.StatusNotFound,
-	connectors.EUnknownConnector: http.StatusNotFound,
-	connectors.EConflict:         http.StatusConflict,
-	connectors.EReauthRequired:   http.StatusConflict,
-	connectors.ETooLarge:         http.StatusRequestEntityTooLarge,
-	connectors.ERateLimited:      http.StatusTooManyRequests,
-	connectors.EUpstream:         http.StatusBadGateway,
-	connectors.EUnavailable:      http.StatusServiceUnavailable,
-	connectors.ENotConfigured:    http.StatusServiceUnavailable,
-	connectors.ENotImplemented:   http.StatusNotImplemented,
-	connectors.EInternal:         http.StatusInternalServerError,
+	connectors.EInvalid:            http.StatusBadRequest,
+	connectors.EInvalidState:       http.StatusBadRequest,
+	connectors.EInvalidCredentials: http.StatusBadRequest, // the provider refused pasted credentials: the user's to fix
+	connectors.EUnauthorized:       http.StatusUnauthorized,
+	connectors.EForbidden:          http.StatusForbidden,
+	connectors.EOwned:              http.StatusForbidden,
+	connectors.ENotFound:           http.StatusNotFound,
+	connectors.EUnknownConnector:   http.StatusNotFound,
+	connectors.EConflict:           http.StatusConflict,
+	connectors.EReauthRequired:     http.StatusConflict,
+	connectors.ETooLarge:           http.StatusRequestEntityTooLarge,
+	connectors.ERateLimited:        http.StatusTooManyRequests,
+	connectors.EUpstream:           http.StatusBadGateway,
+	connectors.EUnavailable:        http.StatusServiceUnavailable,
+	connectors.ENotConfigured:      http.StatusServiceUnavailable,
+	connectors.ENotImplemented:     http.StatusNotImplemented,
+	connectors.EInternal:           http.StatusInternalServerError,
 }
 
 // Status returns the HTTP status for a domain error code.

@@ -34,7 +34,7 @@ func serve(t *testing.T, mw httpapi.Middleware, h httpapi.HandlerFunc, ev events
 
 func TestStatusOfEveryCode(t *testing.T) {
 	want := map[string]int{
-		connectors.EInvalid: 400, connectors.EInvalidState: 400, connectors.EUnauthorized: 401, connectors.EForbidden: 403,
+		connectors.EInvalid: 400, connectors.EInvalidState: 400, connectors.EInvalidCredentials: 400, connectors.EUnauthorized: 401, connectors.EForbidden: 403,
 		connectors.ENotFound: 404, connectors.EUnknownConnector: 404, connectors.EConflict: 409, connectors.EReauthRequired: 409,
 		connectors.ETooLarge: 413, connectors.ERateLimited: 429, connectors.EUpstream: 502, connectors.EUnavailable: 503,
 		connectors.ENotConfigured: 503, connectors.ENotImplemented: 501, connectors.EInternal: 500, "something-else": 500,
@@ -60,6 +60,7 @@ func TestError(t *testing.T) {
 		{"wrapped domain error", fmt.Errorf("ctx: %w", connectors.Errorf(connectors.EForbidden, "no")), 403, "forbidden", "no", "", false},
 		{"plain error hides its text", errors.New("dial tcp 10.0.0.1: secret detail"), 500, "internal", "internal error", "", false},
 		{"cause hidden", connectors.Wrap(errors.New("SECRET cause"), connectors.EUpstream, "Nango answered an error"), 502, "upstream_error", "Nango answered an error", "", false},
+		{"refused credentials", connectors.Errorf(connectors.EInvalidCredentials, "Stripe refused the key"), 400, "invalid_credentials", "Stripe refused the key", "", false},
 		{"401 challenges", connectors.Errorf(connectors.EUnauthorized, "no token"), 401, "unauthorized", "no token", "", true},
 		{"429 with wait", &connectors.Error{Code: connectors.ERateLimited, Message: "slow down", RetryAfter: 7 * time.Second}, 429, "rate_limited", "slow down", "7", false},
 		{"429 rounds", &connectors.Error{Code: connectors.ERateLimited, Message: "m", RetryAfter: 2600 * time.Millisecond}, 429, "rate_limited", "m", "3", false},

@@ -128,6 +128,9 @@ func TestAttacksOnAuthentication(t *testing.T) {
 			{"nango-list-connections", nil, "", ""},
 			{"nango-get-connection", map[string]string{"connectionId": s.a1.ID}, "", ""},
 			{"nango-delete-connection", map[string]string{"connectionId": s.a1.ID}, "", ""},
+			{"nango-create-connection", nil, "", stripeBody(t, e.stripeKey(t, ""), "")},
+			{"nango-rotate-credentials", map[string]string{"connectionId": s.a1.ID}, "", rotateBody(t, e.stripeKey(t, ""))},
+			{"nango-update-connection", map[string]string{"connectionId": s.a1.ID}, "", `{"shared":true}`},
 		}
 		for _, tk := range tokens {
 			for _, f := range fns {
@@ -143,6 +146,9 @@ func TestAttacksOnAuthentication(t *testing.T) {
 		}
 		if n := e.Nango.Requests(http.MethodDelete, "/connections/"); n != 0 {
 			t.Errorf("refused requests reached Nango: %d deletes", n)
+		}
+		if n := e.keys.calls.Load(); n != 0 {
+			t.Errorf("refused requests had %d keys tested", n)
 		}
 	})
 }
@@ -161,15 +167,17 @@ func TestAttacksOnTenantIsolation(t *testing.T) {
 			roles []string
 			id    func(*testing.T, *seeded) string
 			conn  string
-			ops   string // which of get, refresh, delete to try
+			ops   string // which of get, refresh, delete, credentials (rotate), patch (share) to try
 		}{
-			{"another user's connection", userA2, orgA, nil, id(&s.a1), "slack", "grd"},
-			{"another organization's connection", userB1, orgB, nil, id(&s.a1), "slack", "grd"},
-			{"another organization's admin", "admin-b", orgB, []string{"admin"}, id(&s.a1), "slack", "grd"},
-			{"admin of org A on org B's connection", adminA, orgA, []string{"admin"}, id(&s.b1), "slack", "grd"},
-			{"same id in another organization", userA1, orgA, nil, id(&s.b1), "slack", "grd"},
-			{"unknown connection", userA1, orgA, nil, func(*testing.T, *seeded) string { return "no-such-connection" }, "slack", "grd"},
-			{"overlong id", userA1, orgA, nil, func(*testing.T, *seeded) string { return strings.Repeat("i", 300) }, "slack", "grd"},
+			{"another user's connection", userA2, orgA, nil, id(&s.a1), "slack", "grdcp"},
+			{"another organization's connection", userB1, orgB, nil, id(&s.a1), "slack", "grdcp"},
+			{"another organization's admin", "admin-b", orgB, []string{"admin"}, id(&s.a1), "slack", "grdcp"},
+			{"admin of org A on org B's connection", adminA, orgA, []string{"admin"}, id(&s.b1), "slack", "grdcp"},
+			{"same id in another organization", userA1, orgA, nil, id(&s.b1), "slack", "grdc"},
+			{"same id in another organization, as its admin", adminA, orgA, []string{"admin"}, id(&s.b1), "slack", "p"},
+			{"unknown connection", userA1, orgA, nil, func(*testing.T, *seeded) string { return "no-such-connection" }, "slack", "grdc"},
+			{"unknown connection, as an admin", adminA, orgA, []string{"admin"}, func(*testing.T, *seeded) string { return "no-such-connection" }, "slack", "p"},
+			{"overlong id", userA1, orgA, nil, func(*testing.T, *seeded) string { return strings.Repeat("i", 300) }, "slack", "grdcp"},
 			{"own connection under another connector", userA2, orgA, nil, id(&s.a2), "slack", "r"},
 		} {
 			if strings.Contains(who.ops, "g") {
@@ -186,6 +194,16 @@ func TestAttacksOnTenantIsolation(t *testing.T) {
 			if strings.Contains(who.ops, "d") {
 				attacks = append(attacks, attack{who.name + "/delete", func(t *testing.T, s *seeded) request {
 					return request{Fn: "nango-delete-connection", Token: s.token(t, who.user, who.org, who.roles...), Params: map[string]string{"connectionId": who.id(t, s)}}
+				}, 404, connectors.ENotFound})
+			}
+			if strings.Contains(who.ops, "c") {
+				attacks = append(attacks, attack{who.name + "/rotate credentials", func(t *testing.T, s *seeded) request {
+					return rotateReq(s.token(t, who.user, who.org, who.roles...), who.id(t, s), rotateBody(t, s.stripeKey(t, "")))
+				}, 404, connectors.ENotFound})
+			}
+			if strings.Contains(who.ops, "p") {
+				attacks = append(attacks, attack{who.name + "/share", func(t *testing.T, s *seeded) request {
+					return updateReq(s.token(t, who.user, who.org, who.roles...), who.id(t, s), `{"shared":true}`)
 				}, 404, connectors.ENotFound})
 			}
 		}

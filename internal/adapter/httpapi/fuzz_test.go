@@ -15,8 +15,10 @@ import (
 	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/adapter/httpapi"
 	"github.com/automators/connectors/internal/auth"
+	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/local/nangofake"
+	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/wiring"
 )
 
@@ -46,6 +48,9 @@ func FuzzRequestDecoding(f *testing.F) {
 	}
 	app, err := wiring.New(context.Background(), "fuzz", wiring.Options{
 		Getenv: func(k string) string { return vars[k] }, Store: store, LogOutput: io.Discard,
+		// API keys are tested by a fake that takes any (the create and
+		// rotate routes are explored past their provider).
+		APIKeyVerifier: func(context.Context, registry.Manifest, connectors.Credentials) error { return nil },
 	})
 	if err != nil {
 		f.Fatal(err)
@@ -64,11 +69,18 @@ func FuzzRequestDecoding(f *testing.F) {
 		f.Fatal(err)
 	}
 
+	// which picks a handler by its place in names (sorted): 0 authorize,
+	// 1 callback, 2 create-connection, 3 delete-connection, 4
+	// get-connection, 5 list-connections, 6 refresh, 7 rotate-credentials,
+	// 8 update-connection, 9 webhook.
 	f.Add(uint8(0), `{"connectionId":"c1"}`, "state=x&connection_id=y", "slack", false, true)
 	f.Add(uint8(1), `{`, "limit=0&cursor=%%%", "../../etc", true, true)
-	f.Add(uint8(2), strings.Repeat("a", 70000), "redirect_uri=javascript:alert(1)", "", false, true)
-	f.Add(uint8(3), `{"type":"auth"}`, "", "gmail", true, false)
-	f.Add(uint8(4), `null`, "scope=organization&status=nope", "\x00", false, true)
+	f.Add(uint8(3), strings.Repeat("a", 70000), "redirect_uri=javascript:alert(1)", "", false, true)
+	f.Add(uint8(4), `{"type":"auth"}`, "", "gmail", true, false)
+	f.Add(uint8(5), `null`, "scope=organization&status=nope", "\x00", false, true)
+	f.Add(uint8(2), `{"connector":"stripe","credentials":{"secret_key":"sk_test_0123456789abcdef"},"label":"l"}`, "", "", false, true)
+	f.Add(uint8(7), `{"credentials":{"secret_key":42}}`, "", "key-x", false, true)
+	f.Add(uint8(8), `{"shared":true}`, "", "c1", false, true)
 	f.Fuzz(func(t *testing.T, which uint8, body, rawQuery, param string, b64, authed bool) {
 		name := names[int(which)%len(names)]
 		req := events.APIGatewayV2HTTPRequest{

@@ -74,6 +74,7 @@ type env struct {
 	store    *recordingStore
 	rawStore func(t *testing.T) []byte // every byte the adapter keeps
 	clock    *clock
+	keys     *keyVerifier // the connectors' test calls of API keys (step 2)
 
 	mu      sync.Mutex
 	secrets []string // values that must never appear in an answer or a log
@@ -92,7 +93,7 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	e := &env{clock: &clock{}}
+	e := &env{clock: &clock{}, keys: &keyVerifier{}}
 	e.Env = apitest.New(t, kind, apitest.Options{
 		Name:      "test",
 		UserAgent: "httpapi-test",
@@ -109,6 +110,8 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 		NangoHost:    o.nangoHost,
 		HTTPClient:   o.httpClient,
 		Now:          e.clock.Now,
+		// API keys are tested by a fake of the providers' test calls.
+		APIKeyVerifier: e.keys.verify,
 		// The SDK's default retries stay on: moto_server sometimes drops a
 		// response under load, and the store recognises a retried write that
 		// had landed as its own (dynamostore's lost-answer test).

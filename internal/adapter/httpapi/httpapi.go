@@ -7,9 +7,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/automators/connectors/internal/connect"
@@ -58,8 +61,8 @@ func (a *API) Handlers() map[string]http.Handler {
 	return out
 }
 
-// Connection is the JSON form of a connection. It has no field for any
-// token, by construction.
+// Connection is the JSON form of a connection, as one caller sees it. It
+// has no field for any token, API key or other credential, by construction.
 type Connection struct {
 	ID                string            `json:"id"`
 	Connector         string            `json:"connector"`
@@ -73,10 +76,15 @@ type Connection struct {
 	UpdatedAt         time.Time         `json:"updatedAt"`
 	LastRefreshedAt   *time.Time        `json:"lastRefreshedAt"`
 	ExpiresAt         *time.Time        `json:"expiresAt"`
+	Label             *string           `json:"label"`  // null when the connection has none
+	Shared            bool              `json:"shared"` // shared with the organization by an admin
+	// ReadOnly is set when the caller may see the connection but not
+	// change it: a connection another member shared with the organization.
+	ReadOnly bool `json:"readOnly"`
 }
 
-// ToJSON converts a connection to its JSON form.
-func ToJSON(c *connectors.Connection) Connection {
+// ToJSON converts a connection to its JSON form as p, the caller, sees it.
+func ToJSON(c *connectors.Connection, p connectors.Principal) Connection {
 	scopes := c.Scopes
 	if scopes == nil {
 		scopes = []string{}
@@ -86,7 +94,15 @@ func ToJSON(c *connectors.Connection) Connection {
 		UserID: c.UserID, OrganizationID: c.OrganizationID, Status: c.Status, Scopes: scopes,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastRefreshedAt: optionalTime(c.LastRefreshedAt), ExpiresAt: optionalTime(c.ExpiresAt),
+		Label: optionalString(c.Label), Shared: c.Shared, ReadOnly: !c.OwnedBy(p),
 	}
+}
+
+func optionalString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func optionalTime(t time.Time) *time.Time {
@@ -169,7 +185,13 @@ func (a *API) callbackHandler() HandlerFunc {
 			Redirect(w, withQuery(res.RedirectURI, url.Values{"status": {"success"}, "connection_id": {res.Connection.ID}}))
 			return nil
 		}
-		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(res.Connection)})
+		// The state's user is the caller: the connection was just
+		// recorded as theirs.
+		owner := connectors.Principal{UserID: res.Connection.UserID, OrganizationID: res.Connection.OrganizationID}
+		if caller != nil {
+			owner = *caller
+		}
+		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(res.Connection, owner)})
 		return nil
 	}
 }
@@ -190,7 +212,7 @@ func (a *API) refreshHandler() HandlerFunc {
 		if err != nil {
 			return err
 		}
-		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(c)})
+		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(c, p)})
 		return nil
 	})
 }
@@ -226,7 +248,7 @@ func (a *API) listHandler() HandlerFunc {
 		}
 		out := listBody{Connections: make([]Connection, 0, len(page.Connections))}
 		for _, c := range page.Connections {
-			out.Connections = append(out.Connections, ToJSON(c))
+			out.Connections = append(out.Connections, ToJSON(c, p))
 		}
 		if page.NextCursor != "" {
 			out.NextCursor = &page.NextCursor
@@ -243,7 +265,7 @@ func (a *API) getHandler() HandlerFunc {
 		if err != nil {
 			return err
 		}
-		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(c)})
+		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(c, p)})
 		return nil
 	})
 }
@@ -257,6 +279,118 @@ func (a *API) deleteHandler() HandlerFunc {
 		NoContent(w)
 		return nil
 	})
+}
+
+// createHandler serves POST /api/v1/nango/connections: a connection made
+// with credentials the user pasted (an API key or token), which the
+// service tests at the provider before it stores them. The same
+// credentials posted again by the same user answer the same connection.
+func (a *API) createHandler() HandlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p connectors.Principal) error {
+		var body struct {
+			Connector   string            `json:"connector"`
+			Credentials map[string]string `json:"credentials"`
+			Label       string            `json:"label"`
+		}
+		if err := DecodeJSON(r, &body); err != nil {
+			return err
+		}
+		switch {
+		case body.Connector == "":
+			return connectors.Errorf(connectors.EInvalid, "connector is required")
+		case len(body.Credentials) == 0:
+			return connectors.Errorf(connectors.EInvalid, "credentials is required")
+		}
+		c, err := a.svc.Create(r.Context(), p, connect.CreateParams{Connector: body.Connector, Credentials: body.Credentials, Label: body.Label})
+		if err != nil {
+			return withoutCredentials(err, body.Credentials)
+		}
+		w.Header().Set("Location", BasePath+"/connections/"+url.PathEscape(c.ID))
+		WriteJSON(w, http.StatusCreated, connectionBody{ToJSON(c, p)})
+		return nil
+	})
+}
+
+// rotateHandler serves PUT /api/v1/nango/connections/{connectionId}/credentials:
+// new credentials for an API-key connection, tested like the first ones;
+// a refusal keeps the old ones.
+func (a *API) rotateHandler() HandlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p connectors.Principal) error {
+		var body struct {
+			Credentials map[string]string `json:"credentials"`
+		}
+		if err := DecodeJSON(r, &body); err != nil {
+			return err
+		}
+		if len(body.Credentials) == 0 {
+			return connectors.Errorf(connectors.EInvalid, "credentials is required")
+		}
+		c, err := a.svc.RotateCredentials(r.Context(), p, r.PathValue("connectionId"), body.Credentials)
+		if err != nil {
+			return withoutCredentials(err, body.Credentials)
+		}
+		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(c, p)})
+		return nil
+	})
+}
+
+// updateHandler serves PATCH /api/v1/nango/connections/{connectionId}:
+// an admin shares a connection with the organization, or stops sharing it.
+func (a *API) updateHandler() HandlerFunc {
+	return a.authed(func(w http.ResponseWriter, r *http.Request, p connectors.Principal) error {
+		var body struct {
+			Shared *bool `json:"shared"`
+		}
+		if err := DecodeJSON(r, &body); err != nil {
+			return err
+		}
+		if body.Shared == nil {
+			return connectors.Errorf(connectors.EInvalid, "shared is required")
+		}
+		c, err := a.svc.Share(r.Context(), p, r.PathValue("connectionId"), *body.Shared)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, connectionBody{ToJSON(c, p)})
+		return nil
+	})
+}
+
+// minRedacted is the shortest submitted value withoutCredentials looks
+// for: no provider issues a shorter secret, and shorter strings would
+// match ordinary words of a message.
+const minRedacted = 4
+
+// withoutCredentials returns err with every submitted credential value
+// (of at least minRedacted bytes) cut out of its message and its cause, so
+// that neither the answer nor the log line can carry one, whatever a
+// provider's refusal said. The code, retry delay and temporariness stay.
+func withoutCredentials(err error, fields map[string]string) error {
+	var found []string
+	for _, v := range fields {
+		if len(v) >= minRedacted && strings.Contains(err.Error(), v) {
+			found = append(found, v)
+		}
+	}
+	if len(found) == 0 {
+		return err
+	}
+	// Longest first: a value inside another is not left half cut.
+	slices.SortFunc(found, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(found))
+	for _, v := range found {
+		pairs = append(pairs, v, "[redacted]")
+	}
+	cut := strings.NewReplacer(pairs...)
+	var ce *connectors.Error
+	if !errors.As(err, &ce) {
+		return errors.New(cut.Replace(err.Error())) // still internal
+	}
+	return &connectors.Error{
+		Code: ce.Code, Message: cut.Replace(ce.Message),
+		RetryAfter: ce.RetryAfter, Temporary: ce.Temporary,
+		Err: errors.New(cut.Replace(err.Error())),
+	}
 }
 
 // webhookHandler serves POST /api/v1/nango/webhooks: Nango-signed, no JWT.

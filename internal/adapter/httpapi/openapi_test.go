@@ -110,8 +110,8 @@ func TestOpenAPIDocumentCoversEveryFunction(t *testing.T) {
 	if !doc.IsOpenAPI31OrLater() {
 		t.Fatalf("openapi.yaml is %s, want 3.1", doc.OpenAPI)
 	}
-	if got := doc.Paths.Len(); got != 6 {
-		t.Errorf("document has %d paths, want 6", got)
+	if got := doc.Paths.Len(); got != 7 {
+		t.Errorf("document has %d paths, want 7", got)
 	}
 	for fn, rt := range routes {
 		item := doc.Paths.Value(rt.Path)
@@ -133,7 +133,10 @@ func TestValidatorRejectsNonConformingAnswers(t *testing.T) {
 		return h
 	}
 	conn := `{"id":"c1","connector":"slack","authProvider":"nango","providerConfigKey":"slack","userId":"u","organizationId":"o",` +
-		`"status":"active","scopes":[],"createdAt":"2026-01-02T03:04:05Z","updatedAt":"2026-01-02T03:04:05Z","lastRefreshedAt":null,"expiresAt":null}`
+		`"status":"active","scopes":[],"createdAt":"2026-01-02T03:04:05Z","updatedAt":"2026-01-02T03:04:05Z","lastRefreshedAt":null,"expiresAt":null,` +
+		`"label":null,"shared":false,"readOnly":false}`
+	keyConn := strings.NewReplacer(`"authProvider":"nango"`, `"authProvider":"api_key"`, `"providerConfigKey":"slack"`, `"providerConfigKey":""`,
+		`"label":null`, `"label":"Stripe live"`).Replace(conn)
 	errBody := func(code string) string {
 		return `{"error":{"code":"` + code + `","message":"m","requestId":"r"}}`
 	}
@@ -146,6 +149,17 @@ func TestValidatorRejectsNonConformingAnswers(t *testing.T) {
 		{"valid connection", "nango-get-connection", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders(), Body: `{"connection":` + conn + `}`}, false},
 		{"valid 401", "nango-get-connection", events.APIGatewayV2HTTPResponse{StatusCode: 401, Headers: jsonHeaders("WWW-Authenticate", "Bearer"), Body: errBody("unauthorized")}, false},
 		{"valid 204", "nango-delete-connection", events.APIGatewayV2HTTPResponse{StatusCode: 204}, false},
+		{"valid 201", "nango-create-connection", events.APIGatewayV2HTTPResponse{StatusCode: 201, Headers: jsonHeaders("Location", basePath+"/connections/c1"), Body: `{"connection":` + keyConn + `}`}, false},
+		{"valid rotate", "nango-rotate-credentials", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders(), Body: `{"connection":` + keyConn + `}`}, false},
+		{"valid share", "nango-update-connection", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders(), Body: `{"connection":` + strings.Replace(conn, `"shared":false`, `"shared":true`, 1) + `}`}, false},
+		{"valid invalid_credentials", "nango-create-connection", events.APIGatewayV2HTTPResponse{StatusCode: 400, Headers: jsonHeaders(), Body: errBody("invalid_credentials")}, false},
+		{"201 without Location", "nango-create-connection", events.APIGatewayV2HTTPResponse{StatusCode: 201, Headers: jsonHeaders(), Body: `{"connection":` + keyConn + `}`}, true},
+		{"200 for create", "nango-create-connection", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders(), Body: `{"connection":` + keyConn + `}`}, true},
+		{"readOnly missing", "nango-get-connection", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders(), Body: `{"connection":` + strings.Replace(conn, `,"readOnly":false`, "", 1) + `}`}, true},
+		{"label not a string", "nango-get-connection", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders(), Body: `{"connection":` + strings.Replace(conn, `"label":null`, `"label":7`, 1) + `}`}, true},
+		{"credentials field", "nango-create-connection", events.APIGatewayV2HTTPResponse{StatusCode: 201, Headers: jsonHeaders("Location", "/x"),
+			Body: `{"connection":` + strings.Replace(keyConn, `"id":"c1",`, `"id":"c1","credentials":{"secret_key":"sk_live_x"},`, 1) + `}`}, true},
+		{"share answers no 502", "nango-update-connection", events.APIGatewayV2HTTPResponse{StatusCode: 502, Headers: jsonHeaders(), Body: errBody("upstream_error")}, true},
 		{"undeclared status", "nango-get-connection", events.APIGatewayV2HTTPResponse{StatusCode: 418, Headers: jsonHeaders(), Body: errBody("internal")}, true},
 		{"status not of this operation", "nango-list-connections", events.APIGatewayV2HTTPResponse{StatusCode: 404, Headers: jsonHeaders(), Body: errBody("not_found")}, true},
 		{"missing field", "nango-get-connection", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders(), Body: `{"connection":` + strings.Replace(conn, `"status":"active",`, "", 1) + `}`}, true},

@@ -33,6 +33,9 @@ var routes = []Route{
 	{http.MethodGet, BasePath + "/connections", "nango-list-connections", "NangoListConnectionsFunction", false, (*API).listHandler},
 	{http.MethodGet, BasePath + "/connections/{connectionId}", "nango-get-connection", "NangoGetConnectionFunction", false, (*API).getHandler},
 	{http.MethodDelete, BasePath + "/connections/{connectionId}", "nango-delete-connection", "NangoDeleteConnectionFunction", false, (*API).deleteHandler},
+	{http.MethodPost, BasePath + "/connections", "nango-create-connection", "NangoCreateConnectionFunction", false, (*API).createHandler},
+	{http.MethodPut, BasePath + "/connections/{connectionId}/credentials", "nango-rotate-credentials", "NangoRotateCredentialsFunction", false, (*API).rotateHandler},
+	{http.MethodPatch, BasePath + "/connections/{connectionId}", "nango-update-connection", "NangoUpdateConnectionFunction", false, (*API).updateHandler},
 	{http.MethodPost, BasePath + "/webhooks", "nango-webhook", "NangoWebhookFunction", true, (*API).webhookHandler},
 }
 

@@ -59,6 +59,33 @@ func TestWithQuery(t *testing.T) {
 	}
 }
 
+func TestWithConnectionID(t *testing.T) {
+	raw := []byte(`{"rawPath":"/api/v1/nango/connections/old/credentials","pathParameters":{"connectionId":"old"},` +
+		`"requestContext":{"http":{"path":"/api/v1/nango/connections/old/credentials"},"timeEpoch":1764100800123}}`)
+	out, err := withConnectionID(raw, "key-n/w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		RawPath string            `json:"rawPath"`
+		Params  map[string]string `json:"pathParameters"`
+		Ctx     struct {
+			HTTP      struct{ Path string } `json:"http"`
+			TimeEpoch json.Number           `json:"timeEpoch"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal(out, &ev); err != nil {
+		t.Fatal(err)
+	}
+	const want = "/api/v1/nango/connections/key-n%2Fw/credentials"
+	if ev.Params["connectionId"] != "key-n/w" || ev.RawPath != want || ev.Ctx.HTTP.Path != want || ev.Ctx.TimeEpoch != "1764100800123" {
+		t.Errorf("event %s", out)
+	}
+	if _, err := withConnectionID([]byte(`{"pathParameters":{}}`), "x"); err == nil {
+		t.Error("an event without connectionId was accepted")
+	}
+}
+
 // TestEverySampleEventAnswersSuccess is the acceptance of make invoke: each
 // event of events/ (one per function; local-env.json is sam's variables
 // file, not an event) is seeded and invoked as `make invoke` does, under the

@@ -22,7 +22,8 @@ type providerFakes struct {
 // startProviderFakes starts one fake per connector that has one.
 func startProviderFakes() *providerFakes {
 	return &providerFakes{servers: map[string]*httptest.Server{
-		"slack": httptest.NewServer(slackFake()),
+		"slack":  httptest.NewServer(slackFake()),
+		"stripe": httptest.NewServer(stripeFake()),
 	}}
 }
 
@@ -120,4 +121,24 @@ func slackJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// stripeFake answers Stripe's balance read
+// (https://docs.stripe.com/api/balance/balance_retrieve), the test call of
+// a Stripe API key: a secret or restricted key is accepted, anything else
+// refused with Stripe's 401 error body.
+func stripeFake() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/balance", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		key, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !strings.HasPrefix(key, "sk_") && !strings.HasPrefix(key, "rk_") {
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"type": "invalid_request_error", "message": "Invalid API Key provided"}})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"object": "balance", "livemode": false,
+			"available": []any{map[string]any{"amount": 0, "currency": "usd"}}, "pending": []any{}})
+	})
+	return mux
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/wiring"
 )
@@ -26,6 +27,29 @@ import (
 // names none (get and delete name only the connection's id): the sample
 // events are Slack's.
 const defaultConnector = "slack"
+
+// apiKeyConnector and apiKeyField are those of a seeded API-key connection
+// (the credentials event names only the connection's id): the sample API-key
+// events are Stripe's.
+const (
+	apiKeyConnector = "stripe"
+	apiKeyField     = "secret_key"
+)
+
+// Routes whose sample event needs more than its path's connection.
+const (
+	credentialsRoute = "PUT /api/v1/nango/connections/{connectionId}/credentials"
+	// shareRoute is an admin's: its development token has the admin role
+	// unless -roles says otherwise (adminOnly).
+	shareRoute = "PATCH /api/v1/nango/connections/{connectionId}"
+)
+
+// adminOnly reports whether the event's route serves organization admins
+// only, so that its development token needs the admin role.
+func adminOnly(raw []byte) bool {
+	var ev sampleEvent
+	return json.Unmarshal(raw, &ev) == nil && ev.RouteKey == shareRoute
+}
 
 // sampleEvent is what seeding reads of an event: an API Gateway HTTP API
 // request, or the executor's workflow-node input.
@@ -54,7 +78,10 @@ func principalOf(req request) connectors.Principal {
 //   - a callback gets a fresh state from a real authorize and the connection
 //     its connect session completes at the fake Nango;
 //   - a workflow node gets a connection of its connector for its user and
-//     organization (its provider's API is a local fake, see providers.go).
+//     organization (its provider's API is a local fake, see providers.go);
+//   - new credentials for an API-key connection get one, made by the
+//     service's Create for the token's principal, whose id replaces the
+//     event's (an API-key connection's id is derived from its key).
 //
 // Everything goes through the production code: the connection service
 // (wired by internal/wiring from the function's own environment, on the
@@ -78,6 +105,8 @@ func seed(ctx context.Context, b *backend, p connectors.Principal, raw []byte) (
 		return raw, nil
 	case strings.HasSuffix(ev.RouteKey, "/callback") && ev.Query["state"] != "":
 		return s.callback(ctx, p, ev, raw)
+	case ev.RouteKey == credentialsRoute:
+		return s.apiKeyConnection(ctx, p, raw)
 	}
 	id, err := namedConnection(ev)
 	if err != nil || id == "" {
@@ -123,7 +152,12 @@ func (s *seeder) service(ctx context.Context) (*wiring.App, error) {
 		return s.app, nil
 	}
 	app, err := wiring.New(ctx, "invoke-seed", wiring.Options{
-		Getenv: s.b.getenv,
+		// The seeder makes API-key connections with keys it makes up:
+		// its test call accepts them without asking the provider (the
+		// seeding is not what is invoked, and no provider is reachable
+		// offline). The function keeps its own wiring.
+		APIKeyVerifier: acceptKey,
+		Getenv:         s.b.getenv,
 		// The function logs its own view of the same configuration; a
 		// seeding failure comes back as an error with its context.
 		LogOutput: io.Discard,
@@ -220,6 +254,68 @@ func (s *seeder) workflowNode(ctx context.Context, ev sampleEvent) error {
 	}
 	p := connectors.Principal{UserID: ev.UserID, OrganizationID: ev.OrganizationID}
 	return s.connection(ctx, p, connector, id)
+}
+
+// acceptKey is the seeder's API-key test call: every key passes.
+func acceptKey(context.Context, registry.Manifest, connectors.Credentials) error { return nil }
+
+// apiKeyConnection makes an API-key connection for p through the service's
+// Create, and returns the event with its id in place of the event's.
+func (s *seeder) apiKeyConnection(ctx context.Context, p connectors.Principal, raw []byte) ([]byte, error) {
+	app, err := s.service(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := "sk_test_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	c, err := app.Connections.Create(ctx, p, connect.CreateParams{Connector: apiKeyConnector, Credentials: map[string]string{apiKeyField: key}, Label: "make invoke"})
+	if err != nil {
+		return nil, fmt.Errorf("create an API-key connection for %s/%s: %w", p.OrganizationID, p.UserID, err)
+	}
+	out, err := withConnectionID(raw, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.b.log, "invoke: seeded %s API-key connection %s for %s/%s (table); the event's connectionId is replaced\n",
+		apiKeyConnector, c.ID, p.OrganizationID, p.UserID)
+	return out, nil
+}
+
+// withConnectionID puts id in place of the connection id of an API Gateway
+// event's path: pathParameters, rawPath and requestContext.http.path.
+func withConnectionID(raw []byte, id string) ([]byte, error) {
+	var ev map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // timeEpoch stays as written
+	if err := dec.Decode(&ev); err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	params, _ := ev["pathParameters"].(map[string]any)
+	old, _ := params["connectionId"].(string)
+	if old == "" {
+		return nil, fmt.Errorf("event: no connectionId path parameter")
+	}
+	params["connectionId"] = id
+	swap := func(path any) any {
+		p, ok := path.(string)
+		if !ok {
+			return path
+		}
+		return strings.Replace(p, "/connections/"+url.PathEscape(old), "/connections/"+url.PathEscape(id), 1)
+	}
+	ev["rawPath"] = swap(ev["rawPath"])
+	if rc, ok := ev["requestContext"].(map[string]any); ok {
+		if h, ok := rc["http"].(map[string]any); ok {
+			h["path"] = swap(h["path"])
+		}
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(ev); err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	return out.Bytes(), nil
 }
 
 // withQuery sets query parameters of an API Gateway event, in both

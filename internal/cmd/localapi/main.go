@@ -109,7 +109,7 @@ func corsFromEnv() *localapi.CORS {
 	}
 	return &localapi.CORS{
 		AllowOrigins: list,
-		AllowMethods: []string{"GET", "POST", "DELETE", "OPTIONS"},
+		AllowMethods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 		AllowHeaders: []string{"authorization", "content-type"},
 		MaxAge:       600,
 	}

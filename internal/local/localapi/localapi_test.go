@@ -385,8 +385,8 @@ func TestRoutesFromRepoTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	routes := RoutesFromTemplate(tpl)
-	if len(routes) != 7 {
-		t.Fatalf("%d routes in %s, want 7", len(routes), filepath.Base(path))
+	if len(routes) != 10 {
+		t.Fatalf("%d routes in %s, want 10", len(routes), filepath.Base(path))
 	}
 	var called string
 	handlers := map[string]Handler{}
@@ -408,6 +408,9 @@ func TestRoutesFromRepoTemplate(t *testing.T) {
 		{"GET", "/api/v1/nango/connections", "nango-list-connections"},
 		{"GET", "/api/v1/nango/connections/c1", "nango-get-connection"},
 		{"DELETE", "/api/v1/nango/connections/c1", "nango-delete-connection"},
+		{"POST", "/api/v1/nango/connections", "nango-create-connection"},
+		{"PUT", "/api/v1/nango/connections/c1/credentials", "nango-rotate-credentials"},
+		{"PATCH", "/api/v1/nango/connections/c1", "nango-update-connection"},
 		{"POST", "/api/v1/nango/webhooks", "nango-webhook"},
 	} {
 		called = ""

@@ -128,6 +128,10 @@ var designFunctions = []struct {
 	{"NangoListConnectionsFunction", "nango-list-connections", "GET", "/api/v1/nango/connections", ""},
 	{"NangoGetConnectionFunction", "nango-get-connection", "GET", "/api/v1/nango/connections/{connectionId}", ""},
 	{"NangoDeleteConnectionFunction", "nango-delete-connection", "DELETE", "/api/v1/nango/connections/{connectionId}", ""},
+	// Added on 2026-12-01 (§1's rule for new functions, §6's routes).
+	{"NangoCreateConnectionFunction", "nango-create-connection", "POST", "/api/v1/nango/connections", ""},
+	{"NangoRotateCredentialsFunction", "nango-rotate-credentials", "PUT", "/api/v1/nango/connections/{connectionId}/credentials", ""},
+	{"NangoUpdateConnectionFunction", "nango-update-connection", "PATCH", "/api/v1/nango/connections/{connectionId}", ""},
 	{"NangoWebhookFunction", "nango-webhook", "POST", "/api/v1/nango/webhooks", ""},
 	{"ExecuteConnectorFunction", "execute-connector", "", "", ""},
 	{"ConnectionSweeperFunction", "connection-sweeper", "", "", "rate(15 minutes)"},

@@ -31,6 +31,7 @@ import (
 	"github.com/automators/connectors/internal/adapter/dynamostore"
 	"github.com/automators/connectors/internal/adapter/httpapi"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
+	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
@@ -95,6 +96,9 @@ type Options struct {
 	NangoHost    string            // NANGO_HOST instead of the fake's URL (an unreachable one)
 	HTTPClient   *http.Client      // the app's outbound client; default a 10s timeout
 	Now          func() time.Time  // the app's clock; default time.Now
+	// APIKeyVerifier, when set, is the test call of routing step 2 (API
+	// keys users paste): the deployment then serves API-key connections.
+	APIKeyVerifier apikey.Verifier
 
 	// DynamoDB are the client options of the "dynamodb" store (its HTTP
 	// client, retries).
@@ -196,6 +200,9 @@ func New(t *testing.T, kind string, o Options) *Env {
 		Store:      e.Store,
 		HTTPClient: httpClient,
 		Now:        o.Now,
+		// A test's fake of the connectors' test calls (nil: step 2
+		// has no provider, as deployed today).
+		APIKeyVerifier: o.APIKeyVerifier,
 		OAuthServers: map[string]*legacyoauth.Provider{
 			"gmail":   e.Google.GoogleProvider(PublicURL + BasePath + "/oauth/gmail/callback"),
 			"outlook": legacyoauth.Microsoft(microsoftClientID, sec.MicrosoftClientSecret, PublicURL+BasePath+"/oauth/outlook/callback"),
@@ -411,4 +418,7 @@ type ConnectionJSON struct {
 	UpdatedAt         time.Time  `json:"updatedAt"`
 	LastRefreshedAt   *time.Time `json:"lastRefreshedAt"`
 	ExpiresAt         *time.Time `json:"expiresAt"`
+	Label             *string    `json:"label"`
+	Shared            bool       `json:"shared"`
+	ReadOnly          bool       `json:"readOnly"`
 }

@@ -3,6 +3,9 @@ package coldstart
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,7 +166,8 @@ func answered(res *lambdarie.Result) error {
 		return fmt.Errorf("the function did not start: %v", fe)
 	}
 	var http struct {
-		StatusCode int `json:"statusCode"`
+		StatusCode int    `json:"statusCode"`
+		Body       string `json:"body"`
 	}
 	if json.Unmarshal(res.Payload, &http) == nil && http.StatusCode >= 500 {
 		return fmt.Errorf("HTTP %d: %s", http.StatusCode, res.Payload)
@@ -200,7 +204,7 @@ func newBackend(b testing.TB) *backend {
 	if err := json.Unmarshal([]byte(sec.JSON()), &doc); err != nil {
 		b.Fatal(err)
 	}
-	for _, k := range []string{"google_client_id", "google_client_secret", "microsoft_client_id", "microsoft_client_secret"} {
+	for _, k := range []string{"google_client_id", "google_client_secret", "microsoft_client_id", "microsoft_client_secret", "discord_bot_token"} {
 		doc[k] = k + "-coldstart"
 	}
 	secretJSON, err := json.Marshal(doc)
@@ -216,6 +220,12 @@ func newBackend(b testing.TB) *backend {
 	fake := nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookSigningKey, Integrations: ins})
 	nangoURL := fake.Start()
 	b.Cleanup(fake.Close)
+	// Stripe's balance read, the test call of the sample events' API key.
+	stripe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"object":"balance","livemode":false,"available":[],"pending":[]}`)
+	}))
+	b.Cleanup(stripe.Close)
 
 	token, err := auth.Issue([]byte(sec.JWTHS256Secret), auth.DevClaims{UserID: "user_123", OrgID: "org_456", TTL: time.Hour}, "")
 	if err != nil {
@@ -234,6 +244,7 @@ func newBackend(b testing.TB) *backend {
 			"AWS_REGION=us-east-1",
 			"AWS_EC2_METADATA_DISABLED=true",
 			"NANGO_HOST=" + nangoURL,
+			"PROVIDER_BASE_URLS=stripe=" + stripe.URL,
 			"PUBLIC_URL=https://api.automators.dev",
 			"REDIRECT_ALLOWLIST=https://app.automators.dev",
 			"CORS_ALLOW_ORIGINS=https://app.automators.dev",

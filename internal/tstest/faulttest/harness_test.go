@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/tstest/apitest"
 )
 
@@ -100,6 +101,14 @@ func newEnv(t *testing.T, kind string, opts ...envOptions) *env {
 		GoogleMarker: "LEAKMARK-",
 		Vars:         map[string]string{"PROVIDER_BASE_URLS": "slack=" + e.slack.URL + ",gmail=" + e.gmail.URL},
 		DynamoDB:     dynamoOpts,
+		// API keys (step 2) are tested by a fake provider that refuses a
+		// key holding REFUSED with a reason quoting the key whole.
+		APIKeyVerifier: func(_ context.Context, m registry.Manifest, c connectors.Credentials) error {
+			if key := c.APIKey + c.AccessToken; strings.Contains(key, "REFUSED") {
+				return connectors.Errorf(connectors.EInvalidCredentials, "%s: Invalid API Key provided: %s", m.DisplayName, key)
+			}
+			return nil
+		},
 	})
 	if e.Dynamo != nil {
 		e.scan = func(t *testing.T) []string { return scanTable(t, e.Dynamo, e.Table) }

@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,6 +127,23 @@ func TestLogAudit(t *testing.T) {
 			badSig := nango.SignWebhook(wh, "WRONGKEY-LEAKMARK")
 			add(badSig)
 			ok("bad webhook", e.Do(t, request{Fn: "nango-webhook", Body: string(wh), Headers: map[string]string{nango.HeaderHMAC: badSig}}), 401)
+
+			// API keys: create, rotate, a refusal whose reason quotes the
+			// key; an admin shares and unshares the Slack connection.
+			key, next, refused := "sk_test_LEAKMARK"+rand.Text(), "sk_test_LEAKMARK"+rand.Text(), "sk_test_REFUSEDLEAKMARK"+rand.Text()
+			add(key, next, refused)
+			keyBody := func(k string) string { return fmt.Sprintf(`{"credentials":{"secret_key":%q}}`, k) }
+			stripe := connectionOf(t, ok("create stripe", e.Do(t, request{Fn: "nango-create-connection", Token: tok,
+				Body: fmt.Sprintf(`{"connector":"stripe","label":"live","credentials":{"secret_key":%q}}`, key)}), 201))
+			ok("create refused", e.Do(t, request{Fn: "nango-create-connection", Token: tok,
+				Body: fmt.Sprintf(`{"connector":"stripe","credentials":{"secret_key":%q}}`, refused)}), 400)
+			ok("rotate stripe", e.Do(t, request{Fn: "nango-rotate-credentials", Token: tok, Params: map[string]string{"connectionId": stripe.ID}, Body: keyBody(next)}), 200)
+			ok("rotate refused", e.Do(t, request{Fn: "nango-rotate-credentials", Token: tok, Params: map[string]string{"connectionId": stripe.ID}, Body: keyBody(refused)}), 400)
+			admin := e.Token(t, "admin-fault", orgID, "admin")
+			add(admin)
+			ok("share slack", e.Do(t, request{Fn: "nango-update-connection", Token: admin, Params: map[string]string{"connectionId": slack.ID}, Body: `{"shared":true}`}), 200)
+			ok("unshare slack", e.Do(t, request{Fn: "nango-update-connection", Token: admin, Params: map[string]string{"connectionId": slack.ID}, Body: `{"shared":false}`}), 200)
+			ok("delete stripe", e.Do(t, request{Fn: "nango-delete-connection", Token: tok, Params: map[string]string{"connectionId": stripe.ID}}), 204)
 
 			// Delete both.
 			ok("delete slack", e.Do(t, request{Fn: "nango-delete-connection", Token: tok, Params: map[string]string{"connectionId": slack.ID}}), 204)

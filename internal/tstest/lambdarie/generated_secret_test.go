@@ -4,7 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -162,6 +165,10 @@ func TestFunctionsStartWithTheTemplatesGeneratedSecret(t *testing.T) {
 		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
 		"NANGO_HOST=https://api.nango.dev", "JWT_ISSUER=", "JWT_AUDIENCE=", "JWT_JWKS_URL=", "JWT_ORG_CLAIM=org_id",
 		"REDIRECT_ALLOWLIST=", "CORS_ALLOW_ORIGINS=", "PUBLIC_URL=", "ROUTING_POLICY=", "NANGO_INTEGRATIONS=", "LOG_LEVEL=info",
+		// Not the template's: Stripe, on loopback, refuses the sample
+		// event's docs-only key, as the real one would; the test must not
+		// depend on reaching api.stripe.com.
+		"PROVIDER_BASE_URLS=stripe=" + stripeRefusing(t),
 	}
 	token, err := auth.Issue([]byte(sec.JWTHS256Secret), auth.DevClaims{UserID: sampleUser, OrgID: sampleOrg, TTL: time.Hour}, "")
 	if err != nil {
@@ -180,10 +187,19 @@ func TestFunctionsStartWithTheTemplatesGeneratedSecret(t *testing.T) {
 		{"nango-list-connections", 200, "", ""},
 		{"nango-get-connection", 404, "not_found", ""},
 		{"nango-delete-connection", 404, "not_found", ""},
+		// API keys need no configuration: the key is tested at Stripe.
+		{"nango-create-connection", 400, "invalid_credentials", "Invalid API Key"},
+		{"nango-rotate-credentials", 404, "not_found", ""},
+		{"nango-update-connection", 404, "not_found", ""},
 		{"nango-webhook", 503, "not_configured", "nango_webhook_signing_keys"},
 		{"execute-connector", 0, executeAnswer(), ""},
 		{"connection-sweeper", 0, "", ""},
 	}
+	var folders []string
+	for _, tt := range tests {
+		folders = append(folders, tt.folder)
+	}
+	everyFunction(t, folders)
 	for _, tt := range tests {
 		t.Run(tt.folder, func(t *testing.T) {
 			t.Parallel()
@@ -261,4 +277,16 @@ func withoutQuery(t *testing.T, event []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// stripeRefusing starts a stand-in for Stripe that refuses every key with
+// Stripe's 401 body, and returns its URL.
+func stripeRefusing(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****Only00"}}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -98,7 +102,8 @@ func bootstrap(t testing.TB, pkg string) string {
 type backend struct {
 	env     []string
 	secrets Secrets
-	token   string
+	token   string // the sample user's
+	admin   string // the sample user's, as an admin of the organization
 	store   *dynamostore.Store
 }
 
@@ -113,8 +118,23 @@ func newBackend(t *testing.T) *backend {
 	fake := nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookSigningKey, Integrations: ins})
 	nangoURL := fake.Start()
 	t.Cleanup(fake.Close)
+	// Stripe's balance read, the test call of the sample events' API key.
+	stripe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method != http.MethodGet || r.URL.Path != "/v1/balance" || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer sk_test_") {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided"}}`)
+			return
+		}
+		io.WriteString(w, `{"object":"balance","livemode":false,"available":[],"pending":[]}`)
+	}))
+	t.Cleanup(stripe.Close)
 
 	token, err := auth.Issue([]byte(sec.JWTHS256Secret), auth.DevClaims{UserID: sampleUser, OrgID: sampleOrg, TTL: time.Hour}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := auth.Issue([]byte(sec.JWTHS256Secret), auth.DevClaims{UserID: sampleUser, OrgID: sampleOrg, Roles: []string{"admin"}, TTL: time.Hour}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,12 +146,13 @@ func newBackend(t *testing.T) *backend {
 		"AWS_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true",
 		"NANGO_HOST=" + nangoURL,
+		"PROVIDER_BASE_URLS=stripe=" + stripe.URL,
 		"REDIRECT_ALLOWLIST=https://app.automators.dev",
 		"CORS_ALLOW_ORIGINS=https://app.automators.dev",
 		"LOG_LEVEL=debug",
 	}, sec.Env()...)
 	store := dynamostore.New(client, table, seal.DeriveKey([]byte(sec.StateSigningKey), "cursor"))
-	return &backend{env: env, secrets: sec, token: token, store: store}
+	return &backend{env: env, secrets: sec, token: token, admin: admin, store: store}
 }
 
 // seedConnection stores the sample events' connection, owned by their user.
@@ -152,11 +173,18 @@ func (b *backend) seedConnection(t *testing.T) {
 // event reads a sample event and fills its placeholders.
 func (b *backend) event(t *testing.T, name string) []byte {
 	t.Helper()
+	return b.eventAs(t, name, b.token)
+}
+
+// eventAs reads a sample event and fills its placeholders, with token as
+// its bearer token.
+func (b *backend) eventAs(t *testing.T, name, token string) []byte {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "events", name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := PrepareEvent(raw, b.token, func(body []byte) string { return nango.SignWebhook(body, b.secrets.WebhookSigningKey) })
+	ev, err := PrepareEvent(raw, token, func(body []byte) string { return nango.SignWebhook(body, b.secrets.WebhookSigningKey) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +222,7 @@ func TestFunctionsAnswerSampleEvents(t *testing.T) {
 		code     string // HTTP: error code; executor/sweeper: errorType ("" = success)
 		bodyHas  string // a fragment the body must hold
 		noHeader bool   // remove the authorization header first
+		admin    bool   // the token is an organization admin's
 	}
 	tests := []struct {
 		name, folder string
@@ -209,10 +238,21 @@ func TestFunctionsAnswerSampleEvents(t *testing.T) {
 		{"get", "nango-get-connection", true, want{status: 200, bodyHas: `"connection":{"id":"` + sampleConn + `"`}},
 		{"get unknown", "nango-get-connection", false, want{status: 404, code: "not_found"}},
 		{"delete", "nango-delete-connection", true, want{status: 204}},
+		{"create", "nango-create-connection", false, want{status: 201, bodyHas: `"authProvider":"api_key"`}},
+		{"create without token", "nango-create-connection", false, want{status: 401, code: "unauthorized", noHeader: true}},
+		{"rotate of an unknown connection", "nango-rotate-credentials", false, want{status: 404, code: "not_found"}},
+		{"share", "nango-update-connection", true, want{status: 200, bodyHas: `"shared":true`, admin: true}},
+		{"share as a member", "nango-update-connection", true, want{status: 403, code: "forbidden"}},
+		{"share of an unknown connection", "nango-update-connection", false, want{status: 404, code: "not_found", admin: true}},
 		{"webhook", "nango-webhook", false, want{status: 200, bodyHas: `{"received":true}`}},
 		{"execute without a connection", "execute-connector", false, want{code: executeAnswer()}},
 		{"sweep", "connection-sweeper", false, want{}},
 	}
+	var folders []string
+	for _, tt := range tests {
+		folders = append(folders, tt.folder)
+	}
+	everyFunction(t, folders)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -221,6 +261,9 @@ func TestFunctionsAnswerSampleEvents(t *testing.T) {
 				b.seedConnection(t)
 			}
 			ev := b.event(t, tt.folder)
+			if tt.want.admin {
+				ev = b.eventAs(t, tt.folder, b.admin)
+			}
 			if tt.want.noHeader {
 				ev = withoutHeader(t, ev, "authorization")
 			}
@@ -267,6 +310,21 @@ func TestFunctionsAnswerSampleEvents(t *testing.T) {
 				t.Errorf("body %s does not hold %s", resp.Body, tt.want.bodyHas)
 			}
 		})
+	}
+}
+
+// everyFunction fails the test when a function of template.yaml has none
+// of the folders: a table of cases must grow with the template.
+func everyFunction(t *testing.T, folders []string) {
+	t.Helper()
+	tpl, err := samtemplate.Load(filepath.Join(repoRoot, samtemplate.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range tpl.Functions {
+		if !slices.Contains(folders, f.Folder) {
+			t.Errorf("%s (%s) has no case", f.LogicalID, f.Folder)
+		}
 	}
 }
 
