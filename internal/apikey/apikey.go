@@ -111,7 +111,7 @@ func (*Provider) Revoke(context.Context, *connectors.Connection, *connectors.Tok
 }
 
 // Proxy implements connectors.Provider: requests go directly.
-func (*Provider) Proxy(*connectors.Connection) connectors.Proxy { return nil }
+func (*Provider) Proxy(*connectors.Connection, connectors.Credentials) connectors.Proxy { return nil }
 
 func (p *Provider) manifest(id string) (registry.Manifest, error) {
 	m, ok := p.reg.Lookup(id)

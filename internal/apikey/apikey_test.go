@@ -130,7 +130,7 @@ func TestNoFlow(t *testing.T) {
 	if d, err := p.Revoke(t.Context(), &connectors.Connection{}, nil); err != nil || d == "" {
 		t.Errorf("Revoke: %q, %v", d, err)
 	}
-	if p.Proxy(&connectors.Connection{}) != nil || p.Name() != connectors.ProviderAPIKey {
+	if p.Proxy(&connectors.Connection{}, connectors.Credentials{}) != nil || p.Name() != connectors.ProviderAPIKey {
 		t.Error("API keys are sent directly, by the api_key provider")
 	}
 }

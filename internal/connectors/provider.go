@@ -60,9 +60,11 @@ type Provider interface {
 	// stops the delete.
 	Revoke(ctx context.Context, c *Connection, held *Token) (detail string, err error)
 	// Proxy is how c's provider requests are sent when the provider signs
-	// them itself (Nango's proxy for OAuth 1.0a connectors); nil when
-	// they are sent directly with the grant's credentials.
-	Proxy(c *Connection) Proxy
+	// them itself (Nango's proxy for OAuth 1.0a connectors, Composio's and
+	// Panora's for every request); nil when they are sent directly. creds
+	// are the grant's, for a proxy that needs what this service keeps
+	// (Panora's connection token).
+	Proxy(c *Connection, creds Credentials) Proxy
 }
 
 // ConnectRequest is what a provider needs to start a connect flow.
@@ -230,7 +232,7 @@ func (u Unconfigured) Revoke(context.Context, *Connection, *Token) (string, erro
 }
 
 // Proxy implements Provider.
-func (u Unconfigured) Proxy(*Connection) Proxy { return nil }
+func (u Unconfigured) Proxy(*Connection, Credentials) Proxy { return nil }
 
 // ConnectionEvent is what a provider's webhook says happened to one of its
 // connections, verified and parsed by the provider's adapter.

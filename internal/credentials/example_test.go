@@ -41,7 +41,7 @@ func (*vault) Revoke(context.Context, *connectors.Connection, *connectors.Token)
 	return "revoked at the vault", nil
 }
 
-func (*vault) Proxy(*connectors.Connection) connectors.Proxy { return nil }
+func (*vault) Proxy(*connectors.Connection, connectors.Credentials) connectors.Proxy { return nil }
 
 // A provider is a connectors.Provider in the deployment's Providers set;
 // the lifecycle asks the one a connection names for its grant, serves a

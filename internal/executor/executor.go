@@ -261,7 +261,7 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 		}
 		creds.AppToken = app
 		out.Attempts = attempt
-		res, err := e.Actions.Run(ctx, e.HTTP, prov.Proxy(conn), actions.Request{
+		res, err := e.Actions.Run(ctx, e.HTTP, prov.Proxy(conn, creds), actions.Request{
 			Connector: m.ID, Action: action, Params: in.Params, Credentials: creds,
 			IdempotencyKey: providerKey(key), BaseURL: e.BaseURLs[m.ID],
 		})

@@ -97,11 +97,29 @@ type Input struct {
 // Router routes connectors under one policy. It is immutable and safe for
 // concurrent use.
 type Router struct {
-	policy Policy
+	policy  Policy
+	managed map[connectors.AuthProvider]func(connector string) error
+}
+
+// Option configures a router.
+type Option func(*Router)
+
+// WithManaged makes the step of the managed provider t (Panora, Composio,
+// ...) available for the connectors serves accepts; serves' error says why
+// it cannot serve one (not configured, no such toolkit). A step without
+// it is reported as having no client in this build.
+func WithManaged(t connectors.AuthProvider, serves func(connector string) error) Option {
+	return func(r *Router) { r.managed[t] = serves }
 }
 
 // New returns a router applying p.
-func New(p Policy) *Router { return &Router{policy: p} }
+func New(p Policy, opts ...Option) *Router {
+	r := &Router{policy: p, managed: map[connectors.AuthProvider]func(string) error{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
 
 // Steps returns the waterfall in order.
 func Steps() []Step {
@@ -136,13 +154,13 @@ var steps = []step{
 	{Step{2, "api_key", connectors.ProviderAPIKey, "API key stored by the organization"}, (*Router).evalAPIKey},
 	{Step{3, "org_shared", connectors.ProviderOrgShared, "connection shared by the organization"}, (*Router).evalShared},
 	{Step{4, "no_auth", connectors.ProviderNone, "connector that needs no credentials"}, (*Router).evalNone},
-	{Step{5, "panora", connectors.ProviderPanora, "Panora unified API"}, unavailable("Panora", connectors.ProviderPanora)},
-	{Step{6, "composio", connectors.ProviderComposio, "Composio managed auth"}, unavailable("Composio", connectors.ProviderComposio)},
-	{Step{7, "merge", connectors.ProviderMerge, "Merge.dev unified API"}, unavailable("Merge", connectors.ProviderMerge)},
-	{Step{8, "paragon", connectors.ProviderParagon, "Paragon Connect"}, unavailable("Paragon", connectors.ProviderParagon)},
-	{Step{9, "pipedream", connectors.ProviderPipedream, "Pipedream Connect"}, unavailable("Pipedream", connectors.ProviderPipedream)},
-	{Step{10, "unified", connectors.ProviderUnified, "Unified.to"}, unavailable("Unified.to", connectors.ProviderUnified)},
-	{Step{11, "apideck", connectors.ProviderApideck, "Apideck Vault"}, unavailable("Apideck", connectors.ProviderApideck)},
+	{Step{5, "panora", connectors.ProviderPanora, "Panora unified API"}, managedStep("Panora", connectors.ProviderPanora)},
+	{Step{6, "composio", connectors.ProviderComposio, "Composio managed auth"}, managedStep("Composio", connectors.ProviderComposio)},
+	{Step{7, "merge", connectors.ProviderMerge, "Merge.dev unified API"}, managedStep("Merge", connectors.ProviderMerge)},
+	{Step{8, "paragon", connectors.ProviderParagon, "Paragon Connect"}, managedStep("Paragon", connectors.ProviderParagon)},
+	{Step{9, "pipedream", connectors.ProviderPipedream, "Pipedream Connect"}, managedStep("Pipedream", connectors.ProviderPipedream)},
+	{Step{10, "unified", connectors.ProviderUnified, "Unified.to"}, managedStep("Unified.to", connectors.ProviderUnified)},
+	{Step{11, "apideck", connectors.ProviderApideck, "Apideck Vault"}, managedStep("Apideck", connectors.ProviderApideck)},
 	{Step{12, "builtin_oauth", connectors.ProviderLegacy, "built-in OAuth fallback (Gmail, Outlook)"}, (*Router).evalBuiltIn},
 }
 
@@ -318,13 +336,25 @@ func (r *Router) evalNone(in Input, p preference) eval {
 	return v
 }
 
-// unavailable is the verdict of a provider slot this build has no client
-// for: it may match (a policy can name it) but never decides.
-func unavailable(provider string, t connectors.AuthProvider) func(*Router, Input, preference) eval {
+// managedStep is the verdict of a managed provider's step: available for
+// the connectors the provider serves (WithManaged); a slot this build has
+// no client for may match (a policy can name it) but never decides.
+func managedStep(provider string, t connectors.AuthProvider) func(*Router, Input, preference) eval {
 	return func(r *Router, in Input, p preference) eval {
 		var v eval
 		v.matched, v.reason = prefers(in, p, t)
-		v.reason += fmt.Sprintf("; unavailable: this build has no %s client", provider)
+		serves, ok := r.managed[t]
+		switch {
+		case !ok:
+			v.reason += fmt.Sprintf("; unavailable: this build has no %s client", provider)
+		default:
+			if err := serves(in.Manifest.ID); err != nil {
+				v.reason += "; unavailable: " + err.Error()
+			} else {
+				v.available = true
+				v.reason += fmt.Sprintf("; %s serves %s", provider, in.Manifest.ID)
+			}
+		}
 		return v
 	}
 }

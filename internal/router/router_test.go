@@ -3,6 +3,7 @@ package router
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -309,5 +310,56 @@ func TestPolicyValidate(t *testing.T) {
 	}
 	if err := mustPolicy(t, "org:acme/outlok=nango").Validate(reg); err == nil || !strings.Contains(err.Error(), "acme") {
 		t.Errorf("org typo not caught: %v", err)
+	}
+}
+
+// TestManagedSteps: steps 5 and 6 decide for the connectors their
+// provider serves, when policy prefers them, and say why not otherwise.
+func TestManagedSteps(t *testing.T) {
+	panora := WithManaged(connectors.ProviderPanora, func(c string) error {
+		if c == "hubspot" || c == "salesforce" {
+			return nil
+		}
+		return errors.New("Panora has no " + c + " integration")
+	})
+	composio := WithManaged(connectors.ProviderComposio, func(string) error {
+		return errors.New("Composio is not configured: composio_api_key is not set")
+	})
+	tests := []struct {
+		name       string
+		policy     string
+		connector  string
+		org        string
+		opts       []Option
+		wantStep   int
+		wantReason string // in the deciding or failing step's reason
+	}{
+		{"panora serves hubspot", "hubspot=panora", "hubspot", "", []Option{panora}, 5, "Panora serves hubspot"},
+		{"per organization", "org:acme/salesforce=panora", "salesforce", "acme", []Option{panora}, 5, "Panora serves salesforce"},
+		{"other organizations stay on Nango", "org:acme/salesforce=panora", "salesforce", "globex", []Option{panora}, 1, ""},
+		{"panora does not serve slack", "slack=panora", "slack", "", []Option{panora}, 0, "Panora has no slack integration"},
+		{"composio not configured", "asana=composio", "asana", "", []Option{panora, composio}, 0, "composio_api_key is not set"},
+		{"no client in this build", "asana=merge", "asana", "", []Option{panora, composio}, 0, "this build has no Merge client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := New(mustPolicy(t, tt.policy), tt.opts...).Route(Input{Manifest: manifest(t, tt.connector), OrganizationID: tt.org})
+			if d.Step != tt.wantStep {
+				t.Fatalf("step %d (err %v), want %d\ntrace %+v", d.Step, err, tt.wantStep, d.Trace)
+			}
+			if tt.wantStep == 0 && connectors.ErrorCode(err) != connectors.ENotConfigured {
+				t.Fatalf("err %v, want not_configured", err)
+			}
+			if tt.wantReason == "" {
+				return
+			}
+			found := strings.Contains(fmt.Sprint(err), tt.wantReason)
+			for _, e := range d.Trace {
+				found = found || (e.Step == d.Step && strings.Contains(e.Reason, tt.wantReason))
+			}
+			if !found {
+				t.Errorf("no reason %q in %v / %+v", tt.wantReason, err, d.Trace)
+			}
+		})
 	}
 }

@@ -106,7 +106,7 @@ func (p *Provider) Revoke(ctx context.Context, c *connectors.Connection, _ *conn
 
 // Proxy sends c's provider requests through Nango's proxy, which signs
 // them with the connection's credentials (OAuth 1.0a connectors).
-func (p *Provider) Proxy(c *connectors.Connection) connectors.Proxy {
+func (p *Provider) Proxy(c *connectors.Connection, _ connectors.Credentials) connectors.Proxy {
 	pck, id := c.ProviderConfigKey, c.ID
 	return connectors.ProxyFunc(func(ctx context.Context, call connectors.ProxyCall) (int, http.Header, []byte, error) {
 		resp, err := p.client.Proxy(ctx, ProxyRequest{

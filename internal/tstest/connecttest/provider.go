@@ -18,7 +18,7 @@ type FakeProvider struct {
 	CompleteFn func(ctx context.Context, r connectors.CompleteRequest) (*connectors.Grant, error)
 	GrantFn    func(ctx context.Context, c *connectors.Connection, held *connectors.Token, refresh bool) (*connectors.Grant, error)
 	RevokeFn   func(ctx context.Context, c *connectors.Connection, held *connectors.Token) (string, error)
-	ProxyFn    func(c *connectors.Connection) connectors.Proxy
+	ProxyFn    func(c *connectors.Connection, creds connectors.Credentials) connectors.Proxy
 }
 
 var _ connectors.Provider = (*FakeProvider)(nil)
@@ -63,9 +63,9 @@ func (p *FakeProvider) Revoke(ctx context.Context, c *connectors.Connection, hel
 }
 
 // Proxy implements connectors.Provider.
-func (p *FakeProvider) Proxy(c *connectors.Connection) connectors.Proxy {
+func (p *FakeProvider) Proxy(c *connectors.Connection, creds connectors.Credentials) connectors.Proxy {
 	if p.ProxyFn == nil {
 		return nil
 	}
-	return p.ProxyFn(c)
+	return p.ProxyFn(c, creds)
 }
