@@ -96,7 +96,9 @@ func (p *AuthProvider) Revoke(ctx context.Context, c *connectors.Connection, hel
 
 // Proxy implements connectors.Provider: requests go directly, with the
 // access token.
-func (p *AuthProvider) Proxy(*connectors.Connection, connectors.Credentials) connectors.Proxy { return nil }
+func (p *AuthProvider) Proxy(*connectors.Connection, connectors.Credentials) connectors.Proxy {
+	return nil
+}
 
 // tokenGrant is a grant of a token this service keeps. The integration key
 // of a built-in OAuth connection is its connector id.
