@@ -40,7 +40,7 @@ func TestComposioDown(t *testing.T) {
 		if code(t, err) != connectors.EUnavailable {
 			t.Errorf("Connect: %v", err)
 		}
-		_, _, _, err = e.prov.Proxy(c).Proxy(ctx, connectors.ProxyCall{Method: "GET", Path: "/api/auth.test"})
+		_, _, _, err = e.prov.Proxy(c, connectors.Credentials{}).Proxy(ctx, connectors.ProxyCall{Method: "GET", Path: "/api/auth.test"})
 		if code(t, err) != connectors.EUnavailable {
 			t.Errorf("Proxy: %v", err)
 		}
@@ -63,7 +63,7 @@ func TestComposioDown(t *testing.T) {
 		if n := e.fake.Requests(http.MethodPost, "/api/v3/connected_accounts/link"); n != 1 {
 			t.Errorf("the link was tried %d times; a POST is never retried", n)
 		}
-		_, _, _, err = e.prov.Proxy(c).Proxy(ctx, connectors.ProxyCall{Method: "GET", Path: "/api/auth.test"})
+		_, _, _, err = e.prov.Proxy(c, connectors.Credentials{}).Proxy(ctx, connectors.ProxyCall{Method: "GET", Path: "/api/auth.test"})
 		if code(t, err) != connectors.EUpstream || !connectors.IsTemporary(err) {
 			t.Errorf("Proxy: %v", err)
 		}
@@ -107,7 +107,7 @@ func TestRateLimited(t *testing.T) {
 	if code(t, err) != connectors.ERateLimited || connectors.RetryAfter(err) != 7*time.Second {
 		t.Errorf("Grant: %v (retry after %v)", err, connectors.RetryAfter(err))
 	}
-	_, _, _, err = e.prov.Proxy(c).Proxy(ctx, connectors.ProxyCall{Method: "GET", Path: "/api/auth.test"})
+	_, _, _, err = e.prov.Proxy(c, connectors.Credentials{}).Proxy(ctx, connectors.ProxyCall{Method: "GET", Path: "/api/auth.test"})
 	if code(t, err) != connectors.ERateLimited || connectors.RetryAfter(err) != 7*time.Second {
 		t.Errorf("Proxy: %v", err)
 	}
@@ -136,7 +136,7 @@ func TestProxyRefusals(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	c := activeAccount(t, e)
-	proxy := e.prov.Proxy(c)
+	proxy := e.prov.Proxy(c, connectors.Credentials{})
 	call := connectors.ProxyCall{Method: "GET", Path: "/api/auth.test"}
 
 	for _, st := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusTooManyRequests, http.StatusInternalServerError} {
@@ -168,29 +168,29 @@ func TestProxyRefusals(t *testing.T) {
 	if _, _, _, err := proxy.Proxy(ctx, call); code(t, err) != connectors.EReauthRequired {
 		t.Errorf("expired account: %v", err)
 	}
-	if _, _, _, err := e.prov.Proxy(&connectors.Connection{ID: "ca_gone", Connector: "slack"}).Proxy(ctx, call); code(t, err) != connectors.ENotFound {
+	if _, _, _, err := e.prov.Proxy(&connectors.Connection{ID: "ca_gone", Connector: "slack"}, connectors.Credentials{}).Proxy(ctx, call); code(t, err) != connectors.ENotFound {
 		t.Errorf("unknown account: %v", err)
 	}
 	c2 := activeAccount(t, e)
 	e.fake.Inject(composiofake.Fault{Path: "/api/v3/tools/execute/proxy", Status: http.StatusForbidden, Times: 1})
-	if _, _, _, err := e.prov.Proxy(c2).Proxy(ctx, call); code(t, err) != connectors.ENotConfigured {
+	if _, _, _, err := e.prov.Proxy(c2, connectors.Credentials{}).Proxy(ctx, call); code(t, err) != connectors.ENotConfigured {
 		t.Errorf("403 from Composio for a usable account: %v", err)
 	}
 	e.fake.Inject(composiofake.Fault{Path: "/api/v3/tools/execute/proxy", Status: http.StatusBadRequest, Times: 1})
-	if _, _, _, err := e.prov.Proxy(c2).Proxy(ctx, call); code(t, err) != connectors.EUpstream || connectors.IsTemporary(err) {
+	if _, _, _, err := e.prov.Proxy(c2, connectors.Credentials{}).Proxy(ctx, call); code(t, err) != connectors.EUpstream || connectors.IsTemporary(err) {
 		t.Errorf("400 from Composio for a usable account: %v", err)
 	}
 	e.fake.Inject(composiofake.Fault{Path: "/api/v3/tools/execute/proxy", Status: http.StatusBadGateway, Times: 1})
-	if _, _, _, err := e.prov.Proxy(c2).Proxy(ctx, call); code(t, err) != connectors.EUpstream || !connectors.IsTemporary(err) {
+	if _, _, _, err := e.prov.Proxy(c2, connectors.Credentials{}).Proxy(ctx, call); code(t, err) != connectors.EUpstream || !connectors.IsTemporary(err) {
 		t.Errorf("502 from Composio: %v", err)
 	}
-	if _, _, _, err := e.prov.Proxy(c2).Proxy(ctx, connectors.ProxyCall{Method: "OPTIONS", Path: "/x"}); code(t, err) != connectors.EInvalid {
+	if _, _, _, err := e.prov.Proxy(c2, connectors.Credentials{}).Proxy(ctx, connectors.ProxyCall{Method: "OPTIONS", Path: "/x"}); code(t, err) != connectors.EInvalid {
 		t.Errorf("OPTIONS: %v", err)
 	}
 	// An absolute endpoint on another domain is refused by Composio.
 	bad, _ := composio.NewProvider(e.client, composio.Config{AuthConfigs: map[string]string{"slack": acSlack}, CallbackURL: callbackBase,
 		APIOrigins: map[string]string{"slack": "https://evil.example"}})
-	if _, _, _, err := bad.Proxy(c2).Proxy(ctx, call); code(t, err) != connectors.EUpstream {
+	if _, _, _, err := bad.Proxy(c2, connectors.Credentials{}).Proxy(ctx, call); code(t, err) != connectors.EUpstream {
 		t.Errorf("origin mismatch: %v", err)
 	}
 }
@@ -200,7 +200,7 @@ func TestProxyBodies(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	c := activeAccount(t, e)
-	proxy := e.prov.Proxy(c)
+	proxy := e.prov.Proxy(c, connectors.Credentials{})
 	tests := []struct {
 		name, ct, body, wantCT string
 	}{
@@ -232,7 +232,7 @@ func TestProxyBodies(t *testing.T) {
 	// Without an API origin the path goes relative, resolved by Composio
 	// against the toolkit's base URL (https://slack.com/api in the fake).
 	rel, _ := composio.NewProvider(e.client, composio.Config{AuthConfigs: map[string]string{"slack": acSlack}, CallbackURL: callbackBase})
-	if _, _, _, err := rel.Proxy(c).Proxy(ctx, connectors.ProxyCall{Method: "GET", Path: "/conversations.list", Query: url.Values{"limit": {"5"}}}); err != nil {
+	if _, _, _, err := rel.Proxy(c, connectors.Credentials{}).Proxy(ctx, connectors.ProxyCall{Method: "GET", Path: "/conversations.list", Query: url.Values{"limit": {"5"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.slack.last(t); got.Path != "/api/conversations.list" || got.RawQuery != "limit=5" {
@@ -256,7 +256,7 @@ func TestNoSecretInErrors(t *testing.T) {
 		t.Errorf("a refused API key: %v", err)
 	}
 	errs = append(errs, err)
-	_, _, _, err = p.Proxy(c).Proxy(ctx, connectors.ProxyCall{Path: "/x"})
+	_, _, _, err = p.Proxy(c, connectors.Credentials{}).Proxy(ctx, connectors.ProxyCall{Path: "/x"})
 	if code(t, err) != connectors.ENotConfigured {
 		t.Errorf("a refused API key, proxy: %v", err)
 	}
@@ -307,11 +307,11 @@ func TestProxyAnswerShapes(t *testing.T) {
 		}
 	}
 	p, _ := composio.NewProvider(answer(`{"status":200,"binary_data":{"url":"u","content_type":"c","size":1}}`), composio.Config{CallbackURL: callbackBase})
-	if _, _, _, err := p.Proxy(&connectors.Connection{ID: "ca_1"}).Proxy(ctx, connectors.ProxyCall{Path: "/x"}); code(t, err) != connectors.EUpstream {
+	if _, _, _, err := p.Proxy(&connectors.Connection{ID: "ca_1"}, connectors.Credentials{}).Proxy(ctx, connectors.ProxyCall{Path: "/x"}); code(t, err) != connectors.EUpstream {
 		t.Errorf("provider, binary answer: %v", err)
 	}
 	p, _ = composio.NewProvider(answer(`{"data":1}`), composio.Config{CallbackURL: callbackBase})
-	if _, _, _, err := p.Proxy(&connectors.Connection{ID: "ca_1"}).Proxy(ctx, connectors.ProxyCall{Path: "/x"}); code(t, err) != connectors.EUpstream {
+	if _, _, _, err := p.Proxy(&connectors.Connection{ID: "ca_1"}, connectors.Credentials{}).Proxy(ctx, connectors.ProxyCall{Path: "/x"}); code(t, err) != connectors.EUpstream {
 		t.Errorf("provider, answer without status: %v", err)
 	}
 }

@@ -326,7 +326,7 @@ func (p *Provider) Revoke(ctx context.Context, c *connectors.Connection, _ *conn
 // Content-Type. The API's answer, any status, is returned as it is;
 // Composio's own refusal is a domain error: an account Composio no longer
 // has is ENotFound, one it will not use EReauthRequired.
-func (p *Provider) Proxy(c *connectors.Connection) connectors.Proxy {
+func (p *Provider) Proxy(c *connectors.Connection, _ connectors.Credentials) connectors.Proxy {
 	id, connector := c.ID, c.Connector
 	return connectors.ProxyFunc(func(ctx context.Context, call connectors.ProxyCall) (int, http.Header, []byte, error) {
 		method := strings.ToUpper(call.Method)

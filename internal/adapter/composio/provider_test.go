@@ -65,7 +65,7 @@ func TestFlow(t *testing.T) {
 		t.Errorf("Grant re-ran the authorization %d times", n)
 	}
 
-	st, header, body, err := e.prov.Proxy(conn).Proxy(ctx, connectors.ProxyCall{
+	st, header, body, err := e.prov.Proxy(conn, connectors.Credentials{}).Proxy(ctx, connectors.ProxyCall{
 		Method: "POST", Path: "/api/chat.postMessage", Query: url.Values{"a": {"1 2"}},
 		Header: http.Header{"Content-Type": {"application/json"}, "X-Custom": {"v"}, "Authorization": {"Bearer leaked"}},
 		Body:   []byte(`{"channel": "C1", "text": "hi"}`),
