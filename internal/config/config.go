@@ -19,22 +19,25 @@ const DefaultOrgClaim = "org_id"
 
 // Config holds the non-secret settings, all from environment variables.
 type Config struct {
-	TableName          string            // TABLE_NAME
-	NangoHost          string            // NANGO_HOST
-	JWTIssuer          string            // JWT_ISSUER; checked when set
-	JWTAudience        string            // JWT_AUDIENCE; checked when set
-	JWTJWKSURL         string            // JWT_JWKS_URL; enables RS256/ES256
-	JWTOrgClaim        string            // JWT_ORG_CLAIM, default DefaultOrgClaim
-	RedirectAllowlist  []string          // REDIRECT_ALLOWLIST: origins scheme://host[:port]
-	CORSAllowOrigins   []string          // CORS_ALLOW_ORIGINS: origins, or "*"
-	LogLevel           string            // LOG_LEVEL: debug, info, warn or error; default info
-	SecretsID          string            // SECRETS_ID: the Secrets Manager secret's name or ARN
-	KMSKeyID           string            // KMS_KEY_ID: the KMS key wrapping organizations' data keys; empty: none
-	FunctionName       string            // AWS_LAMBDA_FUNCTION_NAME, set by Lambda
-	RoutingPolicy      string            // ROUTING_POLICY, parsed by the router
-	ProviderConfigKeys map[string]string // NANGO_INTEGRATIONS=slack=slack-prod,...: connector id -> Nango integration key
-	ProviderBaseURLs   map[string]string // PROVIDER_BASE_URLS=slack=http://127.0.0.1:9000,...: API origin overrides for sandboxes and tests
-	PublicURL          string            // PUBLIC_URL: the API's base URL as browsers see it; the built-in OAuth's redirect URL is built on it
+	TableName           string            // TABLE_NAME
+	NangoHost           string            // NANGO_HOST
+	JWTIssuer           string            // JWT_ISSUER; checked when set
+	JWTAudience         string            // JWT_AUDIENCE; checked when set
+	JWTJWKSURL          string            // JWT_JWKS_URL; enables RS256/ES256
+	JWTOrgClaim         string            // JWT_ORG_CLAIM, default DefaultOrgClaim
+	RedirectAllowlist   []string          // REDIRECT_ALLOWLIST: origins scheme://host[:port]
+	CORSAllowOrigins    []string          // CORS_ALLOW_ORIGINS: origins, or "*"
+	LogLevel            string            // LOG_LEVEL: debug, info, warn or error; default info
+	SecretsID           string            // SECRETS_ID: the Secrets Manager secret's name or ARN
+	KMSKeyID            string            // KMS_KEY_ID: the KMS key wrapping organizations' data keys; empty: none
+	FunctionName        string            // AWS_LAMBDA_FUNCTION_NAME, set by Lambda
+	RoutingPolicy       string            // ROUTING_POLICY, parsed by the router
+	ProviderConfigKeys  map[string]string // NANGO_INTEGRATIONS=slack=slack-prod,...: connector id -> Nango integration key
+	ProviderBaseURLs    map[string]string // PROVIDER_BASE_URLS=slack=http://127.0.0.1:9000,...: API origin overrides for sandboxes and tests
+	PublicURL           string            // PUBLIC_URL: the API's base URL as browsers see it; the built-in OAuth's redirect URL is built on it
+	ComposioBaseURL     string            // COMPOSIO_BASE_URL: Composio's API; default https://backend.composio.dev
+	ComposioAuthConfigs map[string]string // COMPOSIO_AUTH_CONFIGS=asana=ac_...,...: connector id -> Composio auth config
+	PanoraHost          string            // PANORA_HOST: Panora's API, e.g. https://api.panora.dev
 }
 
 // VarError reports an environment variable that could not be used. Err never
@@ -58,17 +61,26 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	fail := func(name string, err error) { errs = append(errs, &VarError{Name: name, Err: err}) }
 
 	c := Config{
-		TableName:     strings.TrimSpace(getenv("TABLE_NAME")),
-		NangoHost:     strings.TrimSpace(getenv("NANGO_HOST")),
-		JWTIssuer:     strings.TrimSpace(getenv("JWT_ISSUER")),
-		JWTAudience:   strings.TrimSpace(getenv("JWT_AUDIENCE")),
-		JWTJWKSURL:    strings.TrimSpace(getenv("JWT_JWKS_URL")),
-		JWTOrgClaim:   strings.TrimSpace(getenv("JWT_ORG_CLAIM")),
-		SecretsID:     strings.TrimSpace(getenv("SECRETS_ID")),
-		KMSKeyID:      strings.TrimSpace(getenv("KMS_KEY_ID")),
-		FunctionName:  strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
-		RoutingPolicy: strings.TrimSpace(getenv("ROUTING_POLICY")),
-		PublicURL:     strings.TrimSpace(getenv("PUBLIC_URL")),
+		TableName:       strings.TrimSpace(getenv("TABLE_NAME")),
+		NangoHost:       strings.TrimSpace(getenv("NANGO_HOST")),
+		JWTIssuer:       strings.TrimSpace(getenv("JWT_ISSUER")),
+		JWTAudience:     strings.TrimSpace(getenv("JWT_AUDIENCE")),
+		JWTJWKSURL:      strings.TrimSpace(getenv("JWT_JWKS_URL")),
+		JWTOrgClaim:     strings.TrimSpace(getenv("JWT_ORG_CLAIM")),
+		SecretsID:       strings.TrimSpace(getenv("SECRETS_ID")),
+		KMSKeyID:        strings.TrimSpace(getenv("KMS_KEY_ID")),
+		FunctionName:    strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
+		RoutingPolicy:   strings.TrimSpace(getenv("ROUTING_POLICY")),
+		PublicURL:       strings.TrimSpace(getenv("PUBLIC_URL")),
+		ComposioBaseURL: strings.TrimSpace(getenv("COMPOSIO_BASE_URL")),
+		PanoraHost:      strings.TrimSpace(getenv("PANORA_HOST")),
+	}
+	for name, u := range map[string]string{"COMPOSIO_BASE_URL": c.ComposioBaseURL, "PANORA_HOST": c.PanoraHost} {
+		if u != "" {
+			if err := checkBaseURL(u); err != nil {
+				fail(name, err)
+			}
+		}
 	}
 	if c.PublicURL != "" {
 		if err := checkBaseURL(c.PublicURL); err != nil {
@@ -113,6 +125,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 
 	if c.ProviderConfigKeys, err = parsePairs(getenv("NANGO_INTEGRATIONS")); err != nil {
 		fail("NANGO_INTEGRATIONS", err)
+	}
+	if c.ComposioAuthConfigs, err = parsePairs(getenv("COMPOSIO_AUTH_CONFIGS")); err != nil {
+		fail("COMPOSIO_AUTH_CONFIGS", err)
 	}
 	if c.ProviderBaseURLs, err = parsePairs(getenv("PROVIDER_BASE_URLS")); err != nil {
 		fail("PROVIDER_BASE_URLS", err)

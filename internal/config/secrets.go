@@ -55,6 +55,15 @@ type Secrets struct {
 	// DiscordBotToken is the deployment's Discord application bot token,
 	// the app credential Discord's send_message sends.
 	DiscordBotToken string
+	// ComposioAPIKey is the Composio project's API key (routing step 6);
+	// ComposioWebhookSecrets verify its webhooks (several during a
+	// rotation).
+	ComposioAPIKey         string
+	ComposioWebhookSecrets []string
+	// PanoraAPIKey is the Panora project's API key (routing step 5);
+	// PanoraWebhookSecrets verify its webhooks.
+	PanoraAPIKey         string
+	PanoraWebhookSecrets []string
 }
 
 // AppCredentials returns the deployment's app credentials that are set,
@@ -133,6 +142,10 @@ func (s Secrets) summary() []summaryField {
 		{"microsoft_client_id", set(s.MicrosoftClientID)},
 		{"microsoft_client_secret", set(s.MicrosoftClientSecret)},
 		{"discord_bot_token", set(s.DiscordBotToken)},
+		{"composio_api_key", set(s.ComposioAPIKey)},
+		{"composio_webhook_secrets", len(s.ComposioWebhookSecrets)},
+		{"panora_api_key", set(s.PanoraAPIKey)},
+		{"panora_webhook_secrets", len(s.PanoraWebhookSecrets)},
 	}
 }
 
@@ -156,6 +169,7 @@ var SecretKeys = []string{
 	"nango_secret_key", "nango_webhook_signing_keys", "jwt_hs256_secret", "state_signing_key",
 	"token_encryption_keys", "google_client_id", "google_client_secret",
 	"microsoft_client_id", "microsoft_client_secret", "discord_bot_token",
+	"composio_api_key", "composio_webhook_secrets", "panora_api_key", "panora_webhook_secrets",
 }
 
 // secretsJSON is the JSON form of the Secrets Manager document.
@@ -170,6 +184,10 @@ type secretsJSON struct {
 	MicrosoftClientID       string     `json:"microsoft_client_id"`
 	MicrosoftClientSecret   string     `json:"microsoft_client_secret"`
 	DiscordBotToken         string     `json:"discord_bot_token"`
+	ComposioAPIKey          string     `json:"composio_api_key"`
+	ComposioWebhookSecrets  stringList `json:"composio_webhook_secrets"`
+	PanoraAPIKey            string     `json:"panora_api_key"`
+	PanoraWebhookSecrets    stringList `json:"panora_webhook_secrets"`
 }
 
 type keyJSON struct {
@@ -207,14 +225,18 @@ func ParseSecretsJSON(b []byte) (Secrets, error) {
 		return Secrets{}, fmt.Errorf("config: secrets JSON: %w", safeJSONError(err))
 	}
 	s := Secrets{
-		NangoSecretKey:        strings.TrimSpace(doc.NangoSecretKey),
-		JWTHS256Secret:        strings.TrimSpace(doc.JWTHS256Secret),
-		StateSigningKey:       strings.TrimSpace(doc.StateSigningKey),
-		GoogleClientID:        strings.TrimSpace(doc.GoogleClientID),
-		GoogleClientSecret:    strings.TrimSpace(doc.GoogleClientSecret),
-		MicrosoftClientID:     strings.TrimSpace(doc.MicrosoftClientID),
-		MicrosoftClientSecret: strings.TrimSpace(doc.MicrosoftClientSecret),
-		DiscordBotToken:       strings.TrimSpace(doc.DiscordBotToken),
+		NangoSecretKey:         strings.TrimSpace(doc.NangoSecretKey),
+		JWTHS256Secret:         strings.TrimSpace(doc.JWTHS256Secret),
+		StateSigningKey:        strings.TrimSpace(doc.StateSigningKey),
+		GoogleClientID:         strings.TrimSpace(doc.GoogleClientID),
+		GoogleClientSecret:     strings.TrimSpace(doc.GoogleClientSecret),
+		MicrosoftClientID:      strings.TrimSpace(doc.MicrosoftClientID),
+		MicrosoftClientSecret:  strings.TrimSpace(doc.MicrosoftClientSecret),
+		DiscordBotToken:        strings.TrimSpace(doc.DiscordBotToken),
+		ComposioAPIKey:         strings.TrimSpace(doc.ComposioAPIKey),
+		ComposioWebhookSecrets: doc.ComposioWebhookSecrets,
+		PanoraAPIKey:           strings.TrimSpace(doc.PanoraAPIKey),
+		PanoraWebhookSecrets:   doc.PanoraWebhookSecrets,
 	}
 	for i, k := range doc.NangoWebhookSigningKeys {
 		if k = strings.TrimSpace(k); k == "" {
@@ -268,6 +290,10 @@ func SecretsFromEnv(getenv func(string) string) (Secrets, error) {
 		MicrosoftClientID:       strings.TrimSpace(getenv("MICROSOFT_CLIENT_ID")),
 		MicrosoftClientSecret:   strings.TrimSpace(getenv("MICROSOFT_CLIENT_SECRET")),
 		DiscordBotToken:         strings.TrimSpace(getenv("DISCORD_BOT_TOKEN")),
+		ComposioAPIKey:          strings.TrimSpace(getenv("COMPOSIO_API_KEY")),
+		ComposioWebhookSecrets:  SplitList(getenv("COMPOSIO_WEBHOOK_SECRETS")),
+		PanoraAPIKey:            strings.TrimSpace(getenv("PANORA_API_KEY")),
+		PanoraWebhookSecrets:    SplitList(getenv("PANORA_WEBHOOK_SECRETS")),
 	}
 	for i, item := range SplitList(getenv("TOKEN_ENCRYPTION_KEYS")) {
 		id, b64, ok := strings.Cut(item, ":")

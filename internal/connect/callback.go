@@ -13,7 +13,7 @@ import (
 type CallbackParams struct {
 	Connector        string
 	State            string
-	ConnectionID     string // Nango
+	ConnectionID     string // Nango's connection, Composio's connected account
 	Code             string // built-in OAuth
 	Error            string // the provider's error, e.g. access_denied
 	ErrorDescription string
@@ -54,7 +54,10 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 	if in.ConnectionID == "" && in.Code == "" {
 		return nil, connectors.Errorf(connectors.EInvalid, "the callback needs connection_id (Nango) or code (built-in OAuth)")
 	}
-	req := connectors.CompleteRequest{Connector: m.ID, ProviderConfigKey: m.ProviderConfigKey, ConnectionID: in.ConnectionID, Code: in.Code}
+	req := connectors.CompleteRequest{
+		Connector: m.ID, ProviderConfigKey: m.ProviderConfigKey, ConnectionID: in.ConnectionID, Code: in.Code,
+		OrganizationID: claims.OrgID, UserID: claims.UserID,
+	}
 	var (
 		g    *connectors.Grant
 		st   *connectors.OAuthState

@@ -26,15 +26,23 @@ func (s *Service) HandleEvent(ctx context.Context, ev *connectors.ConnectionEven
 	if ev.Kind == connectors.EventIgnored {
 		return nil
 	}
-	m, ok := s.byConfigKey(ev.ProviderConfigKey)
-	if !ok {
-		return nil // an integration this deployment does not serve
-	}
 	pc := connectors.ProviderConnection{AuthProvider: ev.Provider, ProviderConfigKey: ev.ProviderConfigKey, ConnectionID: ev.ConnectionID}
 	owner, err := s.store.GetOwner(ctx, pc)
 	recorded := err == nil
 	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
 		return fmt.Errorf("look up owner of %s: %w", ev.ConnectionID, err)
+	}
+	m, ok := s.byConfigKey(ev.ProviderConfigKey)
+	if !ok && recorded {
+		// Not a Nango integration key (a Composio auth config): the
+		// record that holds the connection says its connector.
+		c, err := s.store.GetConnection(ctx, owner.OrganizationID, owner.ConnectionID)
+		if err == nil {
+			m, ok = s.registry.Lookup(c.Connector)
+		}
+	}
+	if !ok {
+		return nil // an integration this deployment does not serve
 	}
 	claimed := ev.Claimed
 	if recorded && claimed != nil && (claimed.OrganizationID != owner.OrganizationID || claimed.UserID != owner.UserID) {

@@ -27,6 +27,7 @@ import (
 	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/awskms"
 	"github.com/automators/connectors/internal/adapter/awssecrets"
+	"github.com/automators/connectors/internal/adapter/composio"
 	"github.com/automators/connectors/internal/adapter/dynamostore"
 	"github.com/automators/connectors/internal/adapter/httpapi"
 	"github.com/automators/connectors/internal/adapter/lambdatask"
@@ -210,18 +211,19 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 	if err := policy.Validate(reg); err != nil {
 		return nil, fmt.Errorf("ROUTING_POLICY: %w", err)
 	}
-	providers := newProviders(cfg, sec, missing, httpClient, reg, cat, opts)
+	providers, routes := newProviders(cfg, sec, missing, httpClient, reg, cat, opts)
 	return &core{
 		cfg: cfg, sec: sec, secrets: secrets, logger: logger, store: store, http: httpClient,
-		registry: reg, router: router.New(policy), providers: providers,
+		registry: reg, router: router.New(policy, routes...), providers: providers,
 		tokens:  credentials.New(store, providers, sealer, opts.Now),
 		keyring: keyring, sealer: sealer, missing: missing, now: opts.Now, actions: cat,
 	}, nil
 }
 
 // newProviders builds the auth providers this deployment serves, one per
-// routing step that has one. Adding a provider is one line here.
-func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue, httpClient *http.Client, reg *registry.Registry, cat *actions.Catalogue, opts Options) connectors.Providers {
+// routing step that has one, and the router's options for the managed
+// ones' steps. Adding a provider is one line here.
+func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue, httpClient *http.Client, reg *registry.Registry, cat *actions.Catalogue, opts Options) (connectors.Providers, []router.Option) {
 	nangoProvider := nango.NotConfigured
 	if sec.NangoSecretKey != "" && cfg.NangoHost != "" {
 		nangoProvider = nango.NewProvider(nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(httpClient)), cfg.NangoHost)
@@ -245,11 +247,13 @@ func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue,
 			return cat.Verify(ctx, httpClient, m.ID, creds, cfg.ProviderBaseURLs[m.ID])
 		}
 	}
+	composio := newComposio(cfg, sec, httpClient, reg)
 	return connectors.NewProviders(
 		nangoProvider,
 		apikey.New(reg, verifyKey, opts.Now),
+		composio.provider,
 		legacyoauth.NewProvider(legacyoauth.New(httpClient, servers)),
-	)
+	), []router.Option{composio.route}
 }
 
 // verifier is the bearer-token check of the HTTP API; without a JWT key,
@@ -291,20 +295,26 @@ func (c *core) sweeper() *sweeper.Sweeper {
 	return sweeper.New(c.store, c.tokens, sweeper.Options{Owner: uuid.NewString()})
 }
 
-// webhooks verifies Nango's webhooks with the signing keys of the cached
-// secret, re-reading it when asked (a signature matched none of the cached
-// keys).
-func (c *core) webhooks() nango.Webhooks {
-	return nango.Webhooks{Keys: func(ctx context.Context, fresh bool) ([]string, error) {
-		if fresh {
-			c.secrets.Invalidate()
+// webhooks verifies the providers' webhooks (Nango's, Composio's) with
+// the signing keys of the cached secret, re-reading it when asked (a
+// signature matched none of the cached keys).
+func (c *core) webhooks() httpapi.Events {
+	keys := func(pick func(config.Secrets) []string) func(context.Context, bool) ([]string, error) {
+		return func(ctx context.Context, fresh bool) ([]string, error) {
+			if fresh {
+				c.secrets.Invalidate()
+			}
+			s, err := c.secrets.LoadSecrets(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("load secrets: %w", err)
+			}
+			return pick(s), nil
 		}
-		s, err := c.secrets.LoadSecrets(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load secrets: %w", err)
-		}
-		return s.NangoWebhookSigningKeys, nil
-	}}
+	}
+	return webhookEvents{
+		nango:    nango.Webhooks{Keys: keys(func(s config.Secrets) []string { return s.NangoWebhookSigningKeys })},
+		composio: composio.Webhooks{Secrets: keys(func(s config.Secrets) []string { return s.ComposioWebhookSecrets })},
+	}
 }
 
 // newSealer decides how tokens and verifiers are sealed:

@@ -6,6 +6,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -170,14 +171,20 @@ func (a *API) callbackHandler() HandlerFunc {
 		if err != nil {
 			return err
 		}
-		res, err := a.svc.Callback(r.Context(), caller, connect.CallbackParams{
-			Connector:        r.PathValue("provider"),
-			State:            q.Get("state"),
-			ConnectionID:     q.Get("connection_id"),
+		params := connect.CallbackParams{
+			Connector: r.PathValue("provider"),
+			State:     q.Get("state"),
+			// Nango's connection_id; Composio's link appends the account
+			// as connected_account_id, with status=failed when it failed.
+			ConnectionID:     cmp.Or(q.Get("connection_id"), q.Get("connected_account_id")),
 			Code:             q.Get("code"),
 			Error:            q.Get("error"),
 			ErrorDescription: q.Get("error_description"),
-		})
+		}
+		if params.Error == "" && q.Get("status") == "failed" {
+			params.Error = "connection_failed"
+		}
+		res, err := a.svc.Callback(r.Context(), caller, params)
 		if err != nil {
 			return err
 		}
