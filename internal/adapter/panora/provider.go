@@ -295,23 +295,22 @@ func (p *Provider) Revoke(context.Context, *connectors.Connection, *connectors.T
 // errNoToken is Proxy's failure: the passthrough needs the connection token.
 var errNoToken = connectors.Errorf(connectors.EInternal, "panora: proxy needs the connection token")
 
-// Proxy cannot send c's requests: Panora's passthrough needs the
-// connection's token, which the lifecycle opens from the record and hands
-// out in the grant's Credentials (AccessToken, with ViaProxy), and Proxy
-// receives only the connection. It returns a proxy that fails with
-// EInternal, so that a caller that lost the token fails loudly; callers
-// holding the credentials use ProxyWith.
-func (p *Provider) Proxy(*connectors.Connection) connectors.Proxy {
-	return connectors.ProxyFunc(func(context.Context, connectors.ProxyCall) (int, http.Header, []byte, error) {
-		return 0, nil, nil, errNoToken
-	})
+// Proxy sends c's requests through Panora's passthrough with the
+// connection token the grant's credentials carry (AccessToken, with
+// ViaProxy), which the lifecycle opens from the record. Credentials
+// without it give a proxy that fails with EInternal, so that a caller that
+// lost the token fails loudly.
+func (p *Provider) Proxy(_ *connectors.Connection, cr connectors.Credentials) connectors.Proxy {
+	return p.ProxyFor(cr)
 }
 
 // ProxyFor is ProxyWith the connection token of cr, the credentials a
 // Panora grant hands out.
 func (p *Provider) ProxyFor(cr connectors.Credentials) connectors.Proxy {
 	if !cr.ViaProxy || cr.AccessToken == "" {
-		return p.Proxy(nil)
+		return connectors.ProxyFunc(func(context.Context, connectors.ProxyCall) (int, http.Header, []byte, error) {
+			return 0, nil, nil, errNoToken
+		})
 	}
 	return p.ProxyWith(cr.AccessToken)
 }

@@ -357,7 +357,7 @@ func TestStatusNotValid(t *testing.T) {
 
 func TestProxyNeedsTheToken(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	_, _, _, err := e.provider.Proxy(&connectors.Connection{ID: "c"}).Proxy(context.Background(), connectors.ProxyCall{Method: "GET", Path: "/x"})
+	_, _, _, err := e.provider.Proxy(&connectors.Connection{ID: "c"}, connectors.Credentials{}).Proxy(context.Background(), connectors.ProxyCall{Method: "GET", Path: "/x"})
 	if code(err) != connectors.EInternal || !strings.Contains(err.Error(), "panora: proxy needs the connection token") {
 		t.Errorf("Proxy(c) = %v", err)
 	}
