@@ -202,6 +202,11 @@ func (s *spec) sendDirect(ctx context.Context, doer Doer, req Request, c *call) 
 	if doer == nil {
 		return 0, nil, nil, connectors.Errorf(connectors.EInternal, "%s: no HTTP client", s.key)
 	}
+	if req.Credentials.ViaProxy {
+		// What such a provider hands out (Panora's connection token) is
+		// its own credential, never one to send to the provider's API.
+		return 0, nil, nil, connectors.Errorf(connectors.EInternal, "%s: the connection's provider sends its requests itself; none goes directly", s.key)
+	}
 	base, err := s.baseURL(req)
 	if err != nil {
 		return 0, nil, nil, err

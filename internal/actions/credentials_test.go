@@ -227,3 +227,33 @@ func TestEveryActionRunsWithItsCredential(t *testing.T) {
 		}
 	}
 }
+
+// TestViaProxyNeverSentDirectly: credentials of a provider that sends
+// every request itself (Panora's connection token) never reach the
+// provider's API directly, even for a request (Discord's guard reads) that
+// does not go through the proxy.
+func TestViaProxyNeverSentDirectly(t *testing.T) {
+	cat, err := NewCatalogue(registry.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer srv.Close()
+	creds := connectors.Credentials{AccessToken: "panora-connection-token", ViaProxy: true, AppToken: "bot"}
+	for _, tt := range []struct {
+		connector, action string
+		params            map[string]any
+	}{
+		{"hubspot", "create_contact", map[string]any{"properties": map[string]any{"email": "ada@example.com"}}},
+		{"discord", "send_message", map[string]any{"channel_id": "111111111111111111", "content": "hi"}},
+	} {
+		_, err := cat.Run(t.Context(), srv.Client(), nil, Request{Connector: tt.connector, Action: tt.action, Params: tt.params, Credentials: creds, BaseURL: srv.URL})
+		if connectors.ErrorCode(err) != connectors.EInternal && connectors.ErrorCode(err) != connectors.ENotConfigured {
+			t.Errorf("%s.%s without its proxy: %v", tt.connector, tt.action, err)
+		}
+	}
+	if hits != 0 {
+		t.Fatalf("%d requests carried a proxy-only credential directly", hits)
+	}
+}

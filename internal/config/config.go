@@ -38,6 +38,7 @@ type Config struct {
 	ComposioBaseURL     string            // COMPOSIO_BASE_URL: Composio's API; default https://backend.composio.dev
 	ComposioAuthConfigs map[string]string // COMPOSIO_AUTH_CONFIGS=asana=ac_...,...: connector id -> Composio auth config
 	PanoraHost          string            // PANORA_HOST: Panora's API, e.g. https://api.panora.dev
+	PanoraConnectHost   string            // PANORA_CONNECT_HOST: Panora's magic-link page; default https://connect.panora.dev
 }
 
 // VarError reports an environment variable that could not be used. Err never
@@ -61,21 +62,22 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	fail := func(name string, err error) { errs = append(errs, &VarError{Name: name, Err: err}) }
 
 	c := Config{
-		TableName:       strings.TrimSpace(getenv("TABLE_NAME")),
-		NangoHost:       strings.TrimSpace(getenv("NANGO_HOST")),
-		JWTIssuer:       strings.TrimSpace(getenv("JWT_ISSUER")),
-		JWTAudience:     strings.TrimSpace(getenv("JWT_AUDIENCE")),
-		JWTJWKSURL:      strings.TrimSpace(getenv("JWT_JWKS_URL")),
-		JWTOrgClaim:     strings.TrimSpace(getenv("JWT_ORG_CLAIM")),
-		SecretsID:       strings.TrimSpace(getenv("SECRETS_ID")),
-		KMSKeyID:        strings.TrimSpace(getenv("KMS_KEY_ID")),
-		FunctionName:    strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
-		RoutingPolicy:   strings.TrimSpace(getenv("ROUTING_POLICY")),
-		PublicURL:       strings.TrimSpace(getenv("PUBLIC_URL")),
-		ComposioBaseURL: strings.TrimSpace(getenv("COMPOSIO_BASE_URL")),
-		PanoraHost:      strings.TrimSpace(getenv("PANORA_HOST")),
+		TableName:         strings.TrimSpace(getenv("TABLE_NAME")),
+		NangoHost:         strings.TrimSpace(getenv("NANGO_HOST")),
+		JWTIssuer:         strings.TrimSpace(getenv("JWT_ISSUER")),
+		JWTAudience:       strings.TrimSpace(getenv("JWT_AUDIENCE")),
+		JWTJWKSURL:        strings.TrimSpace(getenv("JWT_JWKS_URL")),
+		JWTOrgClaim:       strings.TrimSpace(getenv("JWT_ORG_CLAIM")),
+		SecretsID:         strings.TrimSpace(getenv("SECRETS_ID")),
+		KMSKeyID:          strings.TrimSpace(getenv("KMS_KEY_ID")),
+		FunctionName:      strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_NAME")),
+		RoutingPolicy:     strings.TrimSpace(getenv("ROUTING_POLICY")),
+		PublicURL:         strings.TrimSpace(getenv("PUBLIC_URL")),
+		ComposioBaseURL:   strings.TrimSpace(getenv("COMPOSIO_BASE_URL")),
+		PanoraHost:        strings.TrimSpace(getenv("PANORA_HOST")),
+		PanoraConnectHost: strings.TrimSpace(getenv("PANORA_CONNECT_HOST")),
 	}
-	for name, u := range map[string]string{"COMPOSIO_BASE_URL": c.ComposioBaseURL, "PANORA_HOST": c.PanoraHost} {
+	for name, u := range map[string]string{"COMPOSIO_BASE_URL": c.ComposioBaseURL, "PANORA_HOST": c.PanoraHost, "PANORA_CONNECT_HOST": c.PanoraConnectHost} {
 		if u != "" {
 			if err := checkBaseURL(u); err != nil {
 				fail(name, err)

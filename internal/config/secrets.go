@@ -64,6 +64,9 @@ type Secrets struct {
 	// PanoraWebhookSecrets verify its webhooks.
 	PanoraAPIKey         string
 	PanoraWebhookSecrets []string
+	// PanoraDashboardToken authorizes creating magic links, which Panora
+	// guards with its dashboard's JWT rather than the API key.
+	PanoraDashboardToken string
 }
 
 // AppCredentials returns the deployment's app credentials that are set,
@@ -146,6 +149,7 @@ func (s Secrets) summary() []summaryField {
 		{"composio_webhook_secrets", len(s.ComposioWebhookSecrets)},
 		{"panora_api_key", set(s.PanoraAPIKey)},
 		{"panora_webhook_secrets", len(s.PanoraWebhookSecrets)},
+		{"panora_dashboard_token", set(s.PanoraDashboardToken)},
 	}
 }
 
@@ -169,7 +173,7 @@ var SecretKeys = []string{
 	"nango_secret_key", "nango_webhook_signing_keys", "jwt_hs256_secret", "state_signing_key",
 	"token_encryption_keys", "google_client_id", "google_client_secret",
 	"microsoft_client_id", "microsoft_client_secret", "discord_bot_token",
-	"composio_api_key", "composio_webhook_secrets", "panora_api_key", "panora_webhook_secrets",
+	"composio_api_key", "composio_webhook_secrets", "panora_api_key", "panora_webhook_secrets", "panora_dashboard_token",
 }
 
 // secretsJSON is the JSON form of the Secrets Manager document.
@@ -188,6 +192,7 @@ type secretsJSON struct {
 	ComposioWebhookSecrets  stringList `json:"composio_webhook_secrets"`
 	PanoraAPIKey            string     `json:"panora_api_key"`
 	PanoraWebhookSecrets    stringList `json:"panora_webhook_secrets"`
+	PanoraDashboardToken    string     `json:"panora_dashboard_token"`
 }
 
 type keyJSON struct {
@@ -294,6 +299,7 @@ func SecretsFromEnv(getenv func(string) string) (Secrets, error) {
 		ComposioWebhookSecrets:  SplitList(getenv("COMPOSIO_WEBHOOK_SECRETS")),
 		PanoraAPIKey:            strings.TrimSpace(getenv("PANORA_API_KEY")),
 		PanoraWebhookSecrets:    SplitList(getenv("PANORA_WEBHOOK_SECRETS")),
+		PanoraDashboardToken:    strings.TrimSpace(getenv("PANORA_DASHBOARD_TOKEN")),
 	}
 	for i, item := range SplitList(getenv("TOKEN_ENCRYPTION_KEYS")) {
 		id, b64, ok := strings.Cut(item, ":")

@@ -51,9 +51,6 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 		return nil, connectors.Errorf(connectors.EInvalid, "the provider refused the authorization: %s", safeReason(in.Error, in.ErrorDescription))
 	}
 
-	if in.ConnectionID == "" && in.Code == "" {
-		return nil, connectors.Errorf(connectors.EInvalid, "the callback needs connection_id (Nango) or code (built-in OAuth)")
-	}
 	req := connectors.CompleteRequest{
 		Connector: m.ID, ProviderConfigKey: m.ProviderConfigKey, ConnectionID: in.ConnectionID, Code: in.Code,
 		OrganizationID: claims.OrgID, UserID: claims.UserID,
@@ -66,11 +63,12 @@ func (s *Service) Callback(ctx context.Context, caller *connectors.Principal, in
 	// The flow's provider is the one routing chose at authorize, which the
 	// stored state names: routing now could differ (a policy changed, or
 	// the flow reconnects a connection held by another provider).
-	if in.ConnectionID != "" {
-		// The provider made the connection: read it back and check it is
-		// the state's user's before the state is spent, so that an outage
-		// does not burn it, yet before any write, so that a replay never
-		// writes twice.
+	if in.Code == "" {
+		// The provider made the connection (Nango and Composio name it;
+		// Panora's magic link returns nothing, and the provider finds the
+		// user's): read it back and check it is the state's user's before
+		// the state is spent, so that an outage does not burn it, yet
+		// before any write, so that a replay never writes twice.
 		peek, err := s.store.GetState(ctx, claims.Nonce)
 		if err != nil {
 			return nil, stateError(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/automators/connectors/internal/adapter/composio"
 	"github.com/automators/connectors/internal/adapter/httpapi"
+	"github.com/automators/connectors/internal/adapter/panora"
 	"github.com/automators/connectors/internal/config"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
@@ -58,6 +59,25 @@ func newComposio(cfg config.Config, sec config.Secrets, httpClient *http.Client,
 	})}
 }
 
+// newPanora builds Panora (routing step 5) from panora_api_key (and the
+// dashboard token its magic links need) and PANORA_HOST.
+func newPanora(cfg config.Config, sec config.Secrets, httpClient *http.Client) managed {
+	switch {
+	case sec.PanoraAPIKey == "":
+		return unconfiguredManaged(connectors.ProviderPanora, "Panora is not configured: panora_api_key is not set")
+	case cfg.PanoraHost == "":
+		return unconfiguredManaged(connectors.ProviderPanora, "Panora is not configured: PANORA_HOST is not set")
+	}
+	client := panora.New(cfg.PanoraHost, sec.PanoraAPIKey, panora.WithHTTPClient(httpClient), panora.WithDashboardToken(sec.PanoraDashboardToken))
+	p := panora.NewProvider(client, panora.Options{ConnectHost: cfg.PanoraConnectHost})
+	return managed{provider: p, route: router.WithManaged(connectors.ProviderPanora, func(connector string) error {
+		if p.Serves(connector) {
+			return nil
+		}
+		return fmt.Errorf("Panora does not serve %s (it serves %s)", connector, strings.Join(panora.Connectors(), ", "))
+	})}
+}
+
 // apiOrigins are the connectors' API origins, for proxies that take
 // absolute URLs: PROVIDER_BASE_URLS, else the manifest's own (none for a
 // per-connection host such as Salesforce's or Shopify's).
@@ -81,13 +101,16 @@ func apiOrigins(cfg config.Config, reg *registry.Registry) map[string]string {
 // webhookEvents verifies a provider's webhook, choosing the provider by
 // the headers it signs with: one route serves them all.
 type webhookEvents struct {
-	nango, composio httpapi.Events
+	nango, composio, panora httpapi.Events
 }
 
 // Event implements httpapi.Events.
 func (w webhookEvents) Event(ctx context.Context, body []byte, header http.Header) (*connectors.ConnectionEvent, error) {
-	if header.Get(composio.HeaderWebhookSignature) != "" {
+	switch {
+	case header.Get(composio.HeaderWebhookSignature) != "":
 		return w.composio.Event(ctx, body, header)
+	case header.Get(panora.HeaderSignature) != "":
+		return w.panora.Event(ctx, body, header)
 	}
 	return w.nango.Event(ctx, body, header)
 }

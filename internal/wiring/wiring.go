@@ -33,6 +33,7 @@ import (
 	"github.com/automators/connectors/internal/adapter/lambdatask"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
+	"github.com/automators/connectors/internal/adapter/panora"
 	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/config"
@@ -247,13 +248,14 @@ func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue,
 			return cat.Verify(ctx, httpClient, m.ID, creds, cfg.ProviderBaseURLs[m.ID])
 		}
 	}
-	composio := newComposio(cfg, sec, httpClient, reg)
+	comp, pan := newComposio(cfg, sec, httpClient, reg), newPanora(cfg, sec, httpClient)
 	return connectors.NewProviders(
 		nangoProvider,
 		apikey.New(reg, verifyKey, opts.Now),
-		composio.provider,
+		pan.provider,
+		comp.provider,
 		legacyoauth.NewProvider(legacyoauth.New(httpClient, servers)),
-	), []router.Option{composio.route}
+	), []router.Option{pan.route, comp.route}
 }
 
 // verifier is the bearer-token check of the HTTP API; without a JWT key,
@@ -314,6 +316,10 @@ func (c *core) webhooks() httpapi.Events {
 	return webhookEvents{
 		nango:    nango.Webhooks{Keys: keys(func(s config.Secrets) []string { return s.NangoWebhookSigningKeys })},
 		composio: composio.Webhooks{Secrets: keys(func(s config.Secrets) []string { return s.ComposioWebhookSecrets })},
+		panora: panora.Webhooks{Secrets: keys(func(s config.Secrets) []string { return s.PanoraWebhookSecrets }), ProviderConfigKey: func(connector string) string {
+			m, _ := c.registry.Lookup(connector)
+			return m.ProviderConfigKey
+		}},
 	}
 }
 

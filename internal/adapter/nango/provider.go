@@ -75,8 +75,11 @@ func (p *Provider) Connect(ctx context.Context, r connectors.ConnectRequest) (*c
 // Complete reads back the connection Nango made; the service checks that
 // its tags name the state's user.
 func (p *Provider) Complete(ctx context.Context, r connectors.CompleteRequest) (*connectors.Grant, error) {
-	if r.ConnectionID == "" {
+	switch {
+	case r.Code != "":
 		return nil, connectors.Errorf(connectors.EInvalidState, "the state was issued to another kind of flow")
+	case r.ConnectionID == "":
+		return nil, connectors.Errorf(connectors.EInvalid, "the callback needs Nango's connection_id")
 	}
 	nc, err := p.client.GetConnection(ctx, r.ProviderConfigKey, r.ConnectionID, GetConnectionOptions{})
 	if err != nil {
