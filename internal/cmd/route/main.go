@@ -6,6 +6,12 @@
 //	go run ./internal/cmd/route -connector gmail -existing legacy -policy gmail=nango
 //	go run ./internal/cmd/route -connector stripe -api-key
 //	go run ./internal/cmd/route -connector slack -org acme -shared
+//	go run ./internal/cmd/route -connector hubspot -policy hubspot=panora
+//	go run ./internal/cmd/route -connector asana -policy asana=composio
+//
+// Panora and Composio are taken as configured, serving what their adapters
+// can serve (Panora its CRM apps, Composio a toolkit per connector); a
+// deployment's Composio also needs an auth config per connector.
 //
 // The policy defaults to $ROUTING_POLICY and provider config key
 // overrides to $NANGO_INTEGRATIONS, as in a deployment. It exits 1
@@ -18,7 +24,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
+	"github.com/automators/connectors/internal/adapter/composio"
+	"github.com/automators/connectors/internal/adapter/panora"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
@@ -70,11 +79,30 @@ func run(connector, org, policy, keys, existing string, apiKey, shared bool) err
 	if existing != "" {
 		in.Existing = &connectors.Connection{ID: "existing", OrganizationID: org, Connector: connector, AuthProvider: connectors.AuthProvider(existing), Status: connectors.StatusActive}
 	}
-	d, routeErr := router.New(p).Route(in)
+	d, routeErr := router.New(p, managed()...).Route(in)
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(d); err != nil {
 		return err
 	}
 	return routeErr
+}
+
+// managed are the router's options for Panora's and Composio's steps, as
+// a deployment that configured both sees them.
+func managed() []router.Option {
+	return []router.Option{
+		router.WithManaged(connectors.ProviderPanora, func(connector string) error {
+			if panora.Serves(connector) {
+				return nil
+			}
+			return fmt.Errorf("Panora does not serve %s (it serves %s)", connector, strings.Join(panora.Connectors(), ", "))
+		}),
+		router.WithManaged(connectors.ProviderComposio, func(connector string) error {
+			if _, ok := composio.DefaultToolkits[connector]; ok {
+				return nil
+			}
+			return fmt.Errorf("Composio has no toolkit for %s", connector)
+		}),
+	}
 }
