@@ -3,7 +3,9 @@
 // unless NANGO_SECRET_KEY is set, an offline Nango sandbox (the fake Nango,
 // in process, its connections kept in .local/nango-sandbox.json); unless
 // GOOGLE_CLIENT_ID / MICROSOFT_CLIENT_ID are set, an offline OAuth sandbox
-// for Gmail and Outlook; unless API_KEY_SANDBOX=off, offline answers to
+// for Gmail and Outlook; when ROUTING_POLICY routes a connector to Composio
+// or Panora and its key is unset, that provider's fake; unless
+// API_KEY_SANDBOX=off, offline answers to
 // the API-key test calls; and, unless KMS_KEY_ID is set, a local key in
 // place of KMS. It is the only place these local-only parts meet the
 // deployed wiring, so no Lambda bootstrap links them.
@@ -34,8 +36,10 @@ import (
 	"github.com/automators/connectors/internal/config"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
+	"github.com/automators/connectors/internal/local/composiofake"
 	"github.com/automators/connectors/internal/local/localkms"
 	"github.com/automators/connectors/internal/local/nangofake"
+	"github.com/automators/connectors/internal/local/panorafake"
 	"github.com/automators/connectors/internal/logging"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/seal"
@@ -60,8 +64,10 @@ const SandboxStateFile = "nango-sandbox.json"
 // App is the local service.
 type App struct {
 	*wiring.App
-	Sandbox   *nangofake.Server // nil when a real Nango is configured
-	oauth     *oauthSandbox     // nil when Google and Microsoft clients are configured
+	Sandbox   *nangofake.Server    // nil when a real Nango is configured
+	oauth     *oauthSandbox        // nil when Google and Microsoft clients are configured
+	composio  *composiofake.Server // nil unless the policy routes to Composio without its key
+	panora    *panorafake.Server   // nil unless the policy routes to Panora without its key
 	store     *boltstore.Store
 	publicURL string
 }
@@ -184,6 +190,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		httpClient.Transport = rewriteTransport{sandbox: app.oauth, base: http.DefaultTransport}
 		log.Warn("OAUTH SANDBOX IN USE: offline fake Google/Microsoft OAuth for Gmail and Outlook", "url", app.oauth.URL())
 	}
+	app.sandboxComposio(env, log)
+	app.sandboxPanora(env, log)
 	if env.get("API_KEY_SANDBOX") != "off" {
 		base := httpClient.Transport
 		if base == nil {
@@ -228,6 +236,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 func (a *App) closeSandbox() {
 	if a.Sandbox != nil {
 		a.Sandbox.Close()
+	}
+	if a.composio != nil {
+		a.composio.Close()
+	}
+	if a.panora != nil {
+		a.panora.Close()
 	}
 	if a.oauth != nil {
 		a.oauth.Close()
