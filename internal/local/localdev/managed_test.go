@@ -64,4 +64,3 @@ func TestManagedSandboxes(t *testing.T) {
 		})
 	}
 }
-
