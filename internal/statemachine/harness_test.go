@@ -187,6 +187,14 @@ type env struct {
 
 func newEnv(t *testing.T, slackAnswers ...answer) *env {
 	t.Helper()
+	return newEnvWith(t, nil, slackAnswers...)
+}
+
+// newEnvWith is newEnv whose deployment setup also runs extra with the
+// table's store and secrets before the emulator starts; the environment
+// variables it returns are added to the function's.
+func newEnvWith(t *testing.T, extra func(store *dynamostore.Store, secrets lambdarie.Secrets) []string, slackAnswers ...answer) *env {
+	t.Helper()
 	root := moduleRoot(t)
 	node := nodeRunner(t)
 	rie, err := lambdarie.FindRIE(root)
@@ -242,6 +250,10 @@ func newEnv(t *testing.T, slackAnswers ...answer) *env {
 	}
 
 	slack := newSlackAPI(t, slackAnswers...)
+	var extraEnv []string
+	if extra != nil {
+		extraEnv = extra(store, secrets)
+	}
 
 	logs := &syncbuf.Buffer{}
 	emu, err := lambdarie.Start(ctx, lambdarie.Config{
@@ -259,7 +271,7 @@ func newEnv(t *testing.T, slackAnswers ...answer) *env {
 			"NANGO_HOST=" + nangoURL,
 			"PROVIDER_BASE_URLS=slack=" + slack.URL,
 			"LOG_LEVEL=debug",
-		}, secrets.Env()...),
+		}, append(secrets.Env(), extraEnv...)...),
 	})
 	if err != nil {
 		t.Fatalf("start emulator: %v", err)
