@@ -133,21 +133,23 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 	}
 
 	key := in.Key()
+	// Look before claiming: a node with nothing to run with costs reads
+	// only (the lookup, and a look for a recorded result), not a claim of
+	// its idempotency key and its release.
+	own, shared, err := e.connection(ctx, in, connector)
+	if err != nil {
+		if rec, gerr := e.Store.GetIdempotent(ctx, key); gerr == nil && rec.Status == connectors.IdempotencyCompleted {
+			return replay(rec) // the node ran before its connection went away
+		}
+		return Output{}, named(err)
+	}
 	owner := uuid.NewString()
 	rec, err := e.begin(ctx, key, owner)
 	if err != nil {
 		return Output{}, named(err)
 	}
 	if rec.Status == connectors.IdempotencyCompleted {
-		// Numbers stay json.Number, as in the first answer: a float64
-		// would round 64-bit ids and the replay would differ from it.
-		var out Output
-		dec := json.NewDecoder(bytes.NewReader(rec.Result))
-		dec.UseNumber()
-		if err := dec.Decode(&out); err != nil {
-			return Output{}, named(fmt.Errorf("decode recorded result of %s: %w", key, err))
-		}
-		return out, nil
+		return replay(rec)
 	}
 
 	// Leave time to record the result before the function's deadline: a
@@ -158,7 +160,7 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 		runCtx, cancel = context.WithDeadline(ctx, d.Add(-recordMargin))
 		defer cancel()
 	}
-	out, err := e.run(runCtx, in, m, action, key)
+	out, err := e.run(runCtx, in, m, action, key, own, shared)
 	if err != nil {
 		// Give the key back so that a retry can run; a failure Step
 		// Functions will not retry leaves nothing behind either.
@@ -176,6 +178,19 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 		// The write happened; failing now would make Step Functions retry
 		// it. Answer the result and let the lease expire.
 		logging.FromContext(ctx).Error("record idempotent result", "err", err)
+	}
+	return out, nil
+}
+
+// replay answers the result recorded for a node that already ran.
+func replay(rec *connectors.IdempotencyRecord) (Output, error) {
+	// Numbers stay json.Number, as in the first answer: a float64 would
+	// round 64-bit ids and the replay would differ from it.
+	var out Output
+	dec := json.NewDecoder(bytes.NewReader(rec.Result))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return Output{}, named(fmt.Errorf("decode recorded result of %s: %w", rec.Key, err))
 	}
 	return out, nil
 }
@@ -226,11 +241,7 @@ func (p *pollUntil) NextBackOff() time.Duration {
 
 // run performs the action once, or twice when the provider answered 401
 // and a forced refresh gave a new token.
-func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, action, key string) (Output, error) {
-	own, shared, err := e.connection(ctx, in, m.ID)
-	if err != nil {
-		return Output{}, err
-	}
+func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, action, key string, own, shared *connectors.Connection) (Output, error) {
 	decision, err := e.Router.Route(router.Input{Manifest: m, OrganizationID: in.OrganizationID, Existing: own, Shared: shared})
 	if err != nil {
 		return Output{}, err
