@@ -247,6 +247,11 @@ type SweepStore interface {
 	// non-zero and before `before`, or whose status is StatusRefreshFailed, at most limit
 	// per page, continuing from cursor ("" for the first page).
 	ListDueConnections(ctx context.Context, before time.Time, limit int, cursor string) (ConnectionPage, error)
+	// SweepCursor returns where the last sweep stopped: the cursor the
+	// next one continues from, "" to start at the beginning.
+	SweepCursor(ctx context.Context) (string, error)
+	// SaveSweepCursor records where the next sweep continues.
+	SaveSweepCursor(ctx context.Context, cursor string) error
 }
 
 // Page sizes of a connection listing.

@@ -169,6 +169,8 @@ func (s *memStore) ReleaseLease(context.Context, string, string) error { return 
 func (s *memStore) ListDueConnections(context.Context, time.Time, int, string) (connectors.ConnectionPage, error) {
 	return connectors.ConnectionPage{}, errNotImpl
 }
+func (s *memStore) SweepCursor(context.Context) (string, error)   { return "", errNotImpl }
+func (s *memStore) SaveSweepCursor(context.Context, string) error { return errNotImpl }
 
 func (s *memStore) GetOwner(context.Context, connectors.ProviderConnection) (connectors.Owner, error) {
 	return connectors.Owner{}, errNotImpl

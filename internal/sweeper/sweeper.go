@@ -77,6 +77,35 @@ type Result struct {
 	Cursor         string `json:"cursor,omitempty"`
 }
 
+// Run is a scheduled run: it continues from cursor, or when that is ""
+// from where the last run stopped (the store keeps it), and records where
+// the next one continues, so that past MaxPerRun due connections every one
+// is still visited, over several runs.
+func (s *Sweeper) Run(ctx context.Context, cursor string) (Result, error) {
+	saved := cursor == ""
+	if saved {
+		var err error
+		if cursor, err = s.store.SweepCursor(ctx); err != nil {
+			return Result{}, err
+		}
+	}
+	res, err := s.Sweep(ctx, cursor)
+	if saved && cursor != "" && connectors.ErrorCode(err) == connectors.EInvalid {
+		// A kept cursor that no longer opens (the store's cursor key
+		// changed): start again from the beginning rather than fail every
+		// run from now on.
+		logging.FromContext(ctx).Warn("the saved sweep cursor is refused; starting from the beginning", "err", err)
+		res, err = s.Sweep(ctx, "")
+	}
+	if err != nil {
+		return res, err
+	}
+	if err := s.store.SaveSweepCursor(ctx, res.Cursor); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
 // Sweep works through due connections from cursor ("" to start), until it
 // has checked MaxPerRun of them, the context is nearly out of time, or none
 // are left.

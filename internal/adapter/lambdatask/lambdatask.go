@@ -96,7 +96,7 @@ func Sweeper(s *sweeper.Sweeper, logger *slog.Logger) Task[json.RawMessage, swee
 				return sweeper.Result{}, messages.InvokeResponse_Error{Type: executor.NameInvalidInput, Message: "the sweeper input is not valid JSON"}
 			}
 		}
-		res, err := s.Sweep(ctx, in.Cursor)
+		res, err := s.Run(ctx, in.Cursor)
 		if err != nil {
 			logging.FromContext(ctx).Error("sweep failed", "err", err)
 			return res, messages.InvokeResponse_Error{Type: executor.NameInternal, Message: connectors.ErrorMessage(err)}

@@ -209,6 +209,8 @@ type failingSweepStore struct{}
 func (failingSweepStore) ListDueConnections(context.Context, time.Time, int, string) (connectors.ConnectionPage, error) {
 	return connectors.ConnectionPage{}, errors.New("dynamodb: connection reset by peer at 10.0.0.1")
 }
+func (failingSweepStore) SweepCursor(context.Context) (string, error)   { return "", nil }
+func (failingSweepStore) SaveSweepCursor(context.Context, string) error { return nil }
 func (failingSweepStore) AcquireLease(context.Context, string, string, time.Duration) error {
 	return nil
 }

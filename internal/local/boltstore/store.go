@@ -37,7 +37,8 @@ var (
 	bucketAudit  = []byte("audit")        // org sep time sep id -> auditRecord
 	bucketLeases = []byte("leases")       // name -> leaseRecord
 	bucketOwners = []byte("owners")       // provider sep providerConfigKey sep provider connection id -> ownerRecord
-	allBuckets   = [][]byte{bucketConns, bucketByUser, bucketStates, bucketIdemp, bucketAudit, bucketLeases, bucketOwners}
+	bucketMeta   = []byte("meta")         // "sweep-cursor" -> the sweep's cursor
+	allBuckets   = [][]byte{bucketConns, bucketByUser, bucketStates, bucketIdemp, bucketAudit, bucketLeases, bucketOwners, bucketMeta}
 )
 
 const sep = "\x00"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/automators/connectors/internal/connectors"
 )
 
@@ -25,4 +27,30 @@ func (s *Store) ListDueConnections(ctx context.Context, before time.Time, limit 
 		return connectors.ConnectionPage{}, wrap(err, "list due connections")
 	}
 	return page, nil
+}
+
+var keySweepCursor = []byte("sweep-cursor")
+
+// SweepCursor implements connectors.SweepStore.
+func (s *Store) SweepCursor(ctx context.Context) (string, error) {
+	var cursor string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		cursor = string(tx.Bucket(bucketMeta).Get(keySweepCursor))
+		return nil
+	})
+	if err != nil {
+		return "", wrap(err, "read sweep cursor")
+	}
+	return cursor, nil
+}
+
+// SaveSweepCursor implements connectors.SweepStore.
+func (s *Store) SaveSweepCursor(ctx context.Context, cursor string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keySweepCursor, []byte(cursor))
+	})
+	if err != nil {
+		return wrap(err, "save sweep cursor")
+	}
+	return nil
 }
