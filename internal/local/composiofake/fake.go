@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/automators/connectors/internal/local/fakefault"
 )
 
 // Toolkit is a toolkit the fake proxies for.
@@ -95,7 +97,7 @@ type Server struct {
 	upstreams   map[string]string
 	accounts    map[string]*account
 	links       map[string]*link // by link token
-	faults      []*faultState
+	faults      fakefault.Set
 	counts      []requestRecord
 
 	ts *httptest.Server

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/automators/connectors/internal/local/fakefault"
 )
 
 // Integration is an integration (providerConfigKey) the fake knows.
@@ -67,7 +69,7 @@ type Server struct {
 	sessions     map[string]*session
 	conns        map[connKey]*connection
 	nextID       int64
-	faults       []*faultState
+	faults       fakefault.Set
 	counts       []requestRecord
 	failRefresh  map[string]bool
 	upstreams    map[string]string

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/automators/connectors/internal/local/fakefault"
 )
 
 // App is a provider of Panora's catalogue the fake offers: its vertical,
@@ -86,7 +88,7 @@ type Server struct {
 	jobs      map[string]*retryJob
 	jobOrder  []string
 	limitNext int
-	faults    []*faultState
+	faults    fakefault.Set
 	counts    []requestRecord
 	upstreams map[string]string
 

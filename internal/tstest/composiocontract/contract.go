@@ -11,12 +11,10 @@
 package composiocontract
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -24,9 +22,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/automators/connectors/internal/tstest/openapicheck"
 	"github.com/automators/connectors/internal/tstest/reftest"
 )
 
@@ -141,9 +138,7 @@ var defineFormats sync.Once
 
 // Contract is Composio's document, loaded and patched, with a router.
 type Contract struct {
-	doc    *openapi3.T
-	router routers.Router
-	server string // the document's first server URL, used for routing
+	doc *openapicheck.Doc
 }
 
 var (
@@ -176,11 +171,11 @@ func Load(t testing.TB) *Contract {
 			t.Fatalf("composiocontract: the document has no %s %s; has it changed?", op.Method, op.Path)
 		}
 	}
-	r, err := gorillamux.NewRouter(doc)
+	d, err := openapicheck.New(doc, apiKeyAuth)
 	if err != nil {
-		t.Fatalf("composiocontract: routing Composio's document: %v", err)
+		t.Fatalf("composiocontract: Composio's document: %v", err)
 	}
-	loaded = &Contract{doc: doc, router: r, server: strings.TrimRight(doc.Servers[0].URL, "/")}
+	loaded = &Contract{doc: d}
 	return loaded
 }
 
@@ -198,136 +193,29 @@ var Operations = []Operation{
 
 // Validator is an http.RoundTripper that checks every exchange against the
 // contract. A failure is a test error unless an Exception matches it.
-type Validator struct {
-	t        testing.TB
-	c        *Contract
-	base     http.RoundTripper
-	mu       sync.Mutex
-	checked  int
-	excepted map[string]int
-}
+type Validator = openapicheck.Validator
 
 // Transport returns a Validator over base (nil: http.DefaultTransport).
 func (c *Contract) Transport(t testing.TB, base http.RoundTripper) *Validator {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return &Validator{t: t, c: c, base: base, excepted: map[string]int{}}
+	return openapicheck.NewValidator(t, "Composio", base, c.check)
 }
 
-// Checked is the number of exchanges validated.
-func (v *Validator) Checked() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.checked
-}
-
-// Excepted returns how many failures each exception excused.
-func (v *Validator) Excepted() map[string]int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	out := map[string]int{}
-	for k, n := range v.excepted {
-		out[k] = n
-	}
-	return out
-}
-
-// RoundTrip sends req and validates it and its answer.
-func (v *Validator) RoundTrip(req *http.Request) (*http.Response, error) {
-	var reqBody []byte
-	if req.Body != nil {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		reqBody = b
-		req.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	resp, err := v.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	respBody, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(respBody))
-	v.Check(req, reqBody, resp.StatusCode, resp.Header, respBody)
-	return resp, nil
-}
-
-// Check validates one exchange; tests of the fake that build requests by
-// hand may call it directly.
-func (v *Validator) Check(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) {
-	v.t.Helper()
-	x := &Exchange{Method: req.Method, Path: req.URL.Path, Status: status, RespBody: respBody}
-	if strings.HasPrefix(x.Path, "/link/") {
-		v.count("fake-pages")
+// check holds one exchange to the document, but for the fake's own pages,
+// and excuses failures an Exception matches.
+func (c *Contract) check(v *Validator, x *openapicheck.Exchange) {
+	ex := &Exchange{Method: x.Request.Method, Path: x.Request.URL.Path, Status: x.Status, RespBody: x.Body}
+	if strings.HasPrefix(ex.Path, "/link/") {
+		v.Count("fake-pages")
 		return
 	}
-	reqErr, respErr := v.c.validate(req, reqBody, status, header, respBody)
-	v.mu.Lock()
-	v.checked++
-	v.mu.Unlock()
-	for _, e := range []struct {
-		what string
-		err  error
-	}{{"request", reqErr}, {"answer", respErr}} {
-		if e.err == nil {
-			continue
-		}
-		if v.except(x) {
-			continue
-		}
-		v.t.Errorf("contract: %s %s -> %d: %s does not match Composio's document: %v", req.Method, req.URL.Path, status, e.what, e.err)
-	}
+	v.Validate(c.doc, x, openapicheck.Options{Except: func() bool { return except(v, ex) }})
 }
 
-// validate routes the request on the document's server and validates the
-// request and the answer.
-func (c *Contract) validate(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) (reqErr, respErr error) {
-	routed := req.Clone(context.Background())
-	routed.Body = io.NopCloser(bytes.NewReader(reqBody))
-	target := c.server + req.URL.EscapedPath()
-	if req.URL.RawQuery != "" {
-		target += "?" + req.URL.RawQuery
-	}
-	full, err := http.NewRequest(req.Method, target, nil)
-	if err != nil {
-		return err, nil
-	}
-	routed.URL = full.URL
-	routed.Host = full.URL.Host
-	route, params, err := c.router.FindRoute(routed)
-	if err != nil {
-		return fmt.Errorf("no operation in Composio's document: %w", err), nil
-	}
-	in := &openapi3filter.RequestValidationInput{
-		Request: routed, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: apiKeyAuth, MultiError: true},
-	}
-	reqErr = openapi3filter.ValidateRequest(context.Background(), in)
-	respErr = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: status, Header: header,
-		Body:    io.NopCloser(bytes.NewReader(respBody)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	})
-	return reqErr, respErr
-}
-
-func (v *Validator) count(name string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.excepted[name]++
-}
-
-func (v *Validator) except(x *Exchange) bool {
+// except reports whether a Match exception excuses x, counting it.
+func except(v *Validator, x *Exchange) bool {
 	for _, ex := range Exceptions {
 		if ex.Match != nil && ex.Match(x) {
-			v.count(ex.Name)
+			v.Count(ex.Name)
 			return true
 		}
 	}

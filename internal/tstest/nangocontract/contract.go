@@ -9,22 +9,18 @@
 package nangotest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/automators/connectors/internal/tstest/openapicheck"
 	"github.com/automators/connectors/internal/tstest/reftest"
 )
 
@@ -88,9 +84,7 @@ var Exceptions = []Exception{
 
 // Contract is Nango's document, loaded and patched, with a router.
 type Contract struct {
-	doc    *openapi3.T
-	router routers.Router
-	server string // the document's first server URL, used for routing
+	doc *openapicheck.Doc
 }
 
 // Load reads, patches and routes Nango's document.
@@ -112,11 +106,11 @@ func Load(t testing.TB) *Contract {
 			})
 		}
 	}
-	r, err := gorillamux.NewRouter(doc)
+	d, err := openapicheck.New(doc, bearerAuth)
 	if err != nil {
-		t.Fatalf("nangotest: routing Nango's document: %v", err)
+		t.Fatalf("nangotest: Nango's document: %v", err)
 	}
-	return &Contract{doc: doc, router: r, server: strings.TrimRight(doc.Servers[0].URL, "/")}
+	return &Contract{doc: d}
 }
 
 // patchWithRaw rewrites each *CredentialsWithRaw schema, in place (refs to it
@@ -167,143 +161,45 @@ func patchIntegrationFull(t testing.TB, doc *openapi3.T) {
 
 // Validator is an http.RoundTripper that checks every exchange against the
 // contract. A failure is a test error unless an Exception matches it.
-type Validator struct {
-	t        testing.TB
-	c        *Contract
-	base     http.RoundTripper
-	mu       sync.Mutex
-	checked  int
-	excepted map[string]int
-}
+type Validator = openapicheck.Validator
 
 // Transport returns a Validator over base (nil: http.DefaultTransport).
 func (c *Contract) Transport(t testing.TB, base http.RoundTripper) *Validator {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return &Validator{t: t, c: c, base: base, excepted: map[string]int{}}
+	return openapicheck.NewValidator(t, "Nango", base, c.check)
 }
 
-// Checked is the number of exchanges validated.
-func (v *Validator) Checked() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.checked
-}
-
-// Excepted returns how many failures each exception excused.
-func (v *Validator) Excepted() map[string]int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	out := map[string]int{}
-	for k, n := range v.excepted {
-		out[k] = n
+// check holds one exchange to the document, but for the sandbox connect
+// URL, and excuses failures an Exception matches.
+func (c *Contract) check(v *Validator, x *openapicheck.Exchange) {
+	req := x.Request
+	if strings.HasPrefix(req.URL.Path, "/oauth/connect/") {
+		return // the sandbox connect URL, not part of Nango's API
 	}
-	return out
-}
-
-// RoundTrip sends req and validates it and its answer.
-func (v *Validator) RoundTrip(req *http.Request) (*http.Response, error) {
-	var reqBody []byte
-	if req.Body != nil {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		reqBody = b
-		req.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	resp, err := v.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	respBody, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(respBody))
-	v.Check(req, reqBody, resp.StatusCode, resp.Header, respBody)
-	return resp, nil
-}
-
-// Check validates one exchange; tests of the fake that build requests by
-// hand may call it directly.
-func (v *Validator) Check(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) {
-	v.t.Helper()
-	x := &Exchange{Method: req.Method, Path: req.URL.Path, Status: status, HasAuth: req.Header.Get("Authorization") != "", RespBody: respBody}
+	ex := &Exchange{Method: req.Method, Path: req.URL.Path, Status: x.Status, HasAuth: req.Header.Get("Authorization") != "", RespBody: x.Body}
 	var env struct {
 		Error struct {
 			Code string `json:"code"`
 		} `json:"error"`
 	}
-	if json.Unmarshal(respBody, &env) == nil {
-		x.Code = env.Error.Code
+	if json.Unmarshal(x.Body, &env) == nil {
+		ex.Code = env.Error.Code
 	}
-	if strings.HasPrefix(req.URL.Path, "/oauth/connect/") {
-		return // the sandbox connect URL, not part of Nango's API
+	o := openapicheck.Options{Except: func() bool { return except(v, ex) }}
+	if strings.HasPrefix(req.URL.Path, "/proxy/") {
+		o.RoutePath = "/proxy/any" // exception proxy-any-path
 	}
-
-	// Route on the document's server with the same path and query.
-	routed := req.Clone(context.Background())
-	routed.Body = io.NopCloser(bytes.NewReader(reqBody))
-	u := *req.URL
-	if strings.HasPrefix(u.Path, "/proxy/") {
-		u.Path, u.RawPath = "/proxy/any", "" // exception proxy-any-path
-	}
-	target := v.c.server + u.EscapedPath()
-	if u.RawQuery != "" {
-		target += "?" + u.RawQuery
-	}
-	full, err := http.NewRequest(req.Method, target, nil)
-	if err != nil {
-		v.t.Errorf("contract: %s %s: %v", req.Method, req.URL.Path, err)
-		return
-	}
-	routed.URL = full.URL
-	route, params, err := v.c.router.FindRoute(routed)
-	if err != nil {
-		v.t.Errorf("contract: %s %s: no operation in Nango's document: %v", req.Method, req.URL.Path, err)
-		return
-	}
-	in := &openapi3filter.RequestValidationInput{
-		Request: routed, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: bearerAuth, MultiError: true},
-	}
-	reqErr := openapi3filter.ValidateRequest(context.Background(), in)
-	respErr := openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: status, Header: header,
-		Body:    io.NopCloser(bytes.NewReader(respBody)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	})
-	v.mu.Lock()
-	v.checked++
-	v.mu.Unlock()
-	for _, e := range []struct {
-		what string
-		err  error
-	}{{"request", reqErr}, {"answer", respErr}} {
-		if e.err == nil {
-			continue
-		}
-		if name := v.except(x); name != "" {
-			continue
-		}
-		v.t.Errorf("contract: %s %s -> %d: %s does not match Nango's document: %v", req.Method, req.URL.Path, status, e.what, e.err)
-	}
+	v.Validate(c.doc, x, o)
 }
 
-func (v *Validator) except(x *Exchange) string {
+// except reports whether a Match exception excuses x, counting it.
+func except(v *Validator, x *Exchange) bool {
 	for _, ex := range Exceptions {
 		if ex.Match != nil && ex.Match(x) {
-			v.mu.Lock()
-			v.excepted[ex.Name]++
-			v.mu.Unlock()
-			return ex.Name
+			v.Count(ex.Name)
+			return true
 		}
 	}
-	return ""
+	return false
 }
 
 // errNoBearer is the security failure of a request without a bearer token.

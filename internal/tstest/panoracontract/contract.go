@@ -18,7 +18,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -27,9 +26,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/automators/connectors/internal/tstest/openapicheck"
 	"github.com/automators/connectors/internal/tstest/reftest"
 )
 
@@ -149,9 +147,7 @@ func MagicLinkSchema() *openapi3.Schema {
 
 // Contract is Panora's document, loaded and patched, with a router.
 type Contract struct {
-	doc    *openapi3.T
-	router routers.Router
-	server string // the document's first server URL, used for routing
+	doc *openapicheck.Doc
 }
 
 var (
@@ -185,11 +181,11 @@ func load(path string) (*Contract, error) {
 	if err := doc.Validate(loader.Context, openapi3.DisableExamplesValidation()); err != nil {
 		return nil, errors.New("Panora's document (patched) is not valid: " + err.Error())
 	}
-	r, err := gorillamux.NewRouter(doc)
+	d, err := openapicheck.New(doc, apiKeyAuth)
 	if err != nil {
-		return nil, errors.New("routing Panora's document: " + err.Error())
+		return nil, errors.New("Panora's document: " + err.Error())
 	}
-	return &Contract{doc: doc, router: r, server: strings.TrimRight(doc.Servers[0].URL, "/")}, nil
+	return &Contract{doc: d}, nil
 }
 
 // patch applies the patch exceptions; it fails when the document no longer
@@ -224,157 +220,45 @@ func patch(doc *openapi3.T) error {
 
 // Validator is an http.RoundTripper that checks every exchange against the
 // contract. A failure is a test error.
-type Validator struct {
-	t        testing.TB
-	c        *Contract
-	base     http.RoundTripper
-	mu       sync.Mutex
-	checked  int
-	excepted map[string]int
-}
+type Validator = openapicheck.Validator
 
 // Transport returns a Validator over base (nil: http.DefaultTransport).
 func (c *Contract) Transport(t testing.TB, base http.RoundTripper) *Validator {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return &Validator{t: t, c: c, base: base, excepted: map[string]int{}}
+	return openapicheck.NewValidator(t, "Panora", base, c.check)
 }
 
-// Checked is the number of exchanges validated against the document.
-func (v *Validator) Checked() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.checked
-}
-
-// Excepted returns how many exchanges each exception took.
-func (v *Validator) Excepted() map[string]int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	out := map[string]int{}
-	for k, n := range v.excepted {
-		out[k] = n
-	}
-	return out
-}
-
-// RoundTrip sends req and validates it and its answer.
-func (v *Validator) RoundTrip(req *http.Request) (*http.Response, error) {
-	var reqBody []byte
-	if req.Body != nil {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		reqBody = b
-		req.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	resp, err := v.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	respBody, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(respBody))
-	v.Check(req, reqBody, resp.StatusCode, resp.Header, respBody)
-	return resp, nil
-}
-
-func (v *Validator) count(name string) {
-	v.mu.Lock()
-	v.excepted[name]++
-	v.mu.Unlock()
-}
-
-// Check validates one exchange; tests of the fake that build requests by
-// hand may call it directly.
-func (v *Validator) Check(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte) {
-	v.t.Helper()
-	x := &Exchange{Method: req.Method, Path: req.URL.Path, Status: status, RespBody: respBody}
-	for _, ex := range Exceptions {
-		if ex.Match == nil || !ex.Match(x) {
+// check holds one exchange to the document, or, when a Match exception
+// takes it, to what that exception says.
+func (c *Contract) check(v *Validator, x *openapicheck.Exchange) {
+	ex := &Exchange{Method: x.Request.Method, Path: x.Request.URL.Path, Status: x.Status, RespBody: x.Body}
+	for _, e := range Exceptions {
+		if e.Match == nil || !e.Match(ex) {
 			continue
 		}
-		v.count(ex.Name)
+		v.Count(e.Name)
 		switch {
-		case ex.RequestToDocument:
-			v.validate(req, reqBody, status, header, respBody, false)
-		case ex.RequestSchema != nil && len(reqBody) > 0:
-			v.checkSchema(req, status, "request ("+ex.Name+")", ex.RequestSchema(), reqBody)
+		case e.RequestToDocument:
+			v.Validate(c.doc, x, openapicheck.Options{RequestOnly: true})
+		case e.RequestSchema != nil && len(x.RequestBody) > 0:
+			checkSchema(v, x, "request ("+e.Name+")", e.RequestSchema(), x.RequestBody)
 		}
-		if ex.AnswerSchema != nil {
-			v.checkSchema(req, status, "answer ("+ex.Name+")", ex.AnswerSchema(x), respBody)
+		if e.AnswerSchema != nil {
+			checkSchema(v, x, "answer ("+e.Name+")", e.AnswerSchema(ex), x.Body)
 		}
 		return
 	}
-	v.validate(req, reqBody, status, header, respBody, true)
+	v.Validate(c.doc, x, openapicheck.Options{})
 }
 
 // checkSchema validates body against schema.
-func (v *Validator) checkSchema(req *http.Request, status int, what string, schema *openapi3.Schema, body []byte) {
-	v.t.Helper()
+func checkSchema(v *Validator, x *openapicheck.Exchange, what string, schema *openapi3.Schema, body []byte) {
 	var val any
 	if err := json.Unmarshal(body, &val); err != nil {
-		v.t.Errorf("contract: %s %s -> %d: %s is not JSON: %v", req.Method, req.URL.Path, status, what, err)
+		v.Errorf(x, "%s is not JSON: %v", what, err)
 		return
 	}
 	if err := schema.VisitJSON(val, openapi3.MultiErrors()); err != nil {
-		v.t.Errorf("contract: %s %s -> %d: %s does not match Panora's source: %v", req.Method, req.URL.Path, status, what, err)
-	}
-}
-
-// validate checks the request (and the answer, when answer is set) against
-// the document.
-func (v *Validator) validate(req *http.Request, reqBody []byte, status int, header http.Header, respBody []byte, answer bool) {
-	v.t.Helper()
-	// Route on the document's server with the same path and query.
-	routed := req.Clone(context.Background())
-	routed.Body = io.NopCloser(bytes.NewReader(reqBody))
-	target := v.c.server + req.URL.EscapedPath()
-	if req.URL.RawQuery != "" {
-		target += "?" + req.URL.RawQuery
-	}
-	full, err := http.NewRequest(req.Method, target, nil)
-	if err != nil {
-		v.t.Errorf("contract: %s %s: %v", req.Method, req.URL.Path, err)
-		return
-	}
-	routed.URL = full.URL
-	route, params, err := v.c.router.FindRoute(routed)
-	if err != nil {
-		v.t.Errorf("contract: %s %s: no operation in Panora's document: %v", req.Method, req.URL.Path, err)
-		return
-	}
-	in := &openapi3filter.RequestValidationInput{
-		Request: routed, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: apiKeyAuth, MultiError: true},
-	}
-	errs := []struct {
-		what string
-		err  error
-	}{{"request", openapi3filter.ValidateRequest(context.Background(), in)}}
-	if answer {
-		errs = append(errs, struct {
-			what string
-			err  error
-		}{"answer", openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-			RequestValidationInput: in, Status: status, Header: header,
-			Body:    io.NopCloser(bytes.NewReader(respBody)),
-			Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-		})})
-	}
-	v.mu.Lock()
-	v.checked++
-	v.mu.Unlock()
-	for _, e := range errs {
-		if e.err != nil {
-			v.t.Errorf("contract: %s %s -> %d: %s does not match Panora's document: %v", req.Method, req.URL.Path, status, e.what, e.err)
-		}
+		v.Errorf(x, "%s does not match Panora's source: %v", what, err)
 	}
 }
 
@@ -394,7 +278,7 @@ func apiKeyAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error
 
 // ConnectionSchema is the document's Connection schema.
 func (c *Contract) ConnectionSchema() *openapi3.Schema {
-	return c.doc.Components.Schemas["Connection"].Value
+	return c.doc.T.Components.Schemas["Connection"].Value
 }
 
 // CheckWebhook validates a webhook delivery (not in the document: its
