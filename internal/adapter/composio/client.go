@@ -21,18 +21,15 @@
 package composio
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
+	"github.com/automators/connectors/internal/httpcall"
 )
 
 // Version names this client in the User-Agent. It is set at build time with
@@ -44,28 +41,14 @@ const DefaultBaseURL = "https://backend.composio.dev"
 
 // Defaults for New.
 const (
-	DefaultCallTimeout = 10 * time.Second
-	DefaultMaxRetries  = 3
-	DefaultBackoffBase = 200 * time.Millisecond
-	DefaultBackoffMax  = 5 * time.Second
+	DefaultCallTimeout = httpcall.DefaultCallTimeout
+	DefaultMaxRetries  = httpcall.DefaultMaxRetries
+	DefaultBackoffBase = httpcall.DefaultBackoffBase
+	DefaultBackoffMax  = httpcall.DefaultBackoffMax
 )
 
 // HeaderAPIKey carries the project API key.
 const HeaderAPIKey = "x-api-key"
-
-// maxBody bounds what is read from one answer, so a misbehaving server
-// cannot exhaust a Lambda's memory.
-const maxBody = 32 << 20
-
-// sharedTransport is the one keep-alive transport of the process: every
-// Client built without WithHTTPClient reuses its connections.
-var sharedTransport = func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 64
-	t.MaxIdleConnsPerHost = 16
-	t.IdleConnTimeout = 90 * time.Second
-	return t
-}()
 
 // Client calls Composio's API with a project API key. It is safe for
 // concurrent use.
@@ -136,7 +119,7 @@ func New(baseURL, apiKey string, opts ...Option) *Client {
 	c := &Client{
 		baseURL:     strings.TrimRight(baseURL, "/"),
 		apiKey:      apiKey,
-		hc:          &http.Client{Transport: sharedTransport},
+		hc:          httpcall.SharedClient(),
 		callTimeout: DefaultCallTimeout,
 		maxRetries:  DefaultMaxRetries,
 		backoffBase: DefaultBackoffBase,
@@ -160,11 +143,7 @@ type request struct {
 }
 
 // response is a complete answer of Composio.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type response = httpcall.Response
 
 // callError reports that no answer came from Composio: a network error, a
 // timeout, or the caller's context ending. IsUnavailable matches it.
@@ -186,13 +165,13 @@ func (c *Client) do(ctx context.Context, r *request, out any) error {
 	if err != nil {
 		return err
 	}
-	if resp.status/100 != 2 {
+	if resp.Status/100 != 2 {
 		return c.parseAPIError(r.op, resp)
 	}
-	if out == nil || len(resp.body) == 0 {
+	if out == nil || len(resp.Body) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(resp.body, out); err != nil {
+	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return &DecodeError{Op: r.op, Err: err}
 	}
 	return nil
@@ -222,133 +201,42 @@ func (e *DecodeError) Error() string {
 // Unwrap returns the cause.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-func isRetryableStatus(status int) bool {
-	return status == http.StatusTooManyRequests || status >= 500
+// policy is the client's retry settings, read at each call so that options
+// set plain fields.
+func (c *Client) policy() httpcall.Policy {
+	return httpcall.Policy{
+		Client:      c.hc,
+		CallTimeout: c.callTimeout,
+		MaxRetries:  c.maxRetries,
+		BackoffBase: c.backoffBase,
+		BackoffMax:  c.backoffMax,
+	}
 }
 
-// errRetryStatus marks an answer whose status may be retried, so that
-// backoff.Retry tries again; send returns the answer itself, never this.
-var errRetryStatus = errors.New("retryable status")
-
-// send makes attempts of r until one gets a final answer: a status that is
-// not retryable, a call that may not be retried, retries used up, or no
-// time left. It returns an error only when it has no answer to give: a
-// network error, or the caller's context ending.
+// send sends r with the API key and Composio's headers, retrying it as the
+// package comment says. It returns an error only when it has no answer to
+// give: a *callError, scrubbed of the API key, which wraps the last answer's
+// *APIError when the caller's context ended after one.
 func (c *Client) send(ctx context.Context, r *request) (*response, error) {
-	var (
-		last    *response
-		lastErr error
-		tries   uint
-	)
-	op := func() (*response, error) {
-		tries++
-		last, lastErr = c.attempt(ctx, r)
-		if lastErr != nil {
-			return nil, lastErr
-		}
-		if !isRetryableStatus(last.status) {
-			return last, nil
-		}
-		if last.status == http.StatusTooManyRequests {
-			if ra, ok := parseRetryAfter(last.header.Get("Retry-After"), time.Now()); ok {
-				return nil, &backoff.RetryAfterError{Duration: ra}
-			}
-		}
-		return nil, errRetryStatus
-	}
-	maxTries := uint(1)
-	if r.retry {
-		maxTries += uint(c.maxRetries)
-	}
-	opts := []backoff.RetryOption{
-		backoff.WithMaxTries(maxTries),
-		backoff.WithBackOff(&backoff.ExponentialBackOff{
-			InitialInterval:     c.backoffBase,
-			RandomizationFactor: 0.5,
-			Multiplier:          2,
-			MaxInterval:         c.backoffMax,
-		}),
-		backoff.WithMaxElapsedTime(0), // the tries bound the call
-	}
-	if deadline, ok := ctx.Deadline(); ok {
-		// A wait that would outlive the caller ends the call with the
-		// answer we have now, so a 429 reaches the caller at once.
-		opts = append(opts, backoff.WithMaxElapsedTime(max(time.Until(deadline), 1)))
-	}
-	if resp, err := backoff.Retry(ctx, op, opts...); err == nil {
-		return resp, nil
-	}
-	switch {
-	case ctx.Err() != nil:
-		return nil, c.finalError(ctx, r, last, lastErr)
-	case lastErr != nil && tries < maxTries:
-		return nil, &callError{op: r.op, err: fmt.Errorf("%w (no time left to retry)", lastErr)}
-	case lastErr != nil:
-		return nil, &callError{op: r.op, err: lastErr}
-	}
-	return last, nil
-}
-
-// finalError is the error of a call whose context ended: it wraps the
-// context's error and, when there was one, the last answer's error.
-func (c *Client) finalError(ctx context.Context, r *request, resp *response, err error) error {
-	cause := ctx.Err()
-	if err == nil && resp != nil && resp.status/100 != 2 {
-		err = c.parseAPIError(r.op, resp)
-	}
-	if err == nil || errors.Is(err, cause) {
-		return &callError{op: r.op, err: cause}
-	}
-	return &callError{op: r.op, err: fmt.Errorf("%w (last attempt: %w)", cause, err)}
-}
-
-// attempt makes one HTTP exchange bounded by the per-call timeout.
-func (c *Client) attempt(ctx context.Context, r *request) (*response, error) {
-	actx, cancel := context.WithTimeout(ctx, c.callTimeout)
-	defer cancel()
-
 	u := c.baseURL + r.path
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
-	var body io.Reader
+	h := http.Header{}
 	if r.body != nil {
-		body = bytes.NewReader(r.body)
+		h.Set("Content-Type", "application/json")
 	}
-	req, err := http.NewRequestWithContext(actx, r.method, u, body)
+	h.Set(HeaderAPIKey, c.apiKey)
+	h.Set("User-Agent", c.userAgent)
+	h.Set("Accept", "application/json")
+	resp, err := c.policy().Send(ctx, &httpcall.Request{
+		Method: r.method, URL: u, Header: h, Body: r.body, Retry: r.retry,
+		AnswerError: func(resp *response) error { return c.parseAPIError(r.op, resp) },
+	})
 	if err != nil {
-		return nil, stripURL(err)
+		return nil, &callError{op: r.op, err: c.scrub(err)}
 	}
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set(HeaderAPIKey, c.apiKey)
-	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Accept", "application/json")
-
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, c.scrub(stripURL(err))
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return nil, c.scrub(stripURL(err))
-	}
-	if len(b) > maxBody {
-		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
-	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
-}
-
-// stripURL drops the *url.Error wrapper, whose message repeats the full
-// URL: errors name the operation instead.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return resp, nil
 }
 
 // scrub makes sure no error text holds the API key, whatever a transport

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/httpcall"
 )
 
 // APIError is an answer of Composio other than 2xx. Composio's errors look
@@ -53,8 +54,8 @@ func (e *APIError) Error() string {
 
 // parseAPIError builds the *APIError of a non-2xx answer, whatever its body.
 func (c *Client) parseAPIError(op string, resp *response) *APIError {
-	e := &APIError{Op: op, Status: resp.status}
-	if ra, ok := parseRetryAfter(resp.header.Get("Retry-After"), time.Now()); ok {
+	e := &APIError{Op: op, Status: resp.Status}
+	if ra, ok := httpcall.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = ra
 	}
 	var env struct {
@@ -66,7 +67,7 @@ func (c *Client) parseAPIError(op string, resp *response) *APIError {
 		} `json:"error"`
 		Message string `json:"message"`
 	}
-	if json.Unmarshal(resp.body, &env) == nil {
+	if json.Unmarshal(resp.Body, &env) == nil {
 		if env.Error != nil {
 			e.Message, e.Slug, e.RequestID = env.Error.Message, env.Error.Slug, env.Error.RequestID
 			e.Code = strings.Trim(string(env.Error.Code), `"`)
@@ -75,7 +76,7 @@ func (c *Client) parseAPIError(op string, resp *response) *APIError {
 		}
 	}
 	if e.Message == "" {
-		e.Message = http.StatusText(resp.status)
+		e.Message = http.StatusText(resp.Status)
 	}
 	if len(e.Message) > 300 {
 		e.Message = e.Message[:300] + "..."
@@ -84,21 +85,6 @@ func (c *Client) parseAPIError(op string, resp *response) *APIError {
 		e.Message = strings.ReplaceAll(e.Message, c.apiKey, "[REDACTED]")
 	}
 	return e
-}
-
-// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 func apiError(err error) (*APIError, bool) {

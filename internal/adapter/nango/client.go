@@ -21,18 +21,15 @@
 package nango
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
+	"github.com/automators/connectors/internal/httpcall"
 )
 
 // Version names this client in the User-Agent. It is set at build time with
@@ -41,25 +38,11 @@ var Version = "dev"
 
 // Defaults for New.
 const (
-	DefaultCallTimeout = 10 * time.Second
-	DefaultMaxRetries  = 3
-	DefaultBackoffBase = 200 * time.Millisecond
-	DefaultBackoffMax  = 5 * time.Second
+	DefaultCallTimeout = httpcall.DefaultCallTimeout
+	DefaultMaxRetries  = httpcall.DefaultMaxRetries
+	DefaultBackoffBase = httpcall.DefaultBackoffBase
+	DefaultBackoffMax  = httpcall.DefaultBackoffMax
 )
-
-// maxBody bounds what is read from one answer, so a misbehaving server cannot
-// exhaust a Lambda's memory.
-const maxBody = 32 << 20
-
-// sharedTransport is the one keep-alive transport of the process: every Client
-// built without WithHTTPClient reuses its connections across invocations.
-var sharedTransport = func() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 64
-	t.MaxIdleConnsPerHost = 16
-	t.IdleConnTimeout = 90 * time.Second
-	return t
-}()
 
 // Client calls Nango's API with a secret key. It is safe for concurrent use.
 type Client struct {
@@ -118,7 +101,7 @@ func New(host, secretKey string, opts ...Option) *Client {
 	c := &Client{
 		host:        strings.TrimRight(host, "/"),
 		secretKey:   secretKey,
-		hc:          &http.Client{Transport: sharedTransport},
+		hc:          httpcall.SharedClient(),
 		callTimeout: DefaultCallTimeout,
 		maxRetries:  DefaultMaxRetries,
 		backoffBase: DefaultBackoffBase,
@@ -143,11 +126,7 @@ type request struct {
 }
 
 // response is a complete answer of Nango.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type response = httpcall.Response
 
 // callError reports that no answer came from Nango: a network error, a
 // timeout, or the caller's context ending. IsUnavailable matches it.
@@ -165,17 +144,17 @@ func (e *callError) Unwrap() error { return e.err }
 // do sends r, decodes a 2xx JSON answer into out (when out is not nil), and
 // turns any other answer into an *APIError.
 func (c *Client) do(ctx context.Context, r *request, out any) error {
-	resp, err := c.send(ctx, r, isRetryableStatus)
+	resp, err := c.send(ctx, r, nil)
 	if err != nil {
 		return err
 	}
-	if resp.status/100 != 2 {
+	if resp.Status/100 != 2 {
 		return parseAPIError(r.op, resp)
 	}
-	if out == nil || len(resp.body) == 0 {
+	if out == nil || len(resp.Body) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(resp.body, out); err != nil {
+	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return fmt.Errorf("nango: %s: decoding answer: %w", r.op, err)
 	}
 	return nil
@@ -195,136 +174,44 @@ func (c *Client) doJSON(ctx context.Context, r *request, in, out any) error {
 	return c.do(ctx, r, out)
 }
 
-func isRetryableStatus(status int) bool {
-	return status == http.StatusTooManyRequests || status >= 500
+// policy is the client's retry settings, read at each call so that options
+// and tests set plain fields.
+func (c *Client) policy() httpcall.Policy {
+	return httpcall.Policy{
+		Client:      c.hc,
+		CallTimeout: c.callTimeout,
+		MaxRetries:  c.maxRetries,
+		BackoffBase: c.backoffBase,
+		BackoffMax:  c.backoffMax,
+	}
 }
 
-// errRetryStatus marks an answer whose status retryStatus accepts, so that
-// backoff.Retry tries again; send returns the answer itself, never this.
-var errRetryStatus = errors.New("retryable status")
-
-// send makes attempts of r until one gets an answer that is final: a status
-// that retryStatus refuses, a call that may not be retried, retries used up,
-// or no time left. It returns an error only when it has no answer to give:
-// a network error, or an answer it retried past (as *APIError).
+// send sends r with Nango's credentials and headers, retrying it as the
+// package comment says; retryStatus nil means httpcall.RetryableStatus. It
+// returns an error only when it has no answer to give: a *callError, which
+// wraps the last answer's *APIError when the caller's context ended after
+// one.
 func (c *Client) send(ctx context.Context, r *request, retryStatus func(int) bool) (*response, error) {
-	var (
-		last    *response
-		lastErr error
-		tries   uint
-	)
-	op := func() (*response, error) {
-		tries++
-		last, lastErr = c.attempt(ctx, r)
-		if lastErr != nil {
-			return nil, lastErr
-		}
-		if !retryStatus(last.status) {
-			return last, nil
-		}
-		if last.status == http.StatusTooManyRequests {
-			if ra, ok := parseRetryAfter(last.header.Get("Retry-After"), time.Now()); ok {
-				return nil, &backoff.RetryAfterError{Duration: ra}
-			}
-		}
-		return nil, errRetryStatus
-	}
-	maxTries := uint(1)
-	if r.retry {
-		maxTries += uint(c.maxRetries)
-	}
-	opts := []backoff.RetryOption{
-		backoff.WithMaxTries(maxTries),
-		backoff.WithBackOff(&backoff.ExponentialBackOff{
-			InitialInterval:     c.backoffBase,
-			RandomizationFactor: 0.5,
-			Multiplier:          2,
-			MaxInterval:         c.backoffMax,
-		}),
-		// No limit without a deadline: the tries bound the call.
-		backoff.WithMaxElapsedTime(0),
-	}
-	if deadline, ok := ctx.Deadline(); ok {
-		// A wait that would outlive the caller ends the call with the answer
-		// we have now, so a 429 reaches the caller as rate-limited at once.
-		opts = append(opts, backoff.WithMaxElapsedTime(max(time.Until(deadline), 1)))
-	}
-	if resp, err := backoff.Retry(ctx, op, opts...); err == nil {
-		return resp, nil
-	}
-	switch {
-	case ctx.Err() != nil:
-		// The caller's deadline or cancellation, not a per-attempt timeout.
-		return nil, c.finalError(ctx, r, last, lastErr)
-	case lastErr != nil && tries < maxTries:
-		return nil, &callError{op: r.op, err: fmt.Errorf("%w (no time left to retry)", lastErr)}
-	case lastErr != nil:
-		return nil, &callError{op: r.op, err: lastErr}
-	}
-	return last, nil
-}
-
-// finalError is the error of a call whose context ended: it wraps the
-// context's error and, when there was one, the last answer's error, so both
-// errors.Is(err, context.DeadlineExceeded) and IsRateLimited work.
-func (c *Client) finalError(ctx context.Context, r *request, resp *response, err error) error {
-	cause := ctx.Err()
-	if err == nil && resp != nil && resp.status/100 != 2 {
-		err = parseAPIError(r.op, resp)
-	}
-	if err == nil || errors.Is(err, cause) {
-		return &callError{op: r.op, err: cause}
-	}
-	return &callError{op: r.op, err: fmt.Errorf("%w (last attempt: %w)", cause, err)}
-}
-
-// attempt makes one HTTP exchange bounded by the per-call timeout.
-func (c *Client) attempt(ctx context.Context, r *request) (*response, error) {
-	actx, cancel := context.WithTimeout(ctx, c.callTimeout)
-	defer cancel()
-
 	u := c.host + r.path
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
-	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
+	h := r.header.Clone()
+	if h == nil {
+		h = http.Header{}
 	}
-	req, err := http.NewRequestWithContext(actx, r.method, u, body)
+	h.Set("Authorization", "Bearer "+c.secretKey)
+	h.Set("User-Agent", c.userAgent)
+	if h.Get("Accept") == "" {
+		h.Set("Accept", "application/json")
+	}
+	resp, err := c.policy().Send(ctx, &httpcall.Request{
+		Method: r.method, URL: u, Header: h, Body: r.body,
+		Retry: r.retry, RetryStatus: retryStatus,
+		AnswerError: func(resp *response) error { return parseAPIError(r.op, resp) },
+	})
 	if err != nil {
-		return nil, err
+		return nil, &callError{op: r.op, err: err}
 	}
-	for k, vs := range r.header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("Authorization", "Bearer "+c.secretKey)
-	req.Header.Set("User-Agent", c.userAgent)
-	if req.Header.Get("Accept") == "" {
-		req.Header.Set("Accept", "application/json")
-	}
-
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, stripURL(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return nil, stripURL(err)
-	}
-	if len(b) > maxBody {
-		return nil, fmt.Errorf("answer larger than %d bytes", maxBody)
-	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
-}
-
-// stripURL drops the *url.Error wrapper, whose message repeats the full URL
-// (with its query): errors name the operation instead.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return resp, nil
 }

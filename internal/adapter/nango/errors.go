@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/automators/connectors/internal/httpcall"
 )
 
 // APIError is an answer of Nango other than 2xx. Nango's errors look like
@@ -48,8 +50,8 @@ func (e *APIError) Error() string {
 
 // parseAPIError builds the *APIError of a non-2xx answer, whatever its body.
 func parseAPIError(op string, resp *response) *APIError {
-	e := &APIError{Op: op, Status: resp.status}
-	if ra, ok := parseRetryAfter(resp.header.Get("Retry-After"), time.Now()); ok {
+	e := &APIError{Op: op, Status: resp.Status}
+	if ra, ok := httpcall.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = ra
 	}
 	var env struct {
@@ -59,8 +61,8 @@ func parseAPIError(op string, resp *response) *APIError {
 		Message string          `json:"message"`
 		Payload json.RawMessage `json:"payload"`
 	}
-	if json.Unmarshal(resp.body, &env) != nil {
-		e.Message = http.StatusText(resp.status)
+	if json.Unmarshal(resp.Body, &env) != nil {
+		e.Message = http.StatusText(resp.Status)
 		return e
 	}
 	e.Code, e.Message, e.Payload = env.Code, env.Message, env.Payload
@@ -88,24 +90,9 @@ func parseAPIError(op string, resp *response) *APIError {
 		}
 	}
 	if e.Message == "" {
-		e.Message = http.StatusText(resp.status)
+		e.Message = http.StatusText(resp.Status)
 	}
 	return e
-}
-
-// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // Error codes of Nango that the predicates below recognise.

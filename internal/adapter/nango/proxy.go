@@ -88,10 +88,10 @@ func (c *Client) Proxy(ctx context.Context, req ProxyRequest) (*ProxyResponse, e
 	if err != nil {
 		return nil, err
 	}
-	if resp.status/100 != 2 && isNangoProxyError(resp) {
+	if resp.Status/100 != 2 && isNangoProxyError(resp) {
 		return nil, parseAPIError(r.op, resp)
 	}
-	return &ProxyResponse{Status: resp.status, Header: resp.header, Body: resp.body}, nil
+	return &ProxyResponse{Status: resp.Status, Header: resp.Header, Body: resp.Body}, nil
 }
 
 // isNangoProxyError reports whether a non-2xx proxy answer came from Nango.
@@ -102,7 +102,7 @@ func isNangoProxyError(resp *response) bool {
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	if json.Unmarshal(resp.body, &env) != nil {
+	if json.Unmarshal(resp.Body, &env) != nil {
 		return false
 	}
 	if nangoProxyCodes[env.Error.Code] {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/automators/connectors/internal/httpcall"
 )
 
 // LinkedUser is a user of this service as Panora files it: the connections
@@ -312,21 +314,21 @@ func (c *Client) Passthrough(ctx context.Context, token string, req PassthroughR
 	if err != nil {
 		return nil, err
 	}
-	if resp.status/100 != 2 {
+	if resp.Status/100 != 2 {
 		e := parseAPIError(r.op, resp, c.secrets(r))
-		if m := upstreamFailed.FindStringSubmatch(e.Message); m != nil && resp.status == http.StatusInternalServerError {
+		if m := upstreamFailed.FindStringSubmatch(e.Message); m != nil && resp.Status == http.StatusInternalServerError {
 			status, _ := strconv.Atoi(m[1])
 			return &PassthroughResponse{Status: status, Header: http.Header{}, StatusOnly: true}, nil
 		}
 		return nil, e
 	}
 	var a passthroughAnswer
-	if err := json.Unmarshal(resp.body, &a); err != nil {
+	if err := json.Unmarshal(resp.Body, &a); err != nil {
 		return nil, fmt.Errorf("panora: %s: decoding answer: %w", r.op, err)
 	}
 	if a.RetryID != "" {
 		q := &QueuedError{Op: r.op, RetryID: a.RetryID, RetryAfter: QueuedRetryAfter}
-		if ra, ok := parseRetryAfter(resp.header.Get("Retry-After"), time.Now()); ok {
+		if ra, ok := httpcall.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			q.RetryAfter = ra
 		}
 		return nil, q

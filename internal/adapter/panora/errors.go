@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/automators/connectors/internal/httpcall"
 )
 
 // APIError is an answer of Panora other than 2xx. Panora's errors are
@@ -48,22 +50,22 @@ const maxMessage = 300
 // parseAPIError builds the *APIError of a non-2xx answer, whatever its body;
 // secrets are replaced in Panora's message.
 func parseAPIError(op string, resp *response, secrets []string) *APIError {
-	e := &APIError{Op: op, Status: resp.status}
-	if ra, ok := parseRetryAfter(resp.header.Get("Retry-After"), time.Now()); ok {
+	e := &APIError{Op: op, Status: resp.Status}
+	if ra, ok := httpcall.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = ra
 	}
 	var env struct {
 		Message json.RawMessage `json:"message"`
 		Error   json.RawMessage `json:"error"`
 	}
-	if json.Unmarshal(resp.body, &env) == nil {
+	if json.Unmarshal(resp.Body, &env) == nil {
 		e.Message = text(env.Message)
 		if e.Message == "" {
 			e.Message = text(env.Error)
 		}
 	}
 	if e.Message == "" {
-		e.Message = http.StatusText(resp.status)
+		e.Message = http.StatusText(resp.Status)
 	}
 	e.Message = scrub(e.Message, secrets)
 	if len(e.Message) > maxMessage {
@@ -108,21 +110,6 @@ func scrub(s string, secrets []string) string {
 		}
 	}
 	return s
-}
-
-// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // QueuedError is Panora's answer to a passthrough request the provider
