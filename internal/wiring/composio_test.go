@@ -44,13 +44,9 @@ func newComposioWorld(t *testing.T) *composioWorld {
 	})
 	base := w.fake.Start()
 	t.Cleanup(w.fake.Close)
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "c.db"), []byte("cursor-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	var err error
 	w.app, err = wiring.New(t.Context(), "test", wiring.Options{
-		Store: store,
+		Store: boltStore(t),
 		Getenv: env(merge(legacyKeys(), map[string]string{
 			"COMPOSIO_API_KEY": "composio-project-key", "COMPOSIO_BASE_URL": base,
 			"COMPOSIO_AUTH_CONFIGS": "slack=ac_slack1", "ROUTING_POLICY": "slack=composio",
@@ -221,4 +217,15 @@ func TestComposioCallbackAttacks(t *testing.T) {
 	if len(page.Connections) != 0 {
 		t.Fatalf("%d connections stored after a failed link", len(page.Connections))
 	}
+}
+
+// boltStore opens a fresh embedded store, closed when the test ends.
+func boltStore(t *testing.T) *boltstore.Store {
+	t.Helper()
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "c.db"), []byte("cursor-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }

@@ -6,14 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
-	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/local/panorafake"
 	"github.com/automators/connectors/internal/wiring"
 )
@@ -44,13 +42,9 @@ func newPanoraWorld(t *testing.T) *panoraWorld {
 	})
 	host := w.fake.Start()
 	t.Cleanup(w.fake.Close)
-	store, err := boltstore.Open(filepath.Join(t.TempDir(), "c.db"), []byte("cursor-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	var err error
 	w.app, err = wiring.New(t.Context(), "test", wiring.Options{
-		Store: store,
+		Store: boltStore(t),
 		Getenv: env(merge(legacyKeys(), map[string]string{
 			"PANORA_API_KEY": "panora-api-key", "PANORA_DASHBOARD_TOKEN": "panora-dashboard-jwt",
 			"PANORA_HOST": host, "PANORA_CONNECT_HOST": w.fake.ConnectURL(),
