@@ -64,7 +64,7 @@ build-NangoWebhookFunction:           ; $(call lambda-build,nango-webhook)
 build-ExecuteConnectorFunction:       ; $(call lambda-build,execute-connector)
 build-ConnectionSweeperFunction:      ; $(call lambda-build,connection-sweeper)
 
-.PHONY: help run token test tools vet fmt-check lint-template bench build sizes invoke secrets fuzz clean \
+.PHONY: help run token test tools vet fmt-check lint-template bench build sizes invoke secrets fuzz load clean \
 	$(addprefix build-,$(LAMBDAS))
 
 help: ## Lists the targets.
@@ -164,6 +164,13 @@ fuzz: ## Runs each Fuzz* test for FUZZ_TIME (default 30s).
 		done; \
 	done; \
 	[ $$found = 1 ] || { echo "fuzz: no Fuzz targets found"; exit 1; }
+
+# make load C=8 D=10s: the local API and the executor under C concurrent
+# callers for D each, on loopback (internal/cmd/load).
+C ?= 8
+D ?= 10s
+load: ## Bounded load test on loopback: requests/s, p50/p99 and errors of the local API and the executor.
+	$(GO) run ./internal/cmd/load -c $(C) -d $(D)
 
 clean: ## Removes build outputs and ./bin (keeps .local, the local state).
 	rm -rf .aws-sam bin
