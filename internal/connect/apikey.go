@@ -88,8 +88,16 @@ func (s *Service) RotateCredentials(ctx context.Context, p connectors.Principal,
 		return nil, err
 	}
 	connector = c.Connector
-	if c.AuthProvider != connectors.ProviderAPIKey {
-		return nil, connectors.Errorf(connectors.EInvalid, "connection %s is connected through %s, not an API key; reconnect it instead", c.ID, c.AuthProvider)
+	// A connection is rotated when what it keeps is submitted fields, not
+	// a grant some flow made: that is data, whichever provider holds it.
+	notKey := connectors.Errorf(connectors.EInvalid, "connection %s holds no API key (it is connected through %s); reconnect it instead", c.ID, c.AuthProvider)
+	if len(c.SealedToken) == 0 {
+		return nil, notKey
+	}
+	if held, err := s.tokens.OpenToken(ctx, c); err != nil {
+		return nil, err
+	} else if len(held.Fields) == 0 {
+		return nil, notKey
 	}
 	m, err := s.manifest(c.Connector)
 	if err != nil {

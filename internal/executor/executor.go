@@ -246,18 +246,16 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 	if err != nil {
 		return Output{}, err
 	}
-	// Step 3 runs with the shared connection, served by the provider that
-	// holds it; every other step with the user's own.
-	conn, target := own, decision.Target
-	if decision.Target == connectors.ProviderOrgShared {
-		conn, target = shared, shared.AuthProvider
-	}
+	// The node runs with the user's own connection or, on step 3, the
+	// shared one; either is served by the provider that holds it (an
+	// existing connection is routed to its own provider).
+	conn := cmp.Or(own, shared)
 	out := Output{
 		Status:       "succeeded",
 		Route:        Route{Step: decision.Step, Name: decision.Name, Target: decision.Target},
 		ConnectionID: conn.ID,
 	}
-	prov, err := e.Providers.Get(target)
+	prov, err := e.Tokens.Provider(conn)
 	if err != nil {
 		return Output{}, err
 	}
