@@ -99,6 +99,12 @@ type Action interface {
 	// app credential of the deployment (registry.AppCredential), which
 	// the caller puts in Credentials.AppToken.
 	Credential() registry.Credential
+	// Operation is the provider operation the action's request is:
+	// "<provider-specs file> <operation id>".
+	Operation() string
+	// Scopes are the OAuth scopes the action needs; an entry "a|b" is met
+	// by either.
+	Scopes() []string
 }
 
 // maxResponse bounds what is read from a provider: an answer larger than a

@@ -1,8 +1,10 @@
 package actions
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/automators/connectors/internal/registry"
 )
@@ -70,6 +72,14 @@ func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, 
 			if err := checkCredential(s, m); err != nil {
 				return nil, err
 			}
+			if err := checkScopes(s, m); err != nil {
+				return nil, err
+			}
+			c, err := compileSchemas(s)
+			if err != nil {
+				return nil, err
+			}
+			s.schemas = c
 			cat.byKey[s.key] = s
 			names = append(names, s.name)
 			listed[p.id] = append(listed[p.id], registry.Action{Name: s.name, Credential: s.credential})
@@ -114,6 +124,47 @@ func checkCredential(s *spec, m registry.Manifest) error {
 		return fmt.Errorf("actions: action %s sends app credential %q, and %s has no way to send one", s.key, name, m.ID)
 	}
 	return nil
+}
+
+// checkScopes checks that every scope s needs is one m requests, so that
+// a connection made today is granted it.
+func checkScopes(s *spec, m registry.Manifest) error {
+	for _, entry := range s.scopes {
+		if !slices.ContainsFunc(strings.Split(entry, "|"), func(alt string) bool { return slices.Contains(m.Scopes, alt) }) {
+			return fmt.Errorf("actions: action %s needs scope %q, which %s's manifest does not request (it requests %v)", s.key, entry, m.ID, m.Scopes)
+		}
+	}
+	return nil
+}
+
+// ActionInfo describes one action for the catalogue API.
+type ActionInfo struct {
+	Name      string
+	Write     bool
+	Operation string   // "<provider-specs file> <operation id>"
+	Scopes    []string // OAuth scopes needed; "a|b" is met by either
+	// InputSchema and OutputSchema are JSON Schema 2020-12 documents: the
+	// parameters Validate enforces and what Run returns.
+	InputSchema, OutputSchema json.RawMessage
+}
+
+// Describe returns a connector's actions in definition order, false for
+// an unknown connector. The schemas are shared: callers must not modify
+// them.
+func (cat *Catalogue) Describe(connector string) ([]ActionInfo, bool) {
+	names, ok := cat.names[connector]
+	if !ok {
+		return nil, false
+	}
+	out := make([]ActionInfo, len(names))
+	for i, n := range names {
+		s := cat.byKey[connector+"."+n]
+		out[i] = ActionInfo{
+			Name: s.name, Write: s.write, Operation: s.operation, Scopes: slices.Clone(s.scopes),
+			InputSchema: s.schemas.inputDoc, OutputSchema: s.schemas.outputDoc,
+		}
+	}
+	return out, true
 }
 
 // Lookup returns the action of a connector by name.

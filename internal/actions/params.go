@@ -39,6 +39,14 @@ type Param struct {
 	// so that it cannot climb out of its resource.
 	Segment bool
 	Pattern *regexp.Regexp // a String must match it
+	// Description is shown in the front end's form.
+	Description string
+	// Format is a JSON Schema format a String must have ("email", "date").
+	Format string
+	// Schema, when set, is a JSON Schema fragment merged into the
+	// parameter's generated schema: the shape of an object's properties
+	// ({"additionalProperties":{"type":"string"}}) or of an array's items.
+	Schema string
 }
 
 // ParamError says which parameter is wrong and how. It is the cause of the

@@ -66,7 +66,32 @@ const (
 
 func bearerCreds() connectors.Credentials { return connectors.Credentials{AccessToken: tok} }
 
+// moreCases are the request cases of the connectors' own test files
+// (<connector>_test.go), each registered from an init function.
+var moreCases []func() []requestCase
+
+// specCheckers hold a request (and the answer the test gave it) to the
+// description in provider-specs/<file>, by file name; a file without one
+// is read as an OpenAPI document by checkOperation.
+var specCheckers = map[string]func(t *testing.T, opID string, r sentRequest, status int, answer []byte){}
+
+// sentRequest is a request as the provider received it.
+type sentRequest struct {
+	method string
+	url    *url.URL
+	header http.Header
+	body   []byte
+}
+
 func requestCases() []requestCase {
+	cases := baseCases()
+	for _, more := range moreCases {
+		cases = append(cases, more()...)
+	}
+	return cases
+}
+
+func baseCases() []requestCase {
 	return []requestCase{
 		{
 			connector: "slack", action: "send_message",
@@ -458,6 +483,7 @@ func TestRequestsMatchProviderDocs(t *testing.T) {
 			}
 			for i, e := range ex {
 				checkRequest(t, e.want, got[i].Method, got[i].URL, got[i].Header, gotBodies[i])
+				checkDescribed(t, e.want, sentRequest{got[i].Method, got[i].URL, got[i].Header, gotBodies[i]}, e.status, []byte(e.answer))
 			}
 			if tc.wantOut != nil {
 				tc.wantOut(t, out)
@@ -526,9 +552,21 @@ func checkRequest(t *testing.T, w wantRequest, method string, u *url.URL, h http
 	if w.check != nil {
 		w.check(t, body)
 	}
-	if w.operation[0] != "" {
-		checkOperation(t, w.operation[0], w.operation[1], method, u, h, body)
+}
+
+// checkDescribed holds a request and its answer to the operation w names
+// in provider-specs, when it names one.
+func checkDescribed(t *testing.T, w wantRequest, r sentRequest, status int, answer []byte) {
+	t.Helper()
+	file, opID := w.operation[0], w.operation[1]
+	if file == "" {
+		return
 	}
+	if check, ok := specCheckers[file]; ok {
+		check(t, opID, r, status, answer)
+		return
+	}
+	checkOperation(t, file, opID, r.method, r.url, r.header, r.body)
 }
 
 // fakeProxy stands in for Nango's proxy: it records the call and answers.

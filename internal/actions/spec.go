@@ -60,7 +60,25 @@ type spec struct {
 	// action declares it; NewCatalogue refuses one that does not.
 	credential registry.Credential
 	params     []Param
-	rule       func(s *spec, a args) error // cross-field rules, after each field is valid
+	// constraints, when set, is a JSON Schema (2020-12) fragment added to
+	// the top level of the input schema generated from params: the rules
+	// between fields, e.g. {"anyOf":[{"required":["text"]},{"required":["blocks"]}]}.
+	constraints string
+	rule        func(s *spec, a args) error // cross-field rules, after each field is valid
+	// operation is the provider operation the action's request is, as
+	// provider-specs names it: "<file> <operation id>", e.g.
+	// "slack.json chat_postMessage". The README's action table and the
+	// fidelity tests read it.
+	operation string
+	// scopes are the OAuth scopes the action needs; an entry "a|b" is met
+	// by either (a broader scope that includes the narrower one). Every
+	// scope must be one the manifest requests, so that a new connection
+	// is granted it; an older connection may lack it (scope drift).
+	scopes []string
+	// output is the JSON Schema (2020-12) of what Run returns.
+	output string
+	// schemas are the compiled input and output schemas (NewCatalogue).
+	schemas *compiled
 	build      func(a args, req Request, c *call) error
 	// guard, when set, runs after build and before the action's request is
 	// sent: GET requests (through r, with the credential each chooses)
@@ -83,6 +101,12 @@ func (s *spec) Write() bool { return s.write }
 
 // Credential implements Action.
 func (s *spec) Credential() registry.Credential { return s.credential }
+
+// Operation implements Action.
+func (s *spec) Operation() string { return s.operation }
+
+// Scopes implements Action.
+func (s *spec) Scopes() []string { return slices.Clone(s.scopes) }
 
 // ready checks, before anything is sent, that the credentials hold what
 // the action's credential needs from the deployment.

@@ -1,0 +1,238 @@
+package actions
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// Dialect is the JSON Schema dialect of every schema the catalogue gives.
+const Dialect = "https://json-schema.org/draft/2020-12/schema"
+
+// inputSchema generates the JSON Schema of s's parameters from its Params
+// and constraints: the schema the front end renders a node's form from
+// and the one Validate enforces.
+func (s *spec) inputSchema() (map[string]any, error) {
+	props := make(map[string]any, len(s.params))
+	var required []string
+	for _, p := range s.params {
+		ps, err := paramSchema(p)
+		if err != nil {
+			return nil, fmt.Errorf("actions: %s parameter %s: %w", s.key, p.Name, err)
+		}
+		props[p.Name] = ps
+		if p.Required {
+			required = append(required, p.Name)
+		}
+	}
+	out := map[string]any{
+		"$schema":              Dialect,
+		"type":                 "object",
+		"properties":           props,
+		"additionalProperties": false,
+	}
+	if len(required) > 0 {
+		out["required"] = required
+	}
+	if s.constraints != "" {
+		var extra map[string]any
+		if err := json.Unmarshal([]byte(s.constraints), &extra); err != nil {
+			return nil, fmt.Errorf("actions: %s constraints: %w", s.key, err)
+		}
+		for k, v := range extra {
+			if _, taken := out[k]; taken {
+				return nil, fmt.Errorf("actions: %s constraints redefine %q", s.key, k)
+			}
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// paramSchema is one parameter's schema.
+func paramSchema(p Param) (map[string]any, error) {
+	var out map[string]any
+	str := func() map[string]any {
+		m := map[string]any{"type": "string"}
+		if p.Required {
+			m["minLength"] = 1
+			// Blank is missing: a form's empty field is not a value.
+			m["pattern"] = `\S`
+		}
+		if p.Max > 0 {
+			m["maxLength"] = p.Max
+		}
+		if len(p.Enum) > 0 {
+			m["enum"] = p.Enum
+		}
+		if p.Format != "" {
+			m["format"] = p.Format
+		}
+		var not []any
+		if p.SingleLine {
+			m["pattern"] = `^[^\r\n]*$`
+			if p.Required {
+				m["pattern"] = `^[^\r\n]*\S[^\r\n]*$`
+			}
+		}
+		if p.Segment {
+			not = append(not, map[string]any{"enum": []string{".", ".."}})
+		}
+		if p.Pattern != nil {
+			if _, set := m["pattern"]; set {
+				m["allOf"] = []any{map[string]any{"pattern": p.Pattern.String()}}
+			} else {
+				m["pattern"] = p.Pattern.String()
+			}
+		}
+		if len(not) == 1 {
+			m["not"] = not[0]
+		}
+		return m
+	}
+	switch p.Kind {
+	case String:
+		out = str()
+	case Int:
+		out = map[string]any{"type": "integer"}
+		if p.Max > 0 {
+			out["minimum"], out["maximum"] = p.Min, p.Max
+		}
+	case Bool:
+		out = map[string]any{"type": "boolean"}
+	case Strings:
+		item := str()
+		arr := map[string]any{"type": "array", "items": item}
+		if p.Required {
+			arr["minItems"] = 1
+		}
+		// One string is a list of one (a form's single value).
+		out = map[string]any{"anyOf": []any{item, arr}}
+	case Object:
+		out = map[string]any{"type": "object"}
+		if p.Required {
+			out["minProperties"] = 1
+		}
+	case Objects:
+		out = map[string]any{"type": "array", "items": map[string]any{"type": "object"}}
+		if p.Required {
+			out["minItems"] = 1
+		}
+	case Rows:
+		cell := map[string]any{"type": []string{"string", "number", "boolean", "null"}}
+		out = map[string]any{"type": "array", "items": map[string]any{"type": "array", "items": cell}}
+		if p.Required {
+			out["minItems"] = 1
+		}
+	default:
+		return nil, fmt.Errorf("unknown kind %q", p.Kind)
+	}
+	if p.Description != "" {
+		out["description"] = p.Description
+	}
+	if p.Schema != "" {
+		var extra map[string]any
+		if err := json.Unmarshal([]byte(p.Schema), &extra); err != nil {
+			return nil, fmt.Errorf("schema fragment: %w", err)
+		}
+		target := out
+		if p.Kind == Strings {
+			target = out["anyOf"].([]any)[1].(map[string]any)
+		}
+		for k, v := range extra {
+			if k == "items" && target["items"] != nil {
+				// Refine the generated item schema rather than replace it.
+				if im, ok := v.(map[string]any); ok {
+					base := target["items"].(map[string]any)
+					for ik, iv := range im {
+						base[ik] = iv
+					}
+					continue
+				}
+			}
+			target[k] = v
+		}
+	}
+	return out, nil
+}
+
+// compiled are an action's schemas, compiled once by NewCatalogue.
+type compiled struct {
+	input, output       *jsonschema.Schema
+	inputDoc, outputDoc json.RawMessage
+}
+
+// compileSchemas generates and compiles s's input schema and compiles its
+// output schema; either failing refuses the catalogue.
+func compileSchemas(s *spec) (*compiled, error) {
+	in, err := s.inputSchema()
+	if err != nil {
+		return nil, err
+	}
+	inDoc, err := marshalJSON(in)
+	if err != nil {
+		return nil, fmt.Errorf("actions: %s input schema: %w", s.key, err)
+	}
+	output := s.output
+	if strings.TrimSpace(output) == "" {
+		output = `{"type":"object"}` // TODO(issue 14): every action declares its own
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(output), &out); err != nil {
+		return nil, fmt.Errorf("actions: %s output schema: %w", s.key, err)
+	}
+	if _, ok := out["$schema"]; !ok {
+		out["$schema"] = Dialect
+	}
+	outDoc, err := marshalJSON(out)
+	if err != nil {
+		return nil, fmt.Errorf("actions: %s output schema: %w", s.key, err)
+	}
+	c := &compiled{inputDoc: inDoc, outputDoc: outDoc}
+	if c.input, err = compileOne(s.key+"/input", inDoc); err != nil {
+		return nil, err
+	}
+	if c.output, err = compileOne(s.key+"/output", outDoc); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func compileOne(name string, doc []byte) (*jsonschema.Schema, error) {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("actions: schema %s: %w", name, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	url := "urn:automators:actions:" + name
+	if err := c.AddResource(url, v); err != nil {
+		return nil, fmt.Errorf("actions: schema %s: %w", name, err)
+	}
+	sch, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("actions: schema %s: %w", name, err)
+	}
+	return sch, nil
+}
+
+// MissingScopes returns the entries of required that granted does not
+// meet, in order; an entry "a|b" is met by either. A connection whose
+// grant is unknown (granted nil) is not judged: nil.
+func MissingScopes(required, granted []string) []string {
+	if granted == nil {
+		return nil
+	}
+	var missing []string
+	for _, r := range required {
+		if !slices.ContainsFunc(strings.Split(r, "|"), func(alt string) bool { return slices.Contains(granted, alt) }) {
+			missing = append(missing, r)
+		}
+	}
+	return missing
+}
