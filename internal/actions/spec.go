@@ -79,7 +79,7 @@ type spec struct {
 	output string
 	// schemas are the compiled input and output schemas (NewCatalogue).
 	schemas *compiled
-	build      func(a args, req Request, c *call) error
+	build   func(a args, req Request, c *call) error
 	// guard, when set, runs after build and before the action's request is
 	// sent: GET requests (through r, with the credential each chooses)
 	// that decide whether the request may go. A non-nil error stops the
