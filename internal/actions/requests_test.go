@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/automators/connectors/internal/connectors"
 )
@@ -488,6 +491,11 @@ func TestRequestsMatchProviderDocs(t *testing.T) {
 			if tc.wantOut != nil {
 				tc.wantOut(t, out)
 			}
+			// What Run returns is what the action's output schema says.
+			s := cat.byKey[tc.connector+"."+tc.action]
+			if err := s.schemas.output.Validate(schemaValue(t, out)); err != nil {
+				t.Errorf("output does not match the action's output schema: %v", err)
+			}
 		})
 	}
 	for _, m := range cat.Registry().All() {
@@ -646,4 +654,18 @@ type countingDoer struct{ n int }
 func (d *countingDoer) Do(*http.Request) (*http.Response, error) {
 	d.n++
 	return nil, io.EOF
+}
+
+// schemaValue re-reads v as the JSON schema validator's values.
+func schemaValue(t testing.TB, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
