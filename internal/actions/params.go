@@ -1,12 +1,15 @@
 package actions
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"slices"
-	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/automators/connectors/internal/connectors"
 )
@@ -92,26 +95,28 @@ func (s *spec) Validate(params map[string]any) error {
 	return err
 }
 
+// validate holds params to the action's input schema, the one the
+// catalogue API gives the front end, and returns them in canonical types.
+// A parameter that is null or "" is absent: a form's empty field.
 func (s *spec) validate(params map[string]any) (args, error) {
-	out := make(args, len(s.params))
-	for name := range params {
-		if !slices.ContainsFunc(s.params, func(p Param) bool { return p.Name == name }) {
-			return nil, s.paramErr(name, "is not a parameter of this action")
+	in := make(map[string]any, len(params))
+	for k, v := range params {
+		if v != nil && v != "" {
+			in[k] = jsonValue(v)
 		}
 	}
+	if err := s.schemas.input.Validate(in); err != nil {
+		var ve *jsonschema.ValidationError
+		if !errors.As(err, &ve) {
+			return nil, connectors.Wrap(err, connectors.EInvalid, s.key+": parameters cannot be validated")
+		}
+		return nil, s.schemaErr(ve, in)
+	}
+	out := make(args, len(in))
 	for _, p := range s.params {
-		raw, present := params[p.Name]
-		if !present || raw == nil || raw == "" {
-			if p.Required {
-				return nil, s.paramErr(p.Name, "is required")
-			}
-			continue
+		if raw, ok := in[p.Name]; ok {
+			out[p.Name] = canonical(p.Kind, raw)
 		}
-		v, err := s.convert(p, p.Name, raw)
-		if err != nil {
-			return nil, err
-		}
-		out[p.Name] = v
 	}
 	if s.rule != nil {
 		if err := s.rule(s, out); err != nil {
@@ -137,133 +142,91 @@ func typeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func (s *spec) convert(p Param, field string, raw any) (any, error) {
-	bad := func() error { return s.paramErr(field, "must be %s, got %s", article(p.Kind), typeName(raw)) }
-	switch p.Kind {
-	case String:
-		v, ok := raw.(string)
-		if !ok {
-			return nil, bad()
-		}
-		return v, s.checkString(p, field, v)
+// canonical converts a value the schema accepted to the type args holds
+// for its kind.
+func canonical(k Kind, raw any) any {
+	switch k {
 	case Int:
-		n, ok := toInt(raw)
-		if !ok {
-			return nil, bad()
-		}
-		if p.Max > 0 && (n < p.Min || n > p.Max) {
-			return nil, s.paramErr(field, "must be between %d and %d, got %d", p.Min, p.Max, n)
-		}
-		return n, nil
-	case Bool:
-		v, ok := raw.(bool)
-		if !ok {
-			return nil, bad()
-		}
-		return v, nil
+		n, _ := toInt(raw)
+		return n
 	case Strings:
-		var list []string
-		switch v := raw.(type) {
-		case string:
-			list = []string{v}
-		case []string:
-			list = slices.Clone(v)
-		case []any:
-			for i, e := range v {
-				es, ok := e.(string)
-				if !ok {
-					return nil, s.paramErr(fmt.Sprintf("%s[%d]", field, i), "must be a string, got %s", typeName(e))
-				}
-				list = append(list, es)
-			}
-		default:
-			return nil, bad()
+		if v, ok := raw.(string); ok {
+			return []string{v}
 		}
+		list := raw.([]any)
+		out := make([]string, len(list))
 		for i, e := range list {
-			if err := s.checkString(p, fmt.Sprintf("%s[%d]", field, i), e); err != nil {
-				return nil, err
-			}
+			out[i] = e.(string)
 		}
-		if p.Required && len(list) == 0 {
-			return nil, s.paramErr(field, "must not be empty")
-		}
-		return list, nil
-	case Object:
-		v, ok := raw.(map[string]any)
-		if !ok {
-			return nil, bad()
-		}
-		if p.Required && len(v) == 0 {
-			return nil, s.paramErr(field, "must not be empty")
-		}
-		return v, nil
+		return out
 	case Objects:
-		v, ok := raw.([]any)
-		if !ok {
-			if m, isList := raw.([]map[string]any); isList {
-				return m, nil
-			}
-			return nil, bad()
+		list := raw.([]any)
+		out := make([]map[string]any, len(list))
+		for i, e := range list {
+			out[i] = e.(map[string]any)
 		}
-		out := make([]map[string]any, len(v))
-		for i, e := range v {
-			m, ok := e.(map[string]any)
-			if !ok {
-				return nil, s.paramErr(fmt.Sprintf("%s[%d]", field, i), "must be an object, got %s", typeName(e))
-			}
-			out[i] = m
-		}
-		if p.Required && len(out) == 0 {
-			return nil, s.paramErr(field, "must not be empty")
-		}
-		return out, nil
+		return out
 	case Rows:
-		v, ok := raw.([]any)
-		if !ok {
-			if r, isRows := raw.([][]any); isRows {
-				return r, nil
-			}
-			return nil, bad()
+		list := raw.([]any)
+		out := make([][]any, len(list))
+		for i, e := range list {
+			out[i] = e.([]any)
 		}
-		out := make([][]any, len(v))
-		for i, e := range v {
-			row, ok := e.([]any)
-			if !ok {
-				return nil, s.paramErr(fmt.Sprintf("%s[%d]", field, i), "must be an array, got %s", typeName(e))
-			}
-			for j, cell := range row {
-				switch cell.(type) {
-				case string, bool, float64, json.Number, int, int64, nil:
-				default:
-					return nil, s.paramErr(fmt.Sprintf("%s[%d][%d]", field, i, j), "must be a string, number, boolean or null, got %s", typeName(cell))
-				}
-			}
-			out[i] = row
-		}
-		if p.Required && len(out) == 0 {
-			return nil, s.paramErr(field, "must not be empty")
-		}
-		return out, nil
+		return out
 	}
-	return nil, fmt.Errorf("actions: parameter %s of %s has unknown kind %q", p.Name, s.key, p.Kind)
+	return raw
 }
 
-func (s *spec) checkString(p Param, field, v string) error {
-	switch {
-	case p.Required && strings.TrimSpace(v) == "":
-		return s.paramErr(field, "must not be blank")
-	case len(p.Enum) > 0 && !slices.Contains(p.Enum, v):
-		return s.paramErr(field, "must be one of %s, got %q", strings.Join(p.Enum, ", "), v)
-	case p.SingleLine && strings.ContainsAny(v, "\r\n"):
-		return s.paramErr(field, "must be a single line")
-	case p.Segment && (v == "." || v == ".."):
-		return s.paramErr(field, "must be an identifier, got %q", v)
-	case p.Pattern != nil && !p.Pattern.MatchString(v):
-		return s.paramErr(field, "must match %s", p.Pattern)
-	case p.Kind == String && p.Max > 0 && int64(len([]rune(v))) > p.Max:
-		return s.paramErr(field, "must be at most %d characters", p.Max)
+// jsonValue returns v as the values JSON decoding produces ([]any,
+// map[string]any, json.Number...), which is what the schema validator
+// reads; callers in Go may pass []string or []map[string]any.
+func jsonValue(v any) any {
+	switch x := v.(type) {
+	case string, bool, json.Number, float64, float32, int, int32, int64, nil:
+		return v
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonValue(e)
+		}
+		return out
+	case []string:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = e
+		}
+		return out
+	case []map[string]any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonValue(e)
+		}
+		return out
+	case [][]any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonValue(e)
+		}
+		return out
 	}
-	return nil
+	// Anything else goes through JSON, as it would reach us over the wire.
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v // the validator refuses it as not JSON
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out any
+	if dec.Decode(&out) != nil {
+		return v
+	}
+	return out
 }
 
 func article(k Kind) string {
