@@ -222,10 +222,11 @@ func compileOne(name string, doc []byte) (*jsonschema.Schema, error) {
 }
 
 // MissingScopes returns the entries of required that granted does not
-// meet, in order; an entry "a|b" is met by either. A connection whose
-// grant is unknown (granted nil) is not judged: nil.
+// meet, in order; an entry "a|b" is met by either. A connection that
+// records no scopes (an API key; a provider that keeps the grant itself)
+// is not judged: nil.
 func MissingScopes(required, granted []string) []string {
-	if granted == nil {
+	if len(granted) == 0 {
 		return nil
 	}
 	var missing []string

@@ -143,6 +143,14 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 		}
 		return Output{}, named(err)
 	}
+	// Scope drift: an action added since the connection was made may need
+	// a scope it was not granted. Refuse before claiming: reconnecting is
+	// the fix, and no retry can succeed until then.
+	if missing := actions.MissingScopes(act.Scopes(), cmp.Or(own, shared).Scopes); len(missing) > 0 {
+		return Output{}, named(connectors.Errorf(connectors.EReauthRequired,
+			"integration.%s.%s needs scope %s, which connection %s was not granted; reconnect %s to grant it",
+			connector, action, strings.Join(missing, ", "), cmp.Or(own, shared).ID, m.DisplayName))
+	}
 	owner := uuid.NewString()
 	rec, err := e.begin(ctx, key, owner)
 	if err != nil {
