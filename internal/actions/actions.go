@@ -18,6 +18,7 @@
 //	429 and provider rate limits ERateLimited, with RetryAfter
 //	408, 5xx, network errors     EUnavailable
 //	other 4xx, ok:false          EUpstream, with the provider's message
+//	a scope the token lacks      EForbidden (Shopify's ACCESS_DENIED), naming it
 //
 // Provider failures carry a *ProviderError cause. No message ever holds a
 // credential: provider text is scrubbed of the request's tokens.

@@ -599,12 +599,13 @@ func graphqlPayload(s *spec, body []byte, field string) (map[string]any, error) 
 	return p, nil
 }
 
-// Item shapes of create_order's line_items and adjust_inventory's changes.
+// Item shapes of create_order's line_items and adjust_inventory's changes
+// (a GraphQL Int is 32 bits).
 var (
 	shopifyLineItems = `{"items":{
 		"properties":{
 			"variant_id":` + gidParam("ProductVariant", true) + `,
-			"quantity":{"type":"integer","minimum":1},
+			"quantity":{"type":"integer","minimum":1,"maximum":2147483647},
 			"title":{"type":"string","minLength":1},
 			"price":{"anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?$"},{"type":"number","minimum":0}]},
 			"sku":{"type":"string"}
@@ -619,8 +620,8 @@ var (
 		"properties":{
 			"inventory_item_id":` + gidParam("InventoryItem", true) + `,
 			"location_id":` + gidParam("Location", true) + `,
-			"delta":{"type":"integer","not":{"const":0}},
-			"change_from_quantity":{"type":["integer","null"]}
+			"delta":{"type":"integer","minimum":-2147483648,"maximum":2147483647,"not":{"const":0}},
+			"change_from_quantity":{"type":["integer","null"],"minimum":-2147483648,"maximum":2147483647}
 		},
 		"required":["inventory_item_id","location_id","delta"],
 		"additionalProperties":false}}`
