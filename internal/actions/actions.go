@@ -18,6 +18,7 @@
 //	429 and provider rate limits ERateLimited, with RetryAfter
 //	408, 5xx, network errors     EUnavailable
 //	other 4xx, ok:false          EUpstream, with the provider's message
+//	a scope the token lacks      EForbidden (Shopify's ACCESS_DENIED), naming it
 //
 // Provider failures carry a *ProviderError cause. No message ever holds a
 // credential: provider text is scrubbed of the request's tokens.
@@ -43,6 +44,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
@@ -155,7 +157,10 @@ func (cat *Catalogue) Run(ctx context.Context, doer Doer, proxy connectors.Proxy
 		return nil, err
 	}
 	if err := s.answer(c.cred(s), status, header, body, req.Credentials); err != nil {
-		return nil, err
+		return nil, c.rateLimit(err, body)
+	}
+	if c.decode != nil {
+		return c.decode(body)
 	}
 	return decodeOutput(s, body)
 }
@@ -172,6 +177,30 @@ type call struct {
 	// credential is what the request authenticates with; "" is the
 	// action's own (a guard's reads choose theirs).
 	credential registry.Credential
+	// decode, when set, reads a successful answer instead of
+	// decodeOutput: a GraphQL answer's payload is under data.<field>.
+	decode func(body []byte) (map[string]any, error)
+	// wait, when set, reads from a rate-limited answer's body how long it
+	// asks to wait, when no Retry-After says so (Shopify's GraphQL cost
+	// throttle answers 200 and gives its bucket's state).
+	wait func(body []byte) time.Duration
+}
+
+// rateLimit sets on err, a rate limit without a wait, the wait c.wait
+// reads from the answer's body.
+func (c *call) rateLimit(err error, body []byte) error {
+	var ce *connectors.Error
+	if c.wait == nil || !errors.As(err, &ce) || ce.Code != connectors.ERateLimited || ce.RetryAfter > 0 {
+		return err
+	}
+	if d := c.wait(body); d > 0 {
+		ce.RetryAfter = d
+		var pe *ProviderError
+		if errors.As(err, &pe) {
+			pe.RetryAfter = d
+		}
+	}
+	return err
 }
 
 // cred is the credential c is sent with.

@@ -71,7 +71,7 @@ func TestErrorMapping(t *testing.T) {
 		{"discord 403", "discord", 403, nil, `{"message":"Missing Access","code":50001}`, connectors.EUpstream, "50001: Missing Access", 0, true},
 		{"discord 429 body", "discord", 429, nil, `{"message":"You are being rate limited.","retry_after":6.457,"global":false}`, connectors.ERateLimited, "rate limited", 6457 * time.Millisecond, true},
 		{"asana 400", "asana", 400, nil, `{"errors":[{"message":"project: Not a recognized ID: 1","help":"..."}]}`, connectors.EUpstream, "project: Not a recognized ID: 1", 0, true},
-		{"shopify 422 fields", "shopify", 422, nil, `{"errors":{"line_items":["is invalid"],"email":["is not valid"]}}`, connectors.EUpstream, "email: is not valid; line_items: is invalid", 0, true},
+		{"shopify access denied", "shopify", 200, nil, "{\"errors\":[{\"message\":\"Access denied for products field. Required access: `read_products` access scope.\",\"extensions\":{\"code\":\"ACCESS_DENIED\"}}],\"data\":null}", connectors.EForbidden, "access scope read_products", 0, true},
 		{"shopify 429 fractional", "shopify", 429, map[string]string{"Retry-After": "2.0"}, `{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}`, connectors.ERateLimited, "Exceeded 2 calls", 2 * time.Second, true},
 		{"shopify 401", "shopify", 401, nil, `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`, connectors.EUnauthorized, "Invalid API key", 0, true},
 		{"stripe 402", "stripe", 402, nil, `{"error":{"code":"card_declined","message":"Your card was declined.","type":"card_error"}}`, connectors.EUpstream, "card_declined: Your card was declined.", 0, true},
@@ -209,6 +209,7 @@ func TestBaseURLFromConnectionConfig(t *testing.T) {
 	tests := []struct {
 		req     Request
 		wantURL string
+		answer  string // {} when not set
 		wantErr string
 	}{
 		{
@@ -217,7 +218,8 @@ func TestBaseURLFromConnectionConfig(t *testing.T) {
 		},
 		{
 			req:     Request{Connector: "shopify", Action: "list_products", Credentials: connectors.Credentials{AccessToken: "shpat", ConnectionConfig: map[string]string{"subdomain": "acme"}}},
-			wantURL: "https://acme.myshopify.com/admin/api/2026-04/products.json?limit=50",
+			wantURL: "https://acme.myshopify.com/admin/api/2026-04/graphql.json",
+			answer:  `{"data":{"products":{"nodes":[],"pageInfo":{"hasNextPage":false,"endCursor":null}}}}`,
 		},
 		{
 			req:     Request{Connector: "slack", Action: "list_channels", Credentials: connectors.Credentials{AccessToken: tok}},
@@ -234,6 +236,9 @@ func TestBaseURLFromConnectionConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		d := &captureDoer{status: 200, body: `{}`}
+		if tt.answer != "" {
+			d.body = tt.answer
+		}
 		_, err := cat.Run(context.Background(), d, nil, tt.req)
 		if tt.wantErr != "" {
 			if !hasCode(err, tt.wantErr) || d.req != nil {
@@ -289,7 +294,16 @@ func TestParamValidation(t *testing.T) {
 		{"asana", "list_tasks", map[string]any{"assignee": "me", "workspace": "1"}, ""},
 		{"shopify", "create_order", map[string]any{"line_items": []any{map[string]any{"variant_id": 1.0, "quantity": 0.0}}}, "line_items[0].quantity"},
 		{"shopify", "create_order", map[string]any{"line_items": []any{map[string]any{"quantity": 1.0}}}, "line_items[0].variant_id"},
-		{"shopify", "create_order", map[string]any{"line_items": []any{map[string]any{"quantity": 1.0, "title": "Gift", "price": "5.00"}}}, ""},
+		{"shopify", "create_order", map[string]any{"line_items": []any{map[string]any{"quantity": 1.0, "title": "Gift", "price": "5.00"}}, "currency": "USD"}, ""},
+		{"shopify", "create_order", map[string]any{"line_items": []any{map[string]any{"quantity": 1.0, "title": "Gift", "price": "5.00"}}}, "currency"},
+		{"shopify", "create_order", map[string]any{"line_items": []any{map[string]any{"quantity": 1.0, "title": "Gift"}}, "currency": "USD"}, "line_items[0].price"},
+		{"shopify", "create_order", map[string]any{"line_items": []any{map[string]any{"quantity": 1.0, "variant_id": "gid://shopify/Product/1"}}}, "line_items[0].variant_id"},
+		{"shopify", "get_order", map[string]any{"order_id": "gid://shopify/Customer/1"}, "order_id"},
+		{"shopify", "create_customer", map[string]any{"note": "n"}, "email"},
+		{"shopify", "create_customer", map[string]any{"phone": "613-555-1111"}, "phone"},
+		{"shopify", "adjust_inventory", map[string]any{"changes": []any{map[string]any{"inventory_item_id": 1.0, "location_id": 1.0, "delta": 0.0}}}, "changes[0].delta"},
+		{"shopify", "adjust_inventory", map[string]any{"changes": []any{map[string]any{"inventory_item_id": 1.0, "delta": 1.0}}}, "changes[0].location_id"},
+		{"shopify", "list_products", map[string]any{"limit": 251.0}, "limit"},
 		{"shopify", "create_order", map[string]any{"line_items": []any{}}, "line_items"},
 		{"shopify", "create_order", map[string]any{"line_items": []any{map[string]any{"variant_id": 1.0, "quantity": 1.0}}, "financial_status": "free"}, "financial_status"},
 		{"stripe", "create_customer", map[string]any{"metadata": map[string]any{"n": 1.0}}, "metadata.n"},

@@ -50,7 +50,7 @@ func (cat *Catalogue) Verify(ctx context.Context, doer Doer, connector string, c
 	if err != nil {
 		return err
 	}
-	return refused(connector, s.answer(s.credential, status, header, body, creds))
+	return refused(connector, c.rateLimit(s.answer(s.credential, status, header, body, creds), body))
 }
 
 // refused turns a provider's refusal of the test call (a 4xx other than

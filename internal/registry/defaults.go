@@ -113,9 +113,10 @@ func defaultManifests() []Manifest {
 			ID: "shopify", DisplayName: "Shopify", Category: "e-commerce",
 			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
 			NangoProvider: "shopify", ProviderConfigKey: "shopify",
-			Scopes: []string{"read_products", "write_orders"},
+			Scopes: []string{"read_products", "read_orders", "write_orders", "write_customers", "write_inventory"},
 			// The shop's own domain, <subdomain>.myshopify.com, from the
-			// connection; the Admin REST API is versioned by date.
+			// connection; the Admin API (GraphQL, at graphql.json under it) is
+			// versioned by date.
 			BaseURL: "https://${connectionConfig.subdomain}.myshopify.com/admin/api/2026-04",
 			APIKey: &APIKeyMode{
 				Doc: "https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/generate-app-access-tokens-admin",

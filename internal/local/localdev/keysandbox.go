@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"unicode"
 )
 
 // keySandbox answers the API-key test calls of the connectors that accept
@@ -97,5 +98,14 @@ func shopQuery(req *http.Request) bool {
 	if json.Unmarshal(b, &q) != nil {
 		return false
 	}
-	return strings.Contains(q.Query, "shop") && !strings.Contains(q.Query, "mutation")
+	// The actions' documents go to the same endpoint, and some select
+	// shop fields (shopMoney): only a query whose root field is shop is
+	// the test call.
+	head, sel, ok := strings.Cut(q.Query, "{")
+	if !ok || strings.HasPrefix(strings.TrimSpace(head), "mutation") {
+		return false
+	}
+	sel = strings.TrimSpace(sel)
+	end := strings.IndexFunc(sel, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' })
+	return end >= 0 && sel[:end] == "shop"
 }

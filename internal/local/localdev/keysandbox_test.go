@@ -84,4 +84,13 @@ func TestKeySandboxAnswersEveryTestCall(t *testing.T) {
 	if len(base.reqs) != 1 || base.reqs[0].URL.Path != "/v1/customers" {
 		t.Fatalf("an action's request did not go on: %v", base.reqs)
 	}
+	// Shopify's actions are GraphQL at the test call's endpoint: they go
+	// on too, even when they select shop fields (get_order's shopMoney).
+	shop := connectors.Credentials{AccessToken: "shpat_x", ConnectionConfig: map[string]string{"subdomain": "acme"}}
+	for action, params := range map[string]map[string]any{"get_order": {"order_id": "1"}, "list_products": nil} {
+		n := len(base.reqs)
+		if _, err := cat.Run(t.Context(), client, nil, actions.Request{Connector: "shopify", Action: action, Params: params, Credentials: shop}); connectors.ErrorCode(err) != connectors.EUnavailable || len(base.reqs) != n+1 {
+			t.Errorf("shopify.%s: %v; the request did not go on", action, err)
+		}
+	}
 }
