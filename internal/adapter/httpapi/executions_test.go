@@ -79,6 +79,9 @@ func (e *env) seedHistory(t *testing.T, c connectionJSON, n int) []string {
 		ids[i] = fmt.Sprintf("%s-x%02d", c.ID, i)
 		x := storetest.Execution(c.OrganizationID, c.ID, ids[i], base.Add(-time.Duration(i)*time.Minute))
 		x.Connector = c.Connector
+		if i%3 == 2 { // a failure before routing: the answer holds it too
+			x.Outcome, x.RouteStep, x.RouteTarget, x.Attempts = "Connectors.ReauthRequired", 0, "", 0
+		}
 		if err := e.Store.RecordExecution(t.Context(), x); err != nil {
 			t.Fatal(err)
 		}
