@@ -321,7 +321,9 @@ func (e *Executor) appCredential(m registry.Manifest, action string) (string, er
 // connection finds the node's connection within the input's organization:
 // the user's own (the one named, or their usable one for the connector),
 // or, when they have none, one the organization shares (routing step 3).
-// Exactly one of own and shared is set.
+// Exactly one of own and shared is set, also with the error of a
+// connection that needs reauthorizing (for its history); neither with any
+// other error.
 func (e *Executor) connection(ctx context.Context, in Input, connector string) (own, shared *connectors.Connection, err error) {
 	notFound := connectors.Errorf(connectors.ENotFound, "no %s connection for this user", connector)
 	if in.ConnectionID != "" {

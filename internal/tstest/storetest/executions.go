@@ -139,7 +139,7 @@ func testExecPagination(t *testing.T, l connectors.ExecutionLog) {
 			}
 			// Full pages until the last; a last page may come back empty
 			// only when the listing cannot know it ended.
-			if min, max := (len(want)+limit-1)/limit, len(want)/limit+1; pages < min || pages > max {
+			if lo, hi := (len(want)+limit-1)/limit, len(want)/limit+1; pages < lo || pages > hi {
 				t.Fatalf("%d pages for %d entries at %d a page", pages, len(want), limit)
 			}
 		})
