@@ -49,7 +49,7 @@ endef
 LAMBDAS := NangoAuthorizeFunction NangoCallbackFunction NangoRefreshFunction \
 	NangoListConnectionsFunction NangoGetConnectionFunction NangoDeleteConnectionFunction \
 	NangoCreateConnectionFunction NangoRotateCredentialsFunction NangoUpdateConnectionFunction \
-	NangoWebhookFunction ExecuteConnectorFunction ConnectionSweeperFunction
+	NangoListExecutionsFunction NangoWebhookFunction ExecuteConnectorFunction ConnectionSweeperFunction
 
 build-NangoAuthorizeFunction:         ; $(call lambda-build,nango-authorize)
 build-NangoCallbackFunction:          ; $(call lambda-build,nango-callback)
@@ -60,6 +60,7 @@ build-NangoDeleteConnectionFunction:  ; $(call lambda-build,nango-delete-connect
 build-NangoCreateConnectionFunction:  ; $(call lambda-build,nango-create-connection)
 build-NangoRotateCredentialsFunction: ; $(call lambda-build,nango-rotate-credentials)
 build-NangoUpdateConnectionFunction:  ; $(call lambda-build,nango-update-connection)
+build-NangoListExecutionsFunction:    ; $(call lambda-build,nango-list-executions)
 build-NangoWebhookFunction:           ; $(call lambda-build,nango-webhook)
 build-ExecuteConnectorFunction:       ; $(call lambda-build,execute-connector)
 build-ConnectionSweeperFunction:      ; $(call lambda-build,connection-sweeper)

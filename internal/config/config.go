@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // DefaultOrgClaim is the JWT claim that carries the organization id when
@@ -39,6 +41,7 @@ type Config struct {
 	ComposioAuthConfigs map[string]string // COMPOSIO_AUTH_CONFIGS=asana=ac_...,...: connector id -> Composio auth config
 	PanoraHost          string            // PANORA_HOST: Panora's API, e.g. https://api.panora.dev
 	PanoraConnectHost   string            // PANORA_CONNECT_HOST: Panora's magic-link page; default https://connect.panora.dev
+	ExecutionRetention  time.Duration     // EXECUTION_RETENTION_DAYS: how long execution history is kept, 1 to 3653 days; default 30
 }
 
 // VarError reports an environment variable that could not be used. Err never
@@ -125,6 +128,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		fail("LOG_LEVEL", fmt.Errorf("%q is not one of debug, info, warn, error", c.LogLevel))
 	}
 
+	c.ExecutionRetention = 30 * 24 * time.Hour
+	if v := strings.TrimSpace(getenv("EXECUTION_RETENTION_DAYS")); v != "" {
+		days, err := strconv.Atoi(v)
+		if err != nil || days < 1 || days > 3653 {
+			fail("EXECUTION_RETENTION_DAYS", fmt.Errorf("%q is not a whole number of days from 1 to 3653", v))
+		}
+		c.ExecutionRetention = time.Duration(days) * 24 * time.Hour
+	}
+
 	if c.ProviderConfigKeys, err = parsePairs(getenv("NANGO_INTEGRATIONS")); err != nil {
 		fail("NANGO_INTEGRATIONS", err)
 	}
@@ -162,6 +174,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("secrets_id", c.SecretsID),
 		slog.String("kms_key_id", c.KMSKeyID),
 		slog.String("function_name", c.FunctionName),
+		slog.Duration("execution_retention", c.ExecutionRetention),
 	)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // env turns a map into a getenv function.
@@ -76,6 +77,14 @@ func TestFromEnv(t *testing.T) {
 		{name: "redirect no scheme", env: map[string]string{"REDIRECT_ALLOWLIST": "app.example.com"}, errVars: []string{"REDIRECT_ALLOWLIST"}},
 		{name: "redirect javascript", env: map[string]string{"REDIRECT_ALLOWLIST": "javascript:alert(1)"}, errVars: []string{"REDIRECT_ALLOWLIST"}},
 		{name: "cors with query", env: map[string]string{"CORS_ALLOW_ORIGINS": "https://a.example?x=1"}, errVars: []string{"CORS_ALLOW_ORIGINS"}},
+		{
+			name: "execution retention",
+			env:  map[string]string{"EXECUTION_RETENTION_DAYS": " 90 "},
+			want: func(c *Config) { c.ExecutionRetention = 90 * 24 * time.Hour },
+		},
+		{name: "retention of no days", env: map[string]string{"EXECUTION_RETENTION_DAYS": "0"}, errVars: []string{"EXECUTION_RETENTION_DAYS"}},
+		{name: "retention not a number", env: map[string]string{"EXECUTION_RETENTION_DAYS": "30d"}, errVars: []string{"EXECUTION_RETENTION_DAYS"}},
+		{name: "retention too long", env: map[string]string{"EXECUTION_RETENTION_DAYS": "3654"}, errVars: []string{"EXECUTION_RETENTION_DAYS"}},
 		{name: "bad log level", env: map[string]string{"LOG_LEVEL": "loud"}, errVars: []string{"LOG_LEVEL"}},
 		{name: "bad integrations", env: map[string]string{"NANGO_INTEGRATIONS": "slack"}, errVars: []string{"NANGO_INTEGRATIONS"}},
 		{name: "duplicate integration", env: map[string]string{"NANGO_INTEGRATIONS": "slack=a,slack=b"}, errVars: []string{"NANGO_INTEGRATIONS"}},
@@ -108,7 +117,7 @@ func TestFromEnv(t *testing.T) {
 			if err != nil {
 				t.Fatalf("FromEnv: %v", err)
 			}
-			want := Config{JWTOrgClaim: "org_id", LogLevel: "info"}
+			want := Config{JWTOrgClaim: "org_id", LogLevel: "info", ExecutionRetention: 30 * 24 * time.Hour}
 			tt.want(&want)
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("FromEnv =\n%+v\nwant\n%+v", got, want)

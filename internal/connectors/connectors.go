@@ -224,6 +224,7 @@ type Store interface {
 	StateStore
 	IdempotencyStore
 	AuditLog
+	ExecutionLog
 	LeaseStore
 	SweepStore
 	OwnerStore

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -83,6 +84,11 @@ type Deps struct {
 	// AppCredentials are the deployment's app credentials by their key in
 	// the secret ("discord_bot_token"), for the actions that send one.
 	AppCredentials map[string]string
+	// Executions keeps each invocation's outcome in its connection's
+	// history (Store when nil), for Retention
+	// (connectors.DefaultExecutionRetention when zero).
+	Executions connectors.ExecutionLog
+	Retention  time.Duration
 }
 
 // recordMargin is the time kept after the provider call for recording its
@@ -93,6 +99,7 @@ const recordMargin = 2 * time.Second
 // credentials cached in the container.
 type Executor struct {
 	Deps
+	historyFailures atomic.Int64
 }
 
 // New returns an executor.
@@ -105,6 +112,12 @@ func New(d Deps) *Executor {
 	}
 	if d.Wait == 0 {
 		d.Wait = 10 * time.Second
+	}
+	if d.Executions == nil {
+		d.Executions = d.Store
+	}
+	if d.Retention <= 0 {
+		d.Retention = connectors.DefaultExecutionRetention
 	}
 	return &Executor{Deps: d}
 }
@@ -141,6 +154,7 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 		if rec, gerr := e.Store.GetIdempotent(ctx, key); gerr == nil && rec.Status == connectors.IdempotencyCompleted {
 			return replay(rec) // the node ran before its connection went away
 		}
+		e.record(ctx, uuid.NewString(), in, cmp.Or(own, shared), Output{}, err, start) // set when it needs reauth
 		return Output{}, named(err)
 	}
 	// Scope drift: an action added since the connection was made may need
@@ -169,6 +183,7 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 		defer cancel()
 	}
 	out, err := e.run(runCtx, in, m, action, key, own, shared)
+	defer func() { e.record(ctx, owner, in, cmp.Or(own, shared), out, err, start) }()
 	if err != nil {
 		// Give the key back so that a retry can run; a failure Step
 		// Functions will not retry leaves nothing behind either.
@@ -180,7 +195,8 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 	out.DurationMs = e.Now().Sub(start).Milliseconds()
 	result, err := json.Marshal(out)
 	if err != nil {
-		return Output{}, named(fmt.Errorf("encode result: %w", err))
+		err = fmt.Errorf("encode result: %w", err)
+		return Output{}, named(err)
 	}
 	if err := e.Store.CompleteIdempotent(ctx, key, owner, result); err != nil {
 		// The write happened; failing now would make Step Functions retry
@@ -263,18 +279,20 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 		Route:        Route{Step: decision.Step, Name: decision.Name, Target: decision.Target},
 		ConnectionID: conn.ID,
 	}
+	// From here a failure answers the output so far (the route, the
+	// attempts) with it, for the execution history.
 	prov, err := e.Tokens.Provider(conn)
 	if err != nil {
-		return Output{}, err
+		return out, err
 	}
 	app, err := e.appCredential(m, action)
 	if err != nil {
-		return Output{}, err
+		return out, err
 	}
 	for attempt := 1; ; attempt++ {
 		creds, err := e.Tokens.Credentials(ctx, prov, conn, attempt > 1)
 		if err != nil {
-			return Output{}, err
+			return out, err
 		}
 		creds.AppToken = app
 		out.Attempts = attempt
@@ -287,7 +305,7 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 			continue
 		}
 		if err != nil {
-			return Output{}, err
+			return out, err
 		}
 		out.Output = res
 		return out, nil
@@ -311,7 +329,9 @@ func (e *Executor) appCredential(m registry.Manifest, action string) (string, er
 // connection finds the node's connection within the input's organization:
 // the user's own (the one named, or their usable one for the connector),
 // or, when they have none, one the organization shares (routing step 3).
-// Exactly one of own and shared is set.
+// Exactly one of own and shared is set, also with the error of a
+// connection that needs reauthorizing (for its history); neither with any
+// other error.
 func (e *Executor) connection(ctx context.Context, in Input, connector string) (own, shared *connectors.Connection, err error) {
 	notFound := connectors.Errorf(connectors.ENotFound, "no %s connection for this user", connector)
 	if in.ConnectionID != "" {
@@ -354,7 +374,9 @@ func (e *Executor) connection(ctx context.Context, in Input, connector string) (
 		if shared != nil {
 			who = "its owner"
 		}
-		return nil, nil, connectors.Errorf(connectors.EReauthRequired, "connection %s needs %s to reconnect (%s)", c.ID, who, c.Status)
+		// The connection is answered with the error: the refusal goes in
+		// its history.
+		return own, shared, connectors.Errorf(connectors.EReauthRequired, "connection %s needs %s to reconnect (%s)", c.ID, who, c.Status)
 	}
 	return own, shared, nil
 }

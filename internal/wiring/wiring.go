@@ -290,6 +290,7 @@ func (c *core) executor() *executor.Executor {
 	return executor.New(executor.Deps{
 		Store: c.store, Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
 		HTTP: c.http, Actions: c.actions, BaseURLs: c.cfg.ProviderBaseURLs, AppCredentials: c.sec.AppCredentials(),
+		Executions: c.store, Retention: c.cfg.ExecutionRetention, // execution history
 	})
 }
 

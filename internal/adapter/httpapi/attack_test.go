@@ -131,6 +131,7 @@ func TestAttacksOnAuthentication(t *testing.T) {
 			{"nango-create-connection", nil, "", stripeBody(t, e.stripeKey(t, ""), "")},
 			{"nango-rotate-credentials", map[string]string{"connectionId": s.a1.ID}, "", rotateBody(t, e.stripeKey(t, ""))},
 			{"nango-update-connection", map[string]string{"connectionId": s.a1.ID}, "", `{"shared":true}`},
+			{"nango-list-executions", map[string]string{"connectionId": s.a1.ID}, "", ""},
 		}
 		for _, tk := range tokens {
 			for _, f := range fns {

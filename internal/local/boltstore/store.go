@@ -38,7 +38,8 @@ var (
 	bucketLeases = []byte("leases")       // name -> leaseRecord
 	bucketOwners = []byte("owners")       // provider sep providerConfigKey sep provider connection id -> ownerRecord
 	bucketMeta   = []byte("meta")         // "sweep-cursor" -> the sweep's cursor
-	allBuckets   = [][]byte{bucketConns, bucketByUser, bucketStates, bucketIdemp, bucketAudit, bucketLeases, bucketOwners, bucketMeta}
+	bucketExecs  = []byte("executions")   // org sep connection sep time sep id -> execRecord
+	allBuckets   = [][]byte{bucketConns, bucketByUser, bucketStates, bucketIdemp, bucketAudit, bucketLeases, bucketOwners, bucketMeta, bucketExecs}
 )
 
 const sep = "\x00"
@@ -94,6 +95,7 @@ func purgeExpired(tx *bolt.Tx, now time.Time) error {
 		string(bucketStates): func(v []byte) bool { var r stateRecord; return json.Unmarshal(v, &r) == nil && now.After(r.ExpiresAt) },
 		string(bucketIdemp):  func(v []byte) bool { var r idempRecord; return json.Unmarshal(v, &r) == nil && now.After(r.ExpiresAt) },
 		string(bucketLeases): func(v []byte) bool { var r leaseRecord; return json.Unmarshal(v, &r) == nil && now.After(r.LeaseUntil) },
+		string(bucketExecs):  func(v []byte) bool { var r execRecord; return json.Unmarshal(v, &r) == nil && now.After(r.ExpiresAt) },
 		string(bucketAudit): func(v []byte) bool {
 			var r auditRecord
 			return json.Unmarshal(v, &r) == nil && now.After(r.Time.Add(connectors.AuditRetention))

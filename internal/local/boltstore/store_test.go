@@ -195,3 +195,9 @@ func BenchmarkList(b *testing.B) {
 		})
 	}
 }
+
+func TestExecutionsConformance(t *testing.T) {
+	storetest.RunExecutions(t, func(t *testing.T) connectors.ExecutionLog {
+		return open(t, filepath.Join(t.TempDir(), "store.db"))
+	})
+}

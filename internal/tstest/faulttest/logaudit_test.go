@@ -108,6 +108,21 @@ func TestLogAudit(t *testing.T) {
 				}
 			}
 			e.Google.FailTokenRequests(0, 0)
+			// Their history, through the API: the two gmail runs, newest
+			// first, the failure under its error name; no secret in it.
+			hist := ok("executions", e.Do(t, request{Fn: "nango-list-executions", Token: tok, Params: map[string]string{"connectionId": gmail.ID}}), 200)
+			var page struct {
+				Executions []struct{ Action, Outcome string }
+			}
+			hist.JSON(t, &page)
+			if len(page.Executions) != 2 || page.Executions[0].Outcome != "Connectors.ProviderUnavailable" || page.Executions[1].Outcome != "ok" {
+				t.Errorf("gmail history %s, want the failure, then ok", hist.Body)
+			}
+			for _, s := range secrets {
+				if strings.Contains(hist.Body, s) {
+					t.Errorf("the history answer holds %.16s...", s)
+				}
+			}
 
 			// The sweeper, through its handler, over a Nango connection whose
 			// refresh fails and the built-in OAuth one (expired).

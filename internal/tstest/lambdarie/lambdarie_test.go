@@ -244,6 +244,8 @@ func TestFunctionsAnswerSampleEvents(t *testing.T) {
 		{"share", "nango-update-connection", true, want{status: 200, bodyHas: `"shared":true`, admin: true}},
 		{"share as a member", "nango-update-connection", true, want{status: 403, code: "forbidden"}},
 		{"share of an unknown connection", "nango-update-connection", false, want{status: 404, code: "not_found", admin: true}},
+		{"executions", "nango-list-executions", true, want{status: 200, bodyHas: `"connectionId":"` + sampleConn + `","executions":[]`}},
+		{"executions of an unknown connection", "nango-list-executions", false, want{status: 404, code: "not_found"}},
 		{"webhook", "nango-webhook", false, want{status: 200, bodyHas: `{"received":true}`}},
 		{"execute without a connection", "execute-connector", false, want{code: executeAnswer()}},
 		{"sweep", "connection-sweeper", false, want{}},
