@@ -91,6 +91,37 @@ func checkOpenAPIAnswer(t reporter, tb testing.TB, file, opID string, status int
 	checkSchemaValue(t, file+" "+opID+" answer", media.Schema, v, 2)
 }
 
+// checkOpenAPIBody holds a JSON request body to the operation's
+// application/json requestBody schema, two levels of objects down (so
+// Asana's {"data":{...}} fields too, which checkOperation, one level,
+// does not reach).
+func checkOpenAPIBody(t reporter, tb testing.TB, file, opID string, body []byte) {
+	t.Helper()
+	so := findOperation(tb, loadSpec(tb, file), file, opID)
+	var op struct {
+		RequestBody struct {
+			Content map[string]struct {
+				Schema map[string]any `json:"schema"`
+			} `json:"content"`
+		} `json:"requestBody"`
+	}
+	if err := json.Unmarshal(loadSpec(tb, file).Paths[so.path][strings.ToLower(so.method)], &op); err != nil {
+		t.Errorf("%s %s requestBody: %v", file, opID, err)
+		return
+	}
+	media, ok := op.RequestBody.Content["application/json"]
+	if !ok {
+		t.Errorf("%s %s takes no JSON body", file, opID)
+		return
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Errorf("%s %s: body is not JSON: %s", file, opID, body)
+		return
+	}
+	checkSchemaValue(t, file+" "+opID+" body", media.Schema, v, 2)
+}
+
 // checkSchemaValue holds v to schema s, depth levels of objects down.
 func checkSchemaValue(t reporter, what string, s map[string]any, v any, depth int) {
 	t.Helper()
@@ -230,6 +261,9 @@ func TestAnswersMatchOpenAPI(t *testing.T) {
 			n++
 			t.Run(tc.connector+"."+tc.action+"/"+strconv.Itoa(i), func(t *testing.T) {
 				checkOpenAPIAnswer(t, t, file, opID, e.status, []byte(e.answer))
+				if e.want.json != "" {
+					checkOpenAPIBody(t, t, file, opID, []byte(e.want.json))
+				}
 			})
 		}
 	}
@@ -258,6 +292,17 @@ func TestOpenAPIAnswerCheckFails(t *testing.T) {
 		checkOpenAPIAnswer(r, t, tt.file, tt.opID, tt.status, []byte(tt.answer))
 		if len(r.errs) == 0 {
 			t.Errorf("%s: %s %s %d %s passed", tt.name, tt.file, tt.opID, tt.status, tt.answer)
+		}
+	}
+	for _, body := range []string{
+		`{"data":{"name":"n","completed":"yes"}}`, // a boolean
+		`{"data":{"title":"n"}}`,                  // no such task field
+		`{"task":{"name":"n"}}`,                   // not wrapped in data
+	} {
+		r := &recorder{}
+		checkOpenAPIBody(r, t, "asana.json", "updateTask", []byte(body))
+		if len(r.errs) == 0 {
+			t.Errorf("asana updateTask body %s passed", body)
 		}
 	}
 }
@@ -332,4 +377,73 @@ func caseFor(t *testing.T, cases []requestCase, connector, action string) reques
 	}
 	t.Fatalf("no request case for %s.%s", connector, action)
 	return requestCase{}
+}
+
+// inputValid reports whether params pass the action's generated input
+// schema (the one rule once Validate enforces it).
+func inputValid(t *testing.T, cat *Catalogue, connector, action string, params map[string]any) error {
+	t.Helper()
+	s, ok := cat.byKey[connector+"."+action]
+	if !ok {
+		t.Fatalf("no action %s.%s", connector, action)
+	}
+	return s.schemas.input.Validate(schemaValue(t, params))
+}
+
+// TestInputSchemasOfTheFive: every case of Teams, Outlook, Discord,
+// Trello and Asana passes its action's input schema, and the schemas'
+// constraints refuse what the providers refuse.
+func TestInputSchemasOfTheFive(t *testing.T) {
+	cat := testCatalogue(t)
+	five := []string{"microsoft-teams", "outlook", "discord", "trello", "asana"}
+	for _, tc := range requestCases() {
+		if slices.Contains(five, tc.connector) {
+			if err := inputValid(t, cat, tc.connector, tc.action, tc.params); err != nil {
+				t.Errorf("%s.%s case params: %v", tc.connector, tc.action, err)
+			}
+		}
+	}
+	// Every action declares what the fidelity tests read, and a
+	// description of every parameter.
+	for _, id := range five {
+		for _, name := range cat.Actions(id) {
+			s := cat.byKey[id+"."+name]
+			if s.operation == "" || len(s.scopes) == 0 || s.output == "" {
+				t.Errorf("%s: operation %q, scopes %v, output %d bytes", s.key, s.operation, s.scopes, len(s.output))
+			}
+			for _, p := range s.params {
+				if p.Description == "" {
+					t.Errorf("%s: parameter %s has no description", s.key, p.Name)
+				}
+			}
+		}
+	}
+	refused := []struct {
+		connector, action string
+		params            map[string]any
+	}{
+		{"outlook", "reply_to_message", map[string]any{"message_id": "m", "comment": "c", "body": "b"}},
+		{"outlook", "reply_to_message", map[string]any{"message_id": "m", "to": "ada@example.com"}},
+		{"outlook", "create_event", map[string]any{"subject": "s", "start": "2026-09-01 10:00", "end": "2026-09-01T11:00:00"}},
+		{"outlook", "create_event", map[string]any{"subject": "s", "start": "2026-09-01T10:00:00", "end": "2026-09-01T11:00:00", "attendees": []any{"not an address"}}},
+		{"outlook", "get_message", map[string]any{"message_id": "m", "select": []any{"subjectLine"}}},
+		{"microsoft-teams", "send_chat_message", map[string]any{"chat_id": "a/b", "content": "x"}},
+		{"discord", "edit_message", map[string]any{"channel_id": "1", "message_id": "x1", "content": "c"}},
+		{"discord", "add_reaction", map[string]any{"channel_id": "1", "message_id": "2", "emoji": "fire"}},
+		{"discord", "list_channels", map[string]any{"guild_id": ".."}},
+		{"trello", "update_card", map[string]any{"card_id": "5abbe4b7ddc1b351ef961415"}},
+		{"trello", "update_card", map[string]any{"card_id": "short", "name": "n"}},
+		{"trello", "list_boards", map[string]any{"member": "someone-else"}},
+		{"asana", "update_task", map[string]any{"task_gid": "1"}},
+		{"asana", "add_comment", map[string]any{"task_gid": "1", "text": "a", "html_text": "<body>a</body>"}},
+		{"asana", "add_comment", map[string]any{"task_gid": "1"}},
+		{"asana", "list_projects", map[string]any{"limit": float64(10)}},
+		{"asana", "create_task", map[string]any{"name": "n"}},
+		{"asana", "list_tasks", map[string]any{"assignee": "me"}},
+	}
+	for _, tt := range refused {
+		if err := inputValid(t, cat, tt.connector, tt.action, tt.params); err == nil {
+			t.Errorf("%s.%s accepted %v", tt.connector, tt.action, tt.params)
+		}
+	}
 }
