@@ -163,7 +163,7 @@ func teamsActions() connector {
 			write:      true,
 			credential: registry.CredentialConnection,
 			operation:  "msgraph-v1.0.json chats/messages",
-			scopes:     []string{"ChatMessage.Send|Chat.ReadWrite"},
+			scopes:     []string{"ChatMessage.Send|Chat.ReadWrite|Group.ReadWrite.All"},
 			output:     chatMessageOutput,
 			params: append([]Param{
 				{Name: "chat_id", Kind: String, Required: true, Segment: true, Pattern: graphID, Description: "The id of an existing chat, e.g. 19:...@thread.v2 (Graph cannot create one here)."},

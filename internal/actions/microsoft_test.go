@@ -82,6 +82,16 @@ func teamsCases() []requestCase {
 			},
 		},
 		{
+			connector: "microsoft-teams", action: "list_teams",
+			params: map[string]any{"user": "ada@contoso.com"},
+			creds:  bearerCreds(),
+			want: wantRequest{
+				method: "GET", path: "/v1.0/users/ada@contoso.com/joinedTeams",
+				header: auth, operation: graphOp("users/joinedTeams"),
+			},
+			status: 200, answer: `{"value":[{"id":"` + teamID + `","displayName":"Contoso Team","description":null}]}`,
+		},
+		{
 			connector: "microsoft-teams", action: "send_chat_message",
 			params: map[string]any{"chat_id": chatID, "content": "Hello world"},
 			creds:  bearerCreds(),
