@@ -81,8 +81,10 @@ func asanaActions() connector {
 				{Name: "offset", Kind: String, SingleLine: true, Description: "The next page's offset (next_page.offset)."},
 				{Name: "opt_fields", Kind: Strings, SingleLine: true, Description: "Task fields to answer beyond the compact ones."},
 			},
-			// GET /tasks needs a project, or an assignee with a workspace.
-			constraints: `{"anyOf":[{"required":["project"]},{"required":["assignee","workspace"]}]}`,
+			// GET /tasks needs a project, or an assignee with a workspace
+			// (written so that a validator names the missing field:
+			// project, or workspace beside an assignee).
+			constraints: `{"anyOf":[{"required":["project"]},{"required":["assignee"]}],"dependentSchemas":{"assignee":{"required":["workspace"]}}}`,
 			// TODO(issue 14): constraints say the same; rule goes when
 			// Validate enforces the schema (TestParamValidation holds it now).
 			rule: func(s *spec, a args) error {

@@ -90,9 +90,12 @@ var (
 
 func loadGraph(t testing.TB) *graphDoc {
 	t.Helper()
+	// Resolved outside the Once: a missing file fails the caller's test
+	// (t.Fatal inside Do would leave the Once done and the metadata nil).
+	path := reftest.Path(t, "provider-specs/msgraph-v1.0.json", "")
 	graphOnce.Do(func() {
 		var b []byte
-		b, graphErr = os.ReadFile(reftest.Path(t, "provider-specs/msgraph-v1.0.json", ""))
+		b, graphErr = os.ReadFile(path)
 		if graphErr == nil {
 			graphMeta = new(graphDoc)
 			graphErr = json.Unmarshal(b, graphMeta)
