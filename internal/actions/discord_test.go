@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
@@ -94,6 +96,24 @@ func (f *fakeDiscord) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		io.WriteString(w, `{"id":"1100000000000000001","content":"hi"}`)
+	case r.Method == "PATCH" && strings.HasPrefix(path, "/channels/"):
+		if auth != "Bot "+f.bot {
+			w.WriteHeader(401)
+			return
+		}
+		io.WriteString(w, `{"id":"1100000000000000001","content":"edited"}`)
+	case r.Method == "PUT" && strings.HasSuffix(path, "/@me"):
+		if auth != "Bot "+f.bot {
+			w.WriteHeader(401)
+			return
+		}
+		w.WriteHeader(204)
+	case r.Method == "GET" && strings.HasPrefix(path, "/guilds/") && strings.HasSuffix(path, "/channels"):
+		if auth != "Bot "+f.bot {
+			w.WriteHeader(401)
+			return
+		}
+		io.WriteString(w, `[{"id":"1099090999999999999","type":0}]`)
 	default:
 		w.WriteHeader(404)
 		io.WriteString(w, `{"message":"404: Not Found","code":0}`)
@@ -365,5 +385,213 @@ func TestDiscordRequestsMatchDiscordJSON(t *testing.T) {
 	}
 	if l, _ := cat.Lookup("discord", "list_guilds"); l.Credential() != registry.CredentialConnection {
 		t.Errorf("list_guilds declares %q", l.Credential())
+	}
+}
+
+func init() { moreCases = append(moreCases, discordCases) }
+
+// Discord's documented answers to the guards' reads.
+var (
+	discordChannelRead = exchange{
+		// Get Channel, as the bot: not in discord.json (Discord's
+		// documented GET /channels/{channel.id}).
+		want: wantRequest{
+			method: "GET", path: "/api/v10/channels/1099090999999999999",
+			header: map[string]string{"Authorization": "Bot bot.token.value", "User-Agent": discordUserAgent},
+		},
+		status: 200, answer: `{"id":"1099090999999999999","type":0,"guild_id":"80351110224678912","name":"general"}`,
+	}
+	discordGuildsRead = exchange{
+		// The user's guilds, as the user (OAuth2 scope guilds).
+		want: wantRequest{
+			method: "GET", path: "/api/v10/users/@me/guilds",
+			query:     url.Values{"limit": {"200"}},
+			header:    map[string]string{"Authorization": "Bearer user-oauth-token", "User-Agent": discordUserAgent},
+			operation: [2]string{"discord.json", "list_my_guilds"},
+		},
+		status: 200, answer: `[{"id":"80351110224678912","name":"1337 Krew","icon":null,"banner":null,"owner":true,"permissions":"36953089","features":[]}]`,
+	}
+)
+
+// discordCases are Discord's actions as discord.json describes them; the
+// bot's actions send the guard's reads first.
+func discordCases() []requestCase {
+	both := connectors.Credentials{AccessToken: "user-oauth-token", AppToken: "bot.token.value"}
+	bot := map[string]string{"Authorization": "Bot bot.token.value", "User-Agent": discordUserAgent}
+	botJSON := map[string]string{"Authorization": "Bot bot.token.value", "Content-Type": jsonC, "User-Agent": discordUserAgent}
+	msg := `{"id":"1100000000000000001","channel_id":"1099090999999999999","content":"hi","timestamp":"2026-05-01T09:00:00.000000+00:00","edited_timestamp":null,"tts":false,"mention_everyone":false,"pinned":false,"type":0,` +
+		`"mentions":[],"mention_roles":[],"attachments":[],"embeds":[],"flags":0,"components":[],"author":{"id":"1090000000000000001","username":"automators","bot":true}}`
+	return []requestCase{
+		{
+			connector: "discord", action: "send_message",
+			params: map[string]any{"channel_id": "1099090999999999999", "content": "hi", "tts": false},
+			creds:  both,
+			pre:    []exchange{discordChannelRead, discordGuildsRead},
+			want: wantRequest{
+				method: "POST", path: "/api/v10/channels/1099090999999999999/messages",
+				header: botJSON, json: `{"content":"hi","tts":false}`,
+				operation: [2]string{"discord.json", "create_message"},
+			},
+			status: 200, answer: msg,
+		},
+		{
+			connector: "discord", action: "list_guilds",
+			params: map[string]any{"limit": float64(50)},
+			creds:  connectors.Credentials{AccessToken: "user-oauth-token"},
+			want: wantRequest{
+				method: "GET", path: "/api/v10/users/@me/guilds",
+				query:     url.Values{"limit": {"50"}},
+				header:    map[string]string{"Authorization": "Bearer user-oauth-token", "User-Agent": discordUserAgent},
+				operation: [2]string{"discord.json", "list_my_guilds"},
+			},
+			status: 200, answer: `[{"id":"80351110224678912","name":"1337 Krew","icon":null,"banner":null,"owner":true,"permissions":"36953089","features":[]}]`,
+			wantOut: func(t *testing.T, out map[string]any) {
+				if items, _ := out["items"].([]any); len(items) != 1 {
+					t.Errorf("array answer not under items: %v", out)
+				}
+			},
+		},
+		{
+			connector: "discord", action: "edit_message",
+			params: map[string]any{"channel_id": "1099090999999999999", "message_id": "1100000000000000001", "content": "hi (edited)"},
+			creds:  both,
+			pre:    []exchange{discordChannelRead, discordGuildsRead},
+			want: wantRequest{
+				method: "PATCH", path: "/api/v10/channels/1099090999999999999/messages/1100000000000000001",
+				header: botJSON, json: `{"content":"hi (edited)"}`,
+				operation: [2]string{"discord.json", "update_message"},
+			},
+			status: 200, answer: strings.Replace(strings.Replace(msg, `"content":"hi"`, `"content":"hi (edited)"`, 1), `"edited_timestamp":null`, `"edited_timestamp":"2026-05-01T09:05:00.000000+00:00"`, 1),
+		},
+		{
+			connector: "discord", action: "add_reaction",
+			params: map[string]any{"channel_id": "1099090999999999999", "message_id": "1100000000000000001", "emoji": "🔥"},
+			creds:  both,
+			pre:    []exchange{discordChannelRead, discordGuildsRead},
+			want: wantRequest{
+				method: "PUT", path: "/api/v10/channels/1099090999999999999/messages/1100000000000000001/reactions/%F0%9F%94%A5/@me",
+				header: bot, operation: [2]string{"discord.json", "add_my_message_reaction"},
+			},
+			status: 204, answer: ``,
+			wantOut: func(t *testing.T, out map[string]any) {
+				if len(out) != 0 {
+					t.Errorf("204 gave %v", out)
+				}
+			},
+		},
+		{
+			connector: "discord", action: "list_channels",
+			params: map[string]any{"guild_id": "80351110224678912"},
+			creds:  both,
+			pre:    []exchange{discordGuildsRead},
+			want: wantRequest{
+				method: "GET", path: "/api/v10/guilds/80351110224678912/channels",
+				header: bot, operation: [2]string{"discord.json", "list_guild_channels"},
+			},
+			status: 200, answer: `[{"id":"1099090999999999999","type":0,"guild_id":"80351110224678912","name":"general","position":0,"permission_overwrites":[],"nsfw":false,"parent_id":null,"flags":0}]`,
+		},
+	}
+}
+
+// TestDiscordReactionEmojiEncoding: the emoji is URL-encoded, a custom
+// emoji's name:id too (docs-rules discord.reaction_emoji_encoding).
+func TestDiscordReactionEmojiEncoding(t *testing.T) {
+	for emoji, want := range map[string]string{
+		"🔥":                           "%F0%9F%94%A5",
+		"👍🏽":                          "%F0%9F%91%8D%F0%9F%8F%BD",
+		"party_blob:1234567890123456": "party_blob%3A1234567890123456",
+	} {
+		if got := encodeURIComponent(emoji); got != want {
+			t.Errorf("%q encoded %s, want %s", emoji, got, want)
+		}
+	}
+	a, _ := testCatalogue(t).Lookup("discord", "add_reaction")
+	for _, bad := range []string{"fire", "a b", "🔥 🔥", "name:", "../x"} {
+		if err := a.Validate(map[string]any{"channel_id": "1", "message_id": "2", "emoji": bad}); !hasCode(err, connectors.EInvalid) {
+			t.Errorf("emoji %q accepted", bad)
+		}
+	}
+}
+
+// TestDiscordNewActionsGuard: edit_message and add_reaction act only on a
+// channel of one of the user's servers, list_channels only on one of the
+// user's servers; otherwise nothing is sent as the bot past the reads.
+func TestDiscordNewActionsGuard(t *testing.T) {
+	cat := testCatalogue(t)
+	both := connectors.Credentials{AccessToken: oauthTok, AppToken: botTok}
+	onChannel := func(action, channel string, extra map[string]any) Request {
+		p := map[string]any{"channel_id": channel, "message_id": "1100000000000000001"}
+		for k, v := range extra {
+			p[k] = v
+		}
+		return Request{Connector: "discord", Action: action, Params: p, Credentials: both}
+	}
+	tests := []struct {
+		name     string
+		req      Request
+		wantCode string
+		wantLast string // the last request sent
+	}{
+		{"edit in the user's channel", onChannel("edit_message", "1099090999999999999", map[string]any{"content": "x"}), "", "PATCH /api/v10/channels/1099090999999999999/messages/1100000000000000001"},
+		{"edit outside the user's servers", onChannel("edit_message", "1099090999999999998", map[string]any{"content": "x"}), connectors.EInvalid, "GET /api/v10/users/@me/guilds"},
+		{"edit in a DM", onChannel("edit_message", "1099090999999999997", map[string]any{"content": "x"}), connectors.EInvalid, "GET /api/v10/channels/1099090999999999997"},
+		{"react in the user's channel", onChannel("add_reaction", "1099090999999999999", map[string]any{"emoji": "👍"}), "", "PUT /api/v10/channels/1099090999999999999/messages/1100000000000000001/reactions/%F0%9F%91%8D/@me"},
+		{"react outside the user's servers", onChannel("add_reaction", "1099090999999999998", map[string]any{"emoji": "👍"}), connectors.EInvalid, "GET /api/v10/users/@me/guilds"},
+		{"channels of the user's server", Request{Connector: "discord", Action: "list_channels", Params: map[string]any{"guild_id": userGuild}, Credentials: both}, "", "GET /api/v10/guilds/" + userGuild + "/channels"},
+		{"channels of another server", Request{Connector: "discord", Action: "list_channels", Params: map[string]any{"guild_id": otherGuild}, Credentials: both}, connectors.EInvalid, "GET /api/v10/users/@me/guilds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDiscord()
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			tt.req.BaseURL = srv.URL
+			_, err := cat.Run(context.Background(), srv.Client(), nil, tt.req)
+			if tt.wantCode == "" && err != nil || tt.wantCode != "" && !hasCode(err, tt.wantCode) {
+				t.Fatalf("err = %v, want %q", err, tt.wantCode)
+			}
+			last := f.reqs[len(f.reqs)-1]
+			if got := last.method + " " + last.path; got != tt.wantLast {
+				t.Errorf("last request %s, want %s", got, tt.wantLast)
+			}
+			for _, r := range f.reqs {
+				want := "Bot " + botTok
+				if r.path == "/api/v10/users/@me/guilds" {
+					want = "Bearer " + oauthTok
+				}
+				if r.auth != want {
+					t.Errorf("%s %s sent %q, want %q", r.method, r.path, r.auth, want)
+				}
+			}
+		})
+	}
+}
+
+// TestDiscordFailures: Discord's documented failures of the new actions
+// (50001 Missing Access, 10008 Unknown Message, 429 with retry_after in
+// the body) map to the connectors codes.
+func TestDiscordFailures(t *testing.T) {
+	cat := testCatalogue(t)
+	failures := []failure{
+		{name: "missing access", status: 403, body: `{"message":"Missing Access","code":50001}`, wantCode: connectors.EUpstream, wantMsg: "50001: Missing Access"},
+		{name: "unknown message", status: 404, body: `{"message":"Unknown Message","code":10008}`, wantCode: connectors.EUpstream, wantMsg: "10008: Unknown Message"},
+		{name: "rate limited", status: 429, body: `{"message":"You are being rate limited.","retry_after":1.5,"global":false}`, wantCode: connectors.ERateLimited, wantMsg: "rate limited", wantRetry: 1500 * time.Millisecond},
+		{name: "bot token refused", status: 401, body: `{"message":"401: Unauthorized","code":0}`, wantCode: connectors.ENotConfigured, wantMsg: "discord_bot_token"},
+	}
+	for _, action := range []string{"edit_message", "add_reaction", "list_channels"} {
+		tc := caseFor(t, discordCases(), "discord", action)
+		for _, f := range failures {
+			if action == "list_channels" && f.name == "unknown message" {
+				f = failure{name: "unknown guild", status: 404, body: `{"message":"Unknown Guild","code":10004}`, wantCode: connectors.EUpstream, wantMsg: "10004: Unknown Guild"}
+			}
+			t.Run(action+"/"+f.name, func(t *testing.T) {
+				r := &recorder{}
+				checkOpenAPIAnswer(r, t, "discord.json", tc.want.operation[1], f.status, []byte(f.body))
+				if len(r.errs) != 0 {
+					t.Errorf("failure answer not documented: %v", r.errs)
+				}
+				runFailure(t, cat, tc, f)
+			})
+		}
 	}
 }

@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -9,14 +10,22 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/registry"
 )
+
+func init() { moreCases = append(moreCases, trelloCases) }
 
 // trelloCases are Trello's actions sent directly, with an API-key
 // connection: the documented request plus trello.json's key and token.
+// TestRequestsMatchProviderDocs leaves Trello to
+// TestTrelloWithAPIKeyGoesDirect, which holds them to trello.json.
 func trelloCases() []requestCase {
 	f := sampleFields["trello"]
+	m, _ := registry.Default().Lookup("trello")
+	creds := m.FieldCredentials(f)
 	auth := url.Values{"key": {f["api_key"]}, "token": {f["token"]}}
 	with := func(q url.Values) url.Values {
 		out := url.Values{}
@@ -28,30 +37,98 @@ func trelloCases() []requestCase {
 		}
 		return out
 	}
+	card := `{"id":"5abbe4b7ddc1b351ef961415","name":"Write docs","desc":"all of them","idList":"5abbe4b7ddc1b351ef961414","idBoard":"5abbe4b7ddc1b351ef961413","closed":false,"due":null,"url":"https://trello.com/c/AbCd1234/1-write-docs","shortUrl":"https://trello.com/c/AbCd1234"}`
 	return []requestCase{
 		{
 			connector: "trello", action: "create_card",
 			params: map[string]any{"list_id": "5abbe4b7ddc1b351ef961414", "name": "Write docs", "desc": "all of them", "pos": "top", "label_ids": []any{"5abbe4b7ddc1b351ef961416"}},
+			creds:  creds,
 			want: wantRequest{
 				method: "POST", path: "/1/cards",
 				query:     with(url.Values{"idList": {"5abbe4b7ddc1b351ef961414"}, "name": {"Write docs"}, "desc": {"all of them"}, "pos": {"top"}, "idLabels": {"5abbe4b7ddc1b351ef961416"}}),
 				noAuth:    true,
 				operation: [2]string{"trello.json", "post-cards"},
 			},
-			status: 200, answer: `{"id":"5abbe4b7ddc1b351ef961415","name":"Write docs"}`,
+			status: 200, answer: card,
 		},
 		{
 			connector: "trello", action: "list_cards",
 			params: map[string]any{"list_id": "5abbe4b7ddc1b351ef961414"},
+			creds:  creds,
 			want: wantRequest{
 				method: "GET", path: "/1/lists/5abbe4b7ddc1b351ef961414/cards",
 				query:     with(nil),
 				noAuth:    true,
 				operation: [2]string{"trello.json", "get-lists-id-cards"},
 			},
-			status: 200, answer: `[{"id":"c1","name":"a"},{"id":"c2","name":"b"}]`,
+			status: 200, answer: `[{"id":"5abbe4b7ddc1b351ef961415","name":"a"},{"id":"5abbe4b7ddc1b351ef961417","name":"b"}]`,
+		},
+		{
+			connector: "trello", action: "update_card",
+			params: map[string]any{"card_id": "5abbe4b7ddc1b351ef961415", "name": "Write more docs", "closed": false, "list_id": "5abbe4b7ddc1b351ef961418", "due_complete": true},
+			creds:  creds,
+			want: wantRequest{
+				method: "PUT", path: "/1/cards/5abbe4b7ddc1b351ef961415",
+				query:     with(url.Values{"name": {"Write more docs"}, "closed": {"false"}, "idList": {"5abbe4b7ddc1b351ef961418"}, "dueComplete": {"true"}}),
+				noAuth:    true,
+				operation: [2]string{"trello.json", "put-cards-id"},
+			},
+			status: 200, answer: strings.Replace(card, `"name":"Write docs"`, `"name":"Write more docs"`, 1),
+		},
+		{
+			connector: "trello", action: "add_comment",
+			params: map[string]any{"card_id": "5abbe4b7ddc1b351ef961415", "text": "Done & dusted"},
+			creds:  creds,
+			want: wantRequest{
+				method: "POST", path: "/1/cards/5abbe4b7ddc1b351ef961415/actions/comments",
+				query:     with(url.Values{"text": {"Done & dusted"}}),
+				noAuth:    true,
+				operation: [2]string{"trello.json", "post-cards-id-actions-comments"},
+			},
+			status: 200, answer: `{"id":"5abbe4b7ddc1b351ef961420","idMemberCreator":"5abbe4b7ddc1b351ef961421","type":"commentCard","date":"2026-05-01T09:00:00.000Z","data":{"text":"Done & dusted","card":{"id":"5abbe4b7ddc1b351ef961415"}}}`,
+		},
+		{
+			connector: "trello", action: "list_boards",
+			params: map[string]any{"filter": "open", "fields": []any{"name", "url"}},
+			creds:  creds,
+			want: wantRequest{
+				method: "GET", path: "/1/members/me/boards",
+				query:     with(url.Values{"filter": {"open"}, "fields": {"name,url"}}),
+				noAuth:    true,
+				operation: [2]string{"trello.json", "get-members-id-boards"},
+			},
+			status: 200, answer: `[{"id":"5abbe4b7ddc1b351ef961413","name":"Roadmap","url":"https://trello.com/b/AbCd1234/roadmap"}]`,
 		},
 	}
+}
+
+// checkTrello holds a request to trello.json with checkOperation. The one
+// departure: get-members-id-boards describes its id as "The ID or
+// username of the member" (Trello's reference documents "me" too), and
+// its schema's pattern admits only a 24-digit id; list_boards sends "me",
+// which is held to the description rather than the pattern, as the
+// operation's own text says.
+func checkTrello(t *testing.T, w wantRequest, r sentRequest) specOp {
+	t.Helper()
+	u := *r.url
+	if w.operation[1] == "get-members-id-boards" {
+		var op struct {
+			Parameters []struct {
+				Name, In, Description string
+			} `json:"parameters"`
+		}
+		if err := json.Unmarshal(loadSpec(t, "trello.json").Paths["/members/{id}/boards"]["get"], &op); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range op.Parameters {
+			if p.Name == "id" && p.In == "path" && !strings.Contains(p.Description, "ID or username") {
+				t.Errorf("trello.json get-members-id-boards id: %q no longer admits a username", p.Description)
+			}
+		}
+		u.RawPath = ""
+		u.Path = strings.Replace(u.Path, "/members/me/", "/members/000000000000000000000000/", 1)
+	}
+	return checkOperation(t, "trello.json", w.operation[1], r.method, &u, r.header, r.body)
 }
 
 // TestTrelloWithAPIKeyGoesDirect: an API-key connection's key and token
@@ -80,7 +157,11 @@ func TestTrelloWithAPIKeyGoesDirect(t *testing.T) {
 				t.Fatalf("direct request sent: %v; proxy calls %d, want 0", got != nil, len(p.calls))
 			}
 			checkRequest(t, tc.want, got.Method, got.URL, got.Header, body)
-			so := checkOperation(t, "trello.json", tc.want.operation[1], got.Method, got.URL, got.Header, body)
+			so := checkTrello(t, tc.want, sentRequest{got.Method, got.URL, got.Header, body})
+			checkOpenAPIAnswer(t, t, "trello.json", tc.want.operation[1], tc.status, []byte(tc.answer))
+			if err := cat.byKey["trello."+tc.action].schemas.output.Validate(schemaValue(t, out)); err != nil {
+				t.Errorf("output does not match the action's output schema: %v", err)
+			}
 			if reqs := requirementNames(so.security); len(reqs) != 1 || reqs[0] != "APIKey+APIToken" {
 				t.Errorf("trello.json security %v, want APIKey and APIToken together", reqs)
 			}
@@ -176,5 +257,23 @@ func TestRedactCutsTheQuery(t *testing.T) {
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("%q lost its cause", err)
+	}
+}
+
+// TestTrelloFailures: Trello's documented failures (401 "invalid token",
+// 404 plain text, 429) over the direct path map to the connectors codes.
+func TestTrelloFailures(t *testing.T) {
+	cat := testCatalogue(t)
+	failures := []failure{
+		{name: "invalid token", status: 401, header: map[string]string{"Content-Type": "text/plain"}, body: "invalid token", wantCode: connectors.EUnauthorized, wantMsg: "invalid token"},
+		{name: "not found", status: 404, body: "The requested resource was not found.", wantCode: connectors.EUpstream, wantMsg: "The requested resource was not found."},
+		{name: "invalid id", status: 400, body: "invalid id", wantCode: connectors.EUpstream, wantMsg: "invalid id"},
+		{name: "rate limited", status: 429, header: map[string]string{"Retry-After": "10"}, body: `{"message":"Rate limit exceeded"}`, wantCode: connectors.ERateLimited, wantMsg: "Rate limit exceeded", wantRetry: 10 * time.Second},
+	}
+	for _, action := range []string{"update_card", "add_comment", "list_boards"} {
+		tc := caseFor(t, trelloCases(), "trello", action)
+		for _, f := range failures {
+			t.Run(action+"/"+f.name, func(t *testing.T) { runFailure(t, cat, tc, f) })
+		}
 	}
 }

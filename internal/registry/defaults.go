@@ -65,7 +65,7 @@ func defaultManifests() []Manifest {
 			ID: "microsoft-teams", DisplayName: "Microsoft Teams", Category: "communication",
 			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
 			NangoProvider: "microsoft-teams", ProviderConfigKey: "microsoft-teams",
-			Scopes:  []string{"offline_access", "ChannelMessage.Send", "Channel.ReadBasic.All"},
+			Scopes:  []string{"offline_access", "ChannelMessage.Send", "Channel.ReadBasic.All", "Team.ReadBasic.All", "ChatMessage.Send"},
 			BaseURL: "https://graph.microsoft.com/v1.0",
 		},
 		{
@@ -153,7 +153,7 @@ func defaultManifests() []Manifest {
 			ID: "outlook", DisplayName: "Outlook", Category: "email",
 			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderLegacy,
 			NangoProvider: "outlook", ProviderConfigKey: "outlook",
-			Scopes:  []string{"offline_access", "Mail.Send", "Mail.Read"},
+			Scopes:  []string{"offline_access", "Mail.Send", "Mail.Read", "Calendars.ReadWrite"},
 			BaseURL: "https://graph.microsoft.com/v1.0",
 		},
 	}
