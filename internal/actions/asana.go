@@ -43,14 +43,6 @@ func asanaActions() connector {
 			},
 			// Asana needs a workspace, or projects to infer it from.
 			constraints: `{"anyOf":[{"required":["workspace"]},{"required":["projects"]}]}`,
-			// TODO(issue 14): constraints say the same; rule goes when
-			// Validate enforces the schema (TestParamValidation holds it now).
-			rule: func(s *spec, a args) error {
-				if !a.has("workspace") && len(a.strs("projects")) == 0 {
-					return s.paramErr("workspace", "is required when projects is not given")
-				}
-				return nil
-			},
 			// POST /tasks {"data":{...}}; 201 with the task. Not
 			// idempotent: a retry creates another task.
 			build: func(a args, _ Request, c *call) error {
@@ -85,24 +77,6 @@ func asanaActions() connector {
 			// (written so that a validator names the missing field:
 			// project, or workspace beside an assignee).
 			constraints: `{"anyOf":[{"required":["project"]},{"required":["assignee"]}],"dependentSchemas":{"assignee":{"required":["workspace"]}}}`,
-			// TODO(issue 14): constraints say the same; rule goes when
-			// Validate enforces the schema (TestParamValidation holds it now).
-			rule: func(s *spec, a args) error {
-				if a.has("project") {
-					return nil
-				}
-				if a.has("assignee") != a.has("workspace") {
-					missing := "workspace"
-					if !a.has("assignee") {
-						missing = "assignee"
-					}
-					return s.paramErr(missing, "is required with %s", map[string]string{"workspace": "assignee", "assignee": "workspace"}[missing])
-				}
-				if !a.has("assignee") {
-					return s.paramErr("project", "is required unless assignee and workspace are given")
-				}
-				return nil
-			},
 			// GET /tasks?project=...
 			build: func(a args, _ Request, c *call) error {
 				c.path = "/tasks"
