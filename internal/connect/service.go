@@ -35,6 +35,9 @@ type Deps struct {
 	StateKey          []byte
 	RedirectAllowlist []string // origins, scheme://host[:port]
 	Now               func() time.Time
+	// Actions describes the connectors' actions for the catalogue
+	// (actions.Catalogue); nil lists none.
+	Actions ActionDescriber
 }
 
 // Service implements the connection API's rules.
@@ -49,6 +52,7 @@ type Service struct {
 	idKey     []byte // names API-key connections (apiKeyID)
 	redirects []string
 	now       func() time.Time
+	actions   ActionDescriber
 }
 
 // New returns the service.
@@ -59,6 +63,7 @@ func New(d Deps) *Service {
 	return &Service{
 		store: d.Store, registry: d.Registry, router: d.Router, providers: d.Providers, tokens: d.Tokens, sealer: d.Sealer,
 		stateKey: d.StateKey, idKey: seal.DeriveKey(d.StateKey, "api-key connection ids"), redirects: d.RedirectAllowlist, now: d.Now,
+		actions: d.Actions,
 	}
 }
 
