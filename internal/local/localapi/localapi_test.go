@@ -385,8 +385,8 @@ func TestRoutesFromRepoTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	routes := RoutesFromTemplate(tpl)
-	if len(routes) != 10 {
-		t.Fatalf("%d routes in %s, want 10", len(routes), filepath.Base(path))
+	if len(routes) != 12 {
+		t.Fatalf("%d routes in %s, want 12", len(routes), filepath.Base(path))
 	}
 	var called string
 	handlers := map[string]Handler{}
@@ -411,6 +411,8 @@ func TestRoutesFromRepoTemplate(t *testing.T) {
 		{"POST", "/api/v1/nango/connections", "nango-create-connection"},
 		{"PUT", "/api/v1/nango/connections/c1/credentials", "nango-rotate-credentials"},
 		{"PATCH", "/api/v1/nango/connections/c1", "nango-update-connection"},
+		{"GET", "/api/v1/nango/connectors", "nango-list-connectors"},
+		{"GET", "/api/v1/nango/connectors/slack", "nango-get-connector"},
 		{"POST", "/api/v1/nango/webhooks", "nango-webhook"},
 	} {
 		called = ""
