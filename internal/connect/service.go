@@ -1,6 +1,6 @@
 // Package connect is the connection service behind the /api/v1/nango
-// API: authorize, callback, refresh, list, get, delete and Nango's auth
-// webhooks. It owns the rules (tenant isolation, single-use states, redirect
+// API: authorize, callback, refresh, list, get, delete, Nango's auth
+// webhooks and the connector catalogue (catalogue.go). It owns the rules (tenant isolation, single-use states, redirect
 // allow-listing, idempotent upserts, status changes, audit) and speaks to its
 // dependencies through small ports; it imports no AWS SDK and no Lambda
 // event types.
