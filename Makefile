@@ -49,6 +49,7 @@ endef
 LAMBDAS := NangoAuthorizeFunction NangoCallbackFunction NangoRefreshFunction \
 	NangoListConnectionsFunction NangoGetConnectionFunction NangoDeleteConnectionFunction \
 	NangoCreateConnectionFunction NangoRotateCredentialsFunction NangoUpdateConnectionFunction \
+	NangoListConnectorsFunction NangoGetConnectorFunction \
 	NangoListExecutionsFunction NangoWebhookFunction ExecuteConnectorFunction ConnectionSweeperFunction
 
 build-NangoAuthorizeFunction:         ; $(call lambda-build,nango-authorize)
@@ -60,6 +61,8 @@ build-NangoDeleteConnectionFunction:  ; $(call lambda-build,nango-delete-connect
 build-NangoCreateConnectionFunction:  ; $(call lambda-build,nango-create-connection)
 build-NangoRotateCredentialsFunction: ; $(call lambda-build,nango-rotate-credentials)
 build-NangoUpdateConnectionFunction:  ; $(call lambda-build,nango-update-connection)
+build-NangoListConnectorsFunction:    ; $(call lambda-build,nango-list-connectors)
+build-NangoGetConnectorFunction:      ; $(call lambda-build,nango-get-connector)
 build-NangoListExecutionsFunction:    ; $(call lambda-build,nango-list-executions)
 build-NangoWebhookFunction:           ; $(call lambda-build,nango-webhook)
 build-ExecuteConnectorFunction:       ; $(call lambda-build,execute-connector)

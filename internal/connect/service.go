@@ -1,6 +1,6 @@
 // Package connect is the connection service behind the /api/v1/nango
-// API: authorize, callback, refresh, list, get, delete and Nango's auth
-// webhooks. It owns the rules (tenant isolation, single-use states, redirect
+// API: authorize, callback, refresh, list, get, delete, Nango's auth
+// webhooks and the connector catalogue (catalogue.go). It owns the rules (tenant isolation, single-use states, redirect
 // allow-listing, idempotent upserts, status changes, audit) and speaks to its
 // dependencies through small ports; it imports no AWS SDK and no Lambda
 // event types.
@@ -35,6 +35,9 @@ type Deps struct {
 	StateKey          []byte
 	RedirectAllowlist []string // origins, scheme://host[:port]
 	Now               func() time.Time
+	// Actions describes the connectors' actions for the catalogue
+	// (actions.Catalogue); nil lists none.
+	Actions ActionDescriber
 }
 
 // Service implements the connection API's rules.
@@ -49,6 +52,7 @@ type Service struct {
 	idKey     []byte // names API-key connections (apiKeyID)
 	redirects []string
 	now       func() time.Time
+	actions   ActionDescriber
 }
 
 // New returns the service.
@@ -59,6 +63,7 @@ func New(d Deps) *Service {
 	return &Service{
 		store: d.Store, registry: d.Registry, router: d.Router, providers: d.Providers, tokens: d.Tokens, sealer: d.Sealer,
 		stateKey: d.StateKey, idKey: seal.DeriveKey(d.StateKey, "api-key connection ids"), redirects: d.RedirectAllowlist, now: d.Now,
+		actions: d.Actions,
 	}
 }
 

@@ -282,7 +282,7 @@ func (c *core) service() *connect.Service {
 	return connect.New(connect.Deps{
 		Store: c.store, Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
 		Sealer: c.sealer, StateKey: seal.DeriveKey([]byte(c.sec.StateSigningKey), "state"),
-		RedirectAllowlist: c.cfg.RedirectAllowlist, Now: c.now,
+		RedirectAllowlist: c.cfg.RedirectAllowlist, Now: c.now, Actions: c.actions,
 	})
 }
 

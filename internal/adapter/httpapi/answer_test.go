@@ -240,6 +240,10 @@ func TestCORS(t *testing.T) {
 			if tt.wantOrigin != "" && resp.Headers["Vary"] != "Origin" {
 				t.Errorf("Vary %q", resp.Headers["Vary"])
 			}
+			// A script revalidating the catalogue reads its ETag.
+			if exp := resp.Headers["Access-Control-Expose-Headers"]; tt.wantOrigin != "" && !strings.Contains(exp, "ETag") {
+				t.Errorf("Expose-Headers %q, want ETag among them", exp)
+			}
 		})
 	}
 }

@@ -38,7 +38,7 @@ func (c CORS) apply(h http.Header, r *http.Request) {
 		// reflects any origin must not also let it send credentials.
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
-	h.Set("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate")
+	h.Set("Access-Control-Expose-Headers", "ETag, Retry-After, WWW-Authenticate")
 	h.Set("Vary", "Origin")
 }
 

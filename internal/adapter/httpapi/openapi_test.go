@@ -144,6 +144,12 @@ func TestValidatorRejectsNonConformingAnswers(t *testing.T) {
 	errBody := func(code string) string {
 		return `{"error":{"code":"` + code + `","message":"m","requestId":"r"}}`
 	}
+	trace := strings.TrimSuffix(strings.Repeat(`{"step":1,"name":"n","target":"nango","matched":true,"available":true,"reason":"r"},`, 12), ",")
+	connector := `{"id":"slack","displayName":"Slack","category":"c","authType":"oauth2","authModes":["oauth"],"scopes":["chat:write"],` +
+		`"routing":{"step":1,"name":"nango_oauth","target":"nango","trace":[` + trace + `],"error":null},` +
+		`"connection":{"status":"not_connected","defaultConnectionId":null,"connections":[]},` +
+		`"actions":[{"name":"send_message","write":true,"operation":"","scopes":[],"missingScopes":[],"inputSchema":{},"outputSchema":{}}]}`
+	cached := jsonHeaders("ETag", `"0123456789abcdef0123456789abcdef"`, "Cache-Control", "private, no-cache")
 	tests := []struct {
 		name    string
 		fn      string
@@ -178,14 +184,20 @@ func TestValidatorRejectsNonConformingAnswers(t *testing.T) {
 		{"webhook received false", "nango-webhook", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders(), Body: `{"received":false}`}, true},
 		{"not JSON", "nango-get-connection", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "text/plain"}, Body: "ok"}, true},
 		{"body on 204", "nango-delete-connection", events.APIGatewayV2HTTPResponse{StatusCode: 204, Body: "{}"}, true},
+		{"valid connector", "nango-get-connector", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: cached, Body: `{"connector":` + connector + `}`}, false},
+		{"valid 304", "nango-get-connector", events.APIGatewayV2HTTPResponse{StatusCode: 304, Headers: map[string]string{"ETag": cached["ETag"], "Cache-Control": cached["Cache-Control"]}}, false},
+		{"connector without ETag", "nango-get-connector", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders("Cache-Control", "private, no-cache"), Body: `{"connector":` + connector + `}`}, true},
+		{"connector with an unknown status", "nango-get-connector", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: cached, Body: `{"connector":` + strings.Replace(connector, "not_connected", "maybe", 1) + `}`}, true},
+		{"304 with a body", "nango-list-connectors", events.APIGatewayV2HTTPResponse{StatusCode: 304, Headers: cached, Body: `{"connectors":[]}`}, true},
+		{"list of connectors", "nango-list-connectors", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: cached, Body: `{"connectors":[` + connector + `]}`}, false},
 		{"short trace", "nango-authorize", events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: jsonHeaders(),
 			Body: `{"provider":"slack","route":{"step":1,"name":"n","target":"nango","trace":[]},"authorizationUrl":"https://x/y","state":"s","expiresAt":"2026-01-02T03:04:05Z"}`}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := routes[tt.fn]
-			path := basePath + strings.NewReplacer("{provider}", "slack", "{connectionId}", "c1").Replace(rt.Path)
-			ev := events.APIGatewayV2HTTPRequest{RawPath: path, PathParameters: map[string]string{"provider": "slack", "connectionId": "c1"}}
+			path := basePath + strings.NewReplacer("{provider}", "slack", "{connectionId}", "c1", "{connector}", "slack").Replace(rt.Path)
+			ev := events.APIGatewayV2HTTPRequest{RawPath: path, PathParameters: map[string]string{"provider": "slack", "connectionId": "c1", "connector": "slack"}}
 			err := validateAnswer(doc, tt.fn, ev, tt.resp)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("validateAnswer() = %v, want error: %v", err, tt.wantErr)

@@ -36,6 +36,8 @@ var routes = []Route{
 	{http.MethodPost, BasePath + "/connections", "nango-create-connection", "NangoCreateConnectionFunction", false, (*API).createHandler},
 	{http.MethodPut, BasePath + "/connections/{connectionId}/credentials", "nango-rotate-credentials", "NangoRotateCredentialsFunction", false, (*API).rotateHandler},
 	{http.MethodPatch, BasePath + "/connections/{connectionId}", "nango-update-connection", "NangoUpdateConnectionFunction", false, (*API).updateHandler},
+	{http.MethodGet, BasePath + "/connectors", "nango-list-connectors", "NangoListConnectorsFunction", false, (*API).listConnectorsHandler},
+	{http.MethodGet, BasePath + "/connectors/{connector}", "nango-get-connector", "NangoGetConnectorFunction", false, (*API).getConnectorHandler},
 	{http.MethodGet, BasePath + "/connections/{connectionId}/executions", "nango-list-executions", "NangoListExecutionsFunction", false, (*API).executionsHandler},
 	{http.MethodPost, BasePath + "/webhooks", "nango-webhook", "NangoWebhookFunction", true, (*API).webhookHandler},
 }

@@ -110,7 +110,7 @@ func corsFromEnv() *localapi.CORS {
 	return &localapi.CORS{
 		AllowOrigins: list,
 		AllowMethods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-		AllowHeaders: []string{"authorization", "content-type"},
+		AllowHeaders: []string{"authorization", "content-type", "if-none-match"},
 		MaxAge:       600,
 	}
 }

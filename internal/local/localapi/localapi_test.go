@@ -385,8 +385,8 @@ func TestRoutesFromRepoTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	routes := RoutesFromTemplate(tpl)
-	if len(routes) != 11 {
-		t.Fatalf("%d routes in %s, want 11", len(routes), filepath.Base(path))
+	if len(routes) != 13 {
+		t.Fatalf("%d routes in %s, want 13", len(routes), filepath.Base(path))
 	}
 	var called string
 	handlers := map[string]Handler{}
@@ -411,6 +411,8 @@ func TestRoutesFromRepoTemplate(t *testing.T) {
 		{"POST", "/api/v1/nango/connections", "nango-create-connection"},
 		{"PUT", "/api/v1/nango/connections/c1/credentials", "nango-rotate-credentials"},
 		{"PATCH", "/api/v1/nango/connections/c1", "nango-update-connection"},
+		{"GET", "/api/v1/nango/connectors", "nango-list-connectors"},
+		{"GET", "/api/v1/nango/connectors/slack", "nango-get-connector"},
 		{"GET", "/api/v1/nango/connections/c1/executions", "nango-list-executions"},
 		{"POST", "/api/v1/nango/webhooks", "nango-webhook"},
 	} {

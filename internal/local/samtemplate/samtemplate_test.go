@@ -132,6 +132,8 @@ var designFunctions = []struct {
 	{"NangoCreateConnectionFunction", "nango-create-connection", "POST", "/api/v1/nango/connections", ""},
 	{"NangoRotateCredentialsFunction", "nango-rotate-credentials", "PUT", "/api/v1/nango/connections/{connectionId}/credentials", ""},
 	{"NangoUpdateConnectionFunction", "nango-update-connection", "PATCH", "/api/v1/nango/connections/{connectionId}", ""},
+	{"NangoListConnectorsFunction", "nango-list-connectors", "GET", "/api/v1/nango/connectors", ""},
+	{"NangoGetConnectorFunction", "nango-get-connector", "GET", "/api/v1/nango/connectors/{connector}", ""},
 	{"NangoListExecutionsFunction", "nango-list-executions", "GET", "/api/v1/nango/connections/{connectionId}/executions", ""},
 	{"NangoWebhookFunction", "nango-webhook", "POST", "/api/v1/nango/webhooks", ""},
 	{"ExecuteConnectorFunction", "execute-connector", "", "", ""},

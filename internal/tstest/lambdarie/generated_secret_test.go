@@ -191,6 +191,8 @@ func TestFunctionsStartWithTheTemplatesGeneratedSecret(t *testing.T) {
 		{"nango-create-connection", 400, "invalid_credentials", "Invalid API Key"},
 		{"nango-rotate-credentials", 404, "not_found", ""},
 		{"nango-update-connection", 404, "not_found", ""},
+		{"nango-list-connectors", 200, "", ""},
+		{"nango-get-connector", 200, "", ""},
 		{"nango-list-executions", 404, "not_found", ""},
 		{"nango-webhook", 503, "not_configured", "nango_webhook_signing_keys"},
 		{"execute-connector", 0, executeAnswer(), ""},
