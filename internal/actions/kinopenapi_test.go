@@ -33,7 +33,7 @@ import (
 // tests use it (init below).
 
 func init() {
-	for _, f := range []string{"stripe.json", "hubspot.json", "hubspot-deals.json"} {
+	for f := range kinCheckedFiles {
 		specCheckers[f] = kinChecker(f)
 	}
 }
@@ -441,4 +441,69 @@ func TestKinCheckerRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestScopesCoverDescriptions: each action whose operation is in an
+// OpenAPI file this checker serves declares every OAuth scope the
+// operation's security requires (an entry "a|b" of the action meets a
+// required a or b), so that the manifest requests what the provider asks
+// for.
+func TestScopesCoverDescriptions(t *testing.T) {
+	cat := testCatalogue(t)
+	checked := 0
+	for _, id := range []string{"salesforce", "hubspot", "stripe"} {
+		for _, name := range cat.Actions(id) {
+			a, _ := cat.Lookup(id, name)
+			file, opID, _ := strings.Cut(a.Operation(), " ")
+			if _, served := kinCheckedFiles[file]; !served {
+				continue
+			}
+			op := findKinOperation(loadKinDoc(t, file), opID)
+			if op == nil {
+				t.Errorf("%s.%s: %s has no operation %s", id, name, file, opID)
+				continue
+			}
+			checked++
+			have := map[string]bool{}
+			for _, e := range a.Scopes() {
+				for _, alt := range strings.Split(e, "|") {
+					have[alt] = true
+				}
+			}
+			for _, req := range *op.Security {
+				for scheme, scopes := range req {
+					for _, s := range scopes {
+						if !have[s] {
+							t.Errorf("%s.%s: %s %s requires scope %s (%s), which the action does not declare (%v)", id, name, file, opID, s, scheme, a.Scopes())
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no action checked")
+	}
+}
+
+// kinCheckedFiles are the files init registers the checker for.
+var kinCheckedFiles = map[string]struct{}{"stripe.json": {}, "hubspot.json": {}, "hubspot-deals.json": {}}
+
+// findKinOperation is the operation of d with id opID, with the
+// document's security when it declares none of its own; nil when none.
+func findKinOperation(d *kinDoc, opID string) *openapi3.Operation {
+	for _, item := range d.doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.OperationID == opID {
+				if op.Security == nil {
+					sec := d.doc.Security
+					cp := *op
+					cp.Security = &sec
+					return &cp
+				}
+				return op
+			}
+		}
+	}
+	return nil
 }

@@ -529,3 +529,30 @@ func TestSalesforceFieldsRefuseId(t *testing.T) {
 		}
 	}
 }
+
+// TestCasesNameTheActionsOperation: every action of these connectors has
+// a request case, and each case is held to the operation its action
+// declares.
+func TestCasesNameTheActionsOperation(t *testing.T) {
+	cat := testCatalogue(t)
+	cases := map[string][]requestCase{"salesforce": salesforceCases(), "hubspot": hubspotCases(), "stripe": stripeCases()}
+	for id, cs := range cases {
+		covered := map[string]bool{}
+		for _, tc := range cs {
+			a, ok := cat.Lookup(tc.connector, tc.action)
+			if !ok {
+				t.Errorf("case for unknown action %s.%s", tc.connector, tc.action)
+				continue
+			}
+			if got := tc.want.operation[0] + " " + tc.want.operation[1]; got != a.Operation() {
+				t.Errorf("%s.%s: case names operation %q, the action %q", tc.connector, tc.action, got, a.Operation())
+			}
+			covered[tc.action] = true
+		}
+		for _, name := range cat.Actions(id) {
+			if !covered[name] {
+				t.Errorf("%s.%s has no request case", id, name)
+			}
+		}
+	}
+}
