@@ -1,6 +1,8 @@
 package actions
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -51,8 +53,8 @@ func stripeCustomerFields() []Param {
 	}
 }
 
-// stripeForm sets the fields of stripeCustomerFields, and any other
-// string parameters named, that a has.
+// stripeForm sets in f the string parameters named that a has, and a's
+// metadata as metadata[key]=value.
 func stripeForm(a args, f url.Values, names ...string) {
 	for _, k := range names {
 		if a.has(k) {
@@ -74,8 +76,22 @@ func stripeWrite(c *call, path string, f url.Values, req Request) {
 	c.form(f)
 	c.header.Set("Stripe-Version", stripeVersion)
 	if req.IdempotencyKey != "" {
-		c.header.Set("Idempotency-Key", req.IdempotencyKey)
+		c.header.Set("Idempotency-Key", stripeIdempotencyKey(req.IdempotencyKey))
 	}
+}
+
+// maxStripeKey is the longest key Stripe takes: "Idempotency keys are up
+// to 255 characters long."
+const maxStripeKey = 255
+
+// stripeIdempotencyKey is key as Stripe takes it: as is when it fits,
+// else its SHA-256 in hex, the same for every retry of the same key.
+func stripeIdempotencyKey(key string) string {
+	if len(key) <= maxStripeKey {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
 }
 
 // stripeActions builds the connector's actions.

@@ -3,6 +3,7 @@ package actions
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/automators/connectors/internal/connectors"
@@ -170,5 +171,18 @@ func TestStripeConstraints(t *testing.T) {
 		if err := a.Validate(tt.params); (err == nil) != tt.ok {
 			t.Errorf("%s %v: %v, want ok %v", tt.action, tt.params, err, tt.ok)
 		}
+	}
+}
+
+// TestStripeIdempotencyKeyFits: a key longer than Stripe's 255
+// characters goes as its digest, the same on every retry.
+func TestStripeIdempotencyKeyFits(t *testing.T) {
+	long := strings.Repeat("exec-1/node-2/", 20)
+	got := stripeIdempotencyKey(long)
+	if len(got) > maxStripeKey || got == long || got != stripeIdempotencyKey(long) {
+		t.Errorf("key %q for a %d-character key", got, len(long))
+	}
+	if k := strings.Repeat("k", maxStripeKey); stripeIdempotencyKey(k) != k {
+		t.Error("a key that fits is changed")
 	}
 }
