@@ -52,7 +52,7 @@ func defaultManifests() []Manifest {
 			ID: "hubspot", DisplayName: "HubSpot", Category: "crm",
 			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
 			NangoProvider: "hubspot", ProviderConfigKey: "hubspot",
-			Scopes:  []string{"crm.objects.contacts.read", "crm.objects.contacts.write"},
+			Scopes:  []string{"crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.deals.write"},
 			BaseURL: "https://api.hubapi.com",
 			APIKey: &APIKeyMode{
 				Doc: "https://developers.hubspot.com/docs/api/private-apps",
