@@ -199,6 +199,10 @@ func (d *kinDoc) route(r sentRequest) (*http.Request, *routers.Route, map[string
 			path = to + strings.TrimPrefix(path, from)
 		}
 	}
+	// The sent path holds the server's own path (Asana's /api/1.0).
+	if u, err := url.Parse(d.server); err == nil && u.Path != "" {
+		path = strings.TrimPrefix(path, strings.TrimRight(u.Path, "/"))
+	}
 	target := d.server + path
 	if r.url.RawQuery != "" {
 		target += "?" + r.url.RawQuery
@@ -487,7 +491,7 @@ func TestScopesCoverDescriptions(t *testing.T) {
 }
 
 // kinCheckedFiles are the files init registers the checker for.
-var kinCheckedFiles = map[string]struct{}{"stripe.json": {}, "hubspot.json": {}, "hubspot-deals.json": {}}
+var kinCheckedFiles = map[string]struct{}{"stripe.json": {}, "hubspot.json": {}, "hubspot-deals.json": {}, "asana.json": {}, "trello.json": {}}
 
 // findKinOperation is the operation of d with id opID, with the
 // document's security when it declares none of its own; nil when none.
