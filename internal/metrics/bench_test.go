@@ -12,20 +12,34 @@ import (
 // recorded through the context as the code does: 12 records in 6 lines'
 // worth of groups.
 var invocation = []func(ctx context.Context){
-	func(ctx context.Context) { metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetDynamoDB)) },
-	func(ctx context.Context) { metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetDynamoDB)) },
-	func(ctx context.Context) { metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetNango)) },
-	func(ctx context.Context) { metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetProvider)) },
+	func(ctx context.Context) {
+		metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetDynamoDB))
+	},
+	func(ctx context.Context) {
+		metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetDynamoDB))
+	},
+	func(ctx context.Context) {
+		metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetNango))
+	},
+	func(ctx context.Context) {
+		metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetProvider))
+	},
 	func(ctx context.Context) { metrics.Add(ctx, metrics.ProviderLatency, 87, metrics.Connector("slack")) },
 	func(ctx context.Context) { metrics.Add(ctx, metrics.Attempts, 1, metrics.Connector("slack")) },
 	func(ctx context.Context) { metrics.RecordRefresh(ctx, "nango", nil, false) },
 	func(ctx context.Context) {
 		metrics.Add(ctx, metrics.Executions, 1, metrics.Outcome("ok"), metrics.Connector("slack"), metrics.Action("send_message"), metrics.Target("nango"))
 	},
-	func(ctx context.Context) { metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetDynamoDB)) },
-	func(ctx context.Context) { metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetDynamoDB)) },
+	func(ctx context.Context) {
+		metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetDynamoDB))
+	},
+	func(ctx context.Context) {
+		metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetDynamoDB))
+	},
 	func(ctx context.Context) { metrics.Add(ctx, metrics.ProviderLatency, 91, metrics.Connector("slack")) },
-	func(ctx context.Context) { metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetProvider)) },
+	func(ctx context.Context) {
+		metrics.Add(ctx, metrics.OutboundCalls, 1, metrics.Target(metrics.TargetProvider))
+	},
 }
 
 // BenchmarkEmit is the cost of one metric emitted: its record, and its
