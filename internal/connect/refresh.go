@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/metrics"
 )
 
 // Refresh refreshes one of the caller's connections of connector. A
@@ -20,5 +21,7 @@ func (s *Service) Refresh(ctx context.Context, p connectors.Principal, connector
 	if c.Connector != connector {
 		return nil, connectors.Errorf(connectors.ENotFound, "connection %s not found", id)
 	}
-	return s.tokens.Refresh(ctx, c)
+	got, err := s.tokens.Refresh(ctx, c)
+	metrics.RecordRefresh(ctx, string(c.AuthProvider), err, connectors.ErrorCode(err) == connectors.EReauthRequired)
+	return got, err
 }

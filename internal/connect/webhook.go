@@ -7,6 +7,7 @@ import (
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/metrics"
 	"github.com/automators/connectors/internal/registry"
 )
 
@@ -53,6 +54,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev *connectors.ConnectionEven
 	case ev.Kind == connectors.EventConnected:
 		return s.webhookConnected(ctx, m, ev, recorded, owner)
 	case ev.Kind == connectors.EventRefreshFailed && recorded:
+		metrics.Add(ctx, metrics.RefreshFailures, 1, metrics.Provider(string(ev.Provider))) // the provider's own refresh failed
 		c, err := s.store.GetConnection(ctx, owner.OrganizationID, owner.ConnectionID)
 		if errors.Is(err, connectors.ErrNotFound) {
 			return nil

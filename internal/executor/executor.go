@@ -26,6 +26,7 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/metrics"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 )
@@ -124,8 +125,10 @@ func New(d Deps) *Executor {
 
 // Execute runs one node exactly once per idempotency key. Failures are
 // *Error values carrying their Step Functions name.
-func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
+func (e *Executor) Execute(ctx context.Context, in Input) (_ Output, err error) {
 	start := e.Now()
+	var obs observation // what this execution's metrics say
+	defer func() { obs.record(ctx, err) }()
 	connector, action, err := in.validate()
 	if err != nil {
 		return Output{}, named(err)
@@ -144,6 +147,7 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 	if err := act.Validate(in.Params); err != nil {
 		return Output{}, named(err)
 	}
+	obs.connector, obs.action = connector, action // known to the registry: bounded
 
 	key := in.Key()
 	// Look before claiming: a node with nothing to run with costs reads
@@ -152,7 +156,7 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 	own, shared, err := e.connection(ctx, in, connector)
 	if err != nil {
 		if rec, gerr := e.Store.GetIdempotent(ctx, key); gerr == nil && rec.Status == connectors.IdempotencyCompleted {
-			return replay(rec) // the node ran before its connection went away
+			return obs.replay(replay(rec)) // the node ran before its connection went away
 		}
 		e.record(ctx, uuid.NewString(), in, cmp.Or(own, shared), Output{}, err, start) // set when it needs reauth
 		return Output{}, named(err)
@@ -165,13 +169,14 @@ func (e *Executor) Execute(ctx context.Context, in Input) (Output, error) {
 			"integration.%s.%s needs scope %s, which connection %s was not granted; reconnect %s to grant it",
 			connector, action, strings.Join(missing, ", "), cmp.Or(own, shared).ID, m.DisplayName))
 	}
+	obs.target = cmp.Or(own, shared).AuthProvider // an existing connection is routed to its own provider
 	owner := uuid.NewString()
 	rec, err := e.begin(ctx, key, owner)
 	if err != nil {
 		return Output{}, named(err)
 	}
 	if rec.Status == connectors.IdempotencyCompleted {
-		return replay(rec)
+		return obs.replay(replay(rec))
 	}
 
 	// Leave time to record the result before the function's deadline: a
@@ -289,17 +294,27 @@ func (e *Executor) run(ctx context.Context, in Input, m registry.Manifest, actio
 	if err != nil {
 		return out, err
 	}
+	defer func() {
+		if out.Attempts > 0 {
+			metrics.Add(ctx, metrics.Attempts, float64(out.Attempts), metrics.Connector(m.ID))
+		}
+	}()
 	for attempt := 1; ; attempt++ {
 		creds, err := e.Tokens.Credentials(ctx, prov, conn, attempt > 1)
+		if attempt > 1 { // the refresh after a 401
+			metrics.RecordRefresh(ctx, string(conn.AuthProvider), err, connectors.ErrorCode(err) == connectors.EReauthRequired)
+		}
 		if err != nil {
 			return out, err
 		}
 		creds.AppToken = app
 		out.Attempts = attempt
+		called := time.Now()
 		res, err := e.Actions.Run(ctx, e.HTTP, prov.Proxy(conn, creds), actions.Request{
 			Connector: m.ID, Action: action, Params: in.Params, Credentials: creds,
 			IdempotencyKey: providerKey(key), BaseURL: e.BaseURLs[m.ID],
 		})
+		metrics.Add(ctx, metrics.ProviderLatency, float64(time.Since(called).Microseconds())/1000, metrics.Connector(m.ID))
 		if connectors.ErrorCode(err) == connectors.EUnauthorized && attempt == 1 {
 			e.Tokens.Forget(conn)
 			continue

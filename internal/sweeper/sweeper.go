@@ -14,6 +14,7 @@ import (
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/metrics"
 )
 
 // Store is what the sweeper needs of the store.
@@ -109,8 +110,12 @@ func (s *Sweeper) Run(ctx context.Context, cursor string) (Result, error) {
 // Sweep works through due connections from cursor ("" to start), until it
 // has checked MaxPerRun of them, the context is nearly out of time, or none
 // are left.
-func (s *Sweeper) Sweep(ctx context.Context, cursor string) (Result, error) {
-	var res Result
+func (s *Sweeper) Sweep(ctx context.Context, cursor string) (res Result, err error) {
+	defer func() {
+		metrics.Add(ctx, metrics.SweepVisited, float64(res.Checked))
+		metrics.Add(ctx, metrics.SweepRefreshed, float64(res.Healthy))
+		metrics.Add(ctx, metrics.SweepFailed, float64(res.Failed+res.ReauthRequired))
+	}()
 	log := logging.FromContext(ctx)
 	before := s.opt.Now().Add(s.opt.Window)
 	for {

@@ -24,6 +24,7 @@ func newAPI(verifier httpapi.Authenticator, svc *connect.Service, c *core, funct
 		Logger:    c.logger.With(slog.String(logging.KeyFunction, function)),
 		CORS:      httpapi.CORS{AllowOrigins: c.cfg.CORSAllowOrigins},
 		RequestID: apigw.RequestID,
+		Metrics:   c.metrics,
 	})
 }
 

@@ -17,6 +17,9 @@ import (
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/local/composiofake"
+	"github.com/automators/connectors/internal/metrics"
+	"github.com/automators/connectors/internal/tstest/emftest"
+	"github.com/automators/connectors/internal/tstest/syncbuf"
 	"github.com/automators/connectors/internal/wiring"
 )
 
@@ -26,11 +29,12 @@ type composioWorld struct {
 	app   *wiring.App
 	fake  *composiofake.Server
 	slack []*http.Request
+	emf   *syncbuf.Buffer // the invocations' metrics
 }
 
 func newComposioWorld(t *testing.T) *composioWorld {
 	t.Helper()
-	w := &composioWorld{}
+	w := &composioWorld{emf: &syncbuf.Buffer{}}
 	slack := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.slack = append(w.slack, r.Clone(r.Context()))
 		rw.Header().Set("Content-Type", "application/json")
@@ -52,6 +56,7 @@ func newComposioWorld(t *testing.T) *composioWorld {
 			"COMPOSIO_AUTH_CONFIGS": "slack=ac_slack1", "ROUTING_POLICY": "slack=composio",
 			"PUBLIC_URL": "https://api.automators.test", "LOG_LEVEL": "error",
 		})),
+		Metrics: metrics.NewEMF(w.emf, nil),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +90,12 @@ func (w *composioWorld) serve(t *testing.T, function, method, target, token stri
 	var body map[string]any
 	json.Unmarshal(rec.Body.Bytes(), &body)
 	return rec.Code, body
+}
+
+// outbound is the OutboundCalls function's invocations made to target.
+func (w *composioWorld) outbound(t *testing.T, function, target string) float64 {
+	t.Helper()
+	return emftest.Index(emftest.Parse(t, []byte(w.emf.String())))["OutboundCalls{Function="+function+",Target="+target+"}"]
 }
 
 // connect authorizes slack for user and completes the link at the fake,
@@ -177,6 +188,11 @@ func TestComposioFlow(t *testing.T) {
 	}
 	if a, _ := w.fake.Account(id); !a.Deleted {
 		t.Error("the account is still at Composio")
+	}
+	for _, fn := range []string{"nango-authorize", "nango-callback", "nango-delete-connection"} {
+		if w.outbound(t, fn, "composio") < 1 {
+			t.Errorf("%s made no OutboundCalls to composio", fn)
+		}
 	}
 }
 

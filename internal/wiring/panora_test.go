@@ -13,6 +13,8 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/local/panorafake"
+	"github.com/automators/connectors/internal/metrics"
+	"github.com/automators/connectors/internal/tstest/syncbuf"
 	"github.com/automators/connectors/internal/wiring"
 )
 
@@ -28,6 +30,7 @@ type panoraWorld struct {
 func newPanoraWorld(t *testing.T) *panoraWorld {
 	t.Helper()
 	w := &panoraWorld{}
+	w.emf = &syncbuf.Buffer{}
 	hub := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
 		w.hubspot = append(w.hubspot, r.Clone(r.Context()))
@@ -50,6 +53,7 @@ func newPanoraWorld(t *testing.T) *panoraWorld {
 			"PANORA_HOST": host, "PANORA_CONNECT_HOST": w.fake.ConnectURL(),
 			"ROUTING_POLICY": "hubspot=panora", "LOG_LEVEL": "error",
 		})),
+		Metrics: metrics.NewEMF(w.emf, nil),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +141,11 @@ func TestPanoraFlow(t *testing.T) {
 	}
 	if _, err := w.app.Store.GetConnection(ctx, "acme", id); connectors.ErrorCode(err) != connectors.ENotFound {
 		t.Fatalf("the record is still there: %v", err)
+	}
+	for _, fn := range []string{"nango-authorize", "nango-callback"} {
+		if w.outbound(t, fn, "panora") < 1 {
+			t.Errorf("%s made no OutboundCalls to panora", fn)
+		}
 	}
 }
 

@@ -19,9 +19,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/actions"
@@ -42,6 +39,7 @@ import (
 	"github.com/automators/connectors/internal/credentials"
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/metrics"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
 	"github.com/automators/connectors/internal/seal"
@@ -69,6 +67,9 @@ type Options struct {
 	// (routing step 2), for tests that fake the providers; nil in
 	// production.
 	APIKeyVerifier apikey.Verifier
+	// Metrics receives each invocation's metrics; default EMF lines on
+	// os.Stdout, which CloudWatch Logs turns into metrics.
+	Metrics metrics.Sink
 }
 
 // DataKeyMaxAge is how old an organization's newest data key may grow
@@ -136,6 +137,7 @@ type core struct {
 	missing   []missingValue
 	now       func() time.Time
 	actions   *actions.Catalogue
+	metrics   metrics.Sink
 }
 
 func newCore(ctx context.Context, function string, opts Options) (*core, error) {
@@ -165,7 +167,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 	}
 	if source == nil {
 		if cfg.SecretsID != "" {
-			source = awssecrets.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretsID)
+			source = awssecrets.New(secretsClient(awsCfg), cfg.SecretsID)
 		} else {
 			source = config.EnvSource{Getenv: getenv}
 		}
@@ -184,7 +186,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 		if cfg.TableName == "" {
 			return nil, fmt.Errorf("configuration: TABLE_NAME is not set")
 		}
-		store = dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, seal.DeriveKey([]byte(sec.StateSigningKey), "cursor"))
+		store = dynamostore.New(dynamoClient(awsCfg), cfg.TableName, seal.DeriveKey([]byte(sec.StateSigningKey), "cursor"))
 	}
 
 	httpClient := opts.HTTPClient
@@ -213,11 +215,16 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 		return nil, fmt.Errorf("ROUTING_POLICY: %w", err)
 	}
 	providers, routes := newProviders(cfg, sec, missing, httpClient, reg, cat, opts)
+	sink := opts.Metrics
+	if sink == nil {
+		sink = metrics.NewEMF(os.Stdout, nil)
+	}
 	return &core{
 		cfg: cfg, sec: sec, secrets: secrets, logger: logger, store: store, http: httpClient,
 		registry: reg, router: router.New(policy, routes...), providers: providers,
 		tokens:  credentials.New(store, providers, sealer, opts.Now),
 		keyring: keyring, sealer: sealer, missing: missing, now: opts.Now, actions: cat,
+		metrics: sink,
 	}, nil
 }
 
@@ -225,9 +232,10 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 // routing step that has one, and the router's options for the managed
 // ones' steps. Adding a provider is one line here.
 func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue, httpClient *http.Client, reg *registry.Registry, cat *actions.Catalogue, opts Options) (connectors.Providers, []router.Option) {
+	providerHTTP := metrics.Client(httpClient, metrics.TargetProvider) // providers' APIs and OAuth servers
 	nangoProvider := nango.NotConfigured
 	if sec.NangoSecretKey != "" && cfg.NangoHost != "" {
-		nangoProvider = nango.NewProvider(nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(httpClient)), cfg.NangoHost)
+		nangoProvider = nango.NewProvider(nango.New(cfg.NangoHost, sec.NangoSecretKey, nango.WithHTTPClient(metrics.Client(httpClient, metrics.TargetNango))), cfg.NangoHost)
 	}
 	servers := opts.OAuthServers
 	if servers == nil {
@@ -245,16 +253,17 @@ func newProviders(cfg config.Config, sec config.Secrets, missing []missingValue,
 	verifyKey := opts.APIKeyVerifier
 	if verifyKey == nil {
 		verifyKey = func(ctx context.Context, m registry.Manifest, creds connectors.Credentials) error {
-			return cat.Verify(ctx, httpClient, m.ID, creds, cfg.ProviderBaseURLs[m.ID])
+			return cat.Verify(ctx, providerHTTP, m.ID, creds, cfg.ProviderBaseURLs[m.ID])
 		}
 	}
-	comp, pan := newComposio(cfg, sec, httpClient, reg), newPanora(cfg, sec, httpClient)
+	comp := newComposio(cfg, sec, metrics.Client(httpClient, metrics.TargetComposio), reg)
+	pan := newPanora(cfg, sec, metrics.Client(httpClient, metrics.TargetPanora))
 	return connectors.NewProviders(
 		nangoProvider,
 		apikey.New(reg, verifyKey, opts.Now),
 		pan.provider,
 		comp.provider,
-		legacyoauth.NewProvider(legacyoauth.New(httpClient, servers)),
+		legacyoauth.NewProvider(legacyoauth.New(providerHTTP, servers)),
 	), []router.Option{pan.route, comp.route}
 }
 
@@ -289,7 +298,7 @@ func (c *core) service() *connect.Service {
 func (c *core) executor() *executor.Executor {
 	return executor.New(executor.Deps{
 		Store: c.store, Registry: c.registry, Router: c.router, Providers: c.providers, Tokens: c.tokens,
-		HTTP: c.http, Actions: c.actions, BaseURLs: c.cfg.ProviderBaseURLs, AppCredentials: c.sec.AppCredentials(),
+		HTTP: metrics.Client(c.http, metrics.TargetProvider), Actions: c.actions, BaseURLs: c.cfg.ProviderBaseURLs, AppCredentials: c.sec.AppCredentials(),
 		Executions: c.store, Retention: c.cfg.ExecutionRetention, // execution history
 	})
 }
@@ -347,7 +356,7 @@ func newSealer(cfg config.Config, opts Options, awsCfg aws.Config, store connect
 	}
 	wrapper := opts.KeyWrapper
 	if wrapper == nil && cfg.KMSKeyID != "" {
-		wrapper = awskms.New(kms.NewFromConfig(awsCfg), cfg.KMSKeyID)
+		wrapper = awskms.New(kmsClient(awsCfg), cfg.KMSKeyID)
 	}
 	switch {
 	case wrapper != nil:
@@ -374,15 +383,13 @@ func must[T any](v T, err error) T {
 // MustExecutor builds the execute-connector handler at cold start, or
 // exits. It builds no JWT verifier and no connection service.
 func MustExecutor(ctx context.Context) lambdatask.Task[executor.Input, executor.Output] {
-	c := must(newCore(ctx, "", Options{}))
-	return lambdatask.Executor(c.executor(), c.logger)
+	return must(newCore(ctx, "", Options{})).executorTask()
 }
 
 // MustSweeper builds the connection-sweeper handler at cold start, or
 // exits. It builds no JWT verifier and no executor.
 func MustSweeper(ctx context.Context) lambdatask.Task[json.RawMessage, sweeper.Result] {
-	c := must(newCore(ctx, "", Options{}))
-	return lambdatask.Sweeper(c.sweeper(), c.logger)
+	return must(newCore(ctx, "", Options{})).sweeperTask()
 }
 
 // Sweeper returns the connection sweeper.

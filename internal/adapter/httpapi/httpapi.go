@@ -43,7 +43,9 @@ type Events interface {
 func New(auth Authenticator, svc *connect.Service, events Events, mw Middleware) *API {
 	a := &API{auth: auth, svc: svc, events: events, handlers: map[string]http.Handler{}}
 	for _, r := range routes {
-		a.handlers[r.Function] = mw.Wrap(r.handler(a))
+		rm := mw
+		rm.route = r.Function // the Function of the route's metrics
+		a.handlers[r.Function] = rm.Wrap(r.handler(a))
 	}
 	return a
 }

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/metrics"
 )
 
 // HandlerFunc serves a request, or returns the error to answer instead;
@@ -51,6 +54,11 @@ type Middleware struct {
 	// RequestID returns the id of a request, for its log lines and error
 	// bodies (apigw.RequestID behind API Gateway); nil gives none.
 	RequestID func(*http.Request) string
+	// Metrics receives each request's metrics (the route's and what it
+	// called) when it is answered; nil discards them.
+	Metrics metrics.Sink
+
+	route string // the route's function, the Function of its metrics (New sets it)
 }
 
 // Wrap returns h with a request-scoped logger, CORS headers, errors turned
@@ -63,8 +71,10 @@ func (m Middleware) Wrap(h HandlerFunc) http.Handler {
 		if m.RequestID != nil {
 			requestID = m.RequestID(r)
 		}
-		ctx := logging.WithRequest(r.Context(), m.Logger, requestID, m.Function)
+		ctx, batch := metrics.Start(r.Context(), metrics.Function(cmp.Or(m.route, m.Function)))
+		ctx = logging.WithRequest(ctx, m.Logger, requestID, m.Function)
 		r = r.WithContext(ctx)
+		var errorCode string // the answer's error code, for the metrics
 		log := logging.FromContext(ctx)
 		m.CORS.apply(w.Header(), r)
 		sw := &statusWriter{ResponseWriter: w}
@@ -72,6 +82,7 @@ func (m Middleware) Wrap(h HandlerFunc) http.Handler {
 			if p := recover(); p != nil {
 				log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				sw.writeError(errors.New("panic"), requestID)
+				errorCode = connectors.EInternal
 			}
 			level := slog.LevelInfo
 			if sw.status >= 500 {
@@ -80,8 +91,10 @@ func (m Middleware) Wrap(h HandlerFunc) http.Handler {
 			log.Log(ctx, level, "request",
 				"route", r.Pattern, "status", sw.status,
 				"durationMs", time.Since(start).Milliseconds())
+			m.flushMetrics(ctx, batch, sw.status, errorCode, time.Since(start))
 		}()
 		if err := h(sw, r); err != nil {
+			errorCode = connectors.ErrorCode(err)
 			if connectors.ErrorCode(err) == connectors.EInternal {
 				log.Error("request failed", "err", err)
 			} else {
@@ -91,6 +104,31 @@ func (m Middleware) Wrap(h HandlerFunc) http.Handler {
 			sw.writeError(err, requestID)
 		}
 	})
+}
+
+// flushMetrics records the request's metrics and flushes its batch.
+// ErrorCode is the answer's error code (the error body's code), none on
+// success.
+func (m Middleware) flushMetrics(ctx context.Context, batch *metrics.Batch, status int, errorCode string, took time.Duration) {
+	code := metrics.ErrorCode(errorCode)
+	batch.Add(metrics.Requests, 1, code)
+	batch.Add(metrics.ClientErrors, b2f(status >= 400 && status < 500), code)
+	batch.Add(metrics.ServerErrors, b2f(status >= 500), code)
+	batch.Add(metrics.Latency, float64(took.Microseconds())/1000, code)
+	sink := m.Metrics
+	if sink == nil {
+		sink = metrics.Discard
+	}
+	if err := sink.Flush(batch); err != nil {
+		logging.FromContext(ctx).Warn("metrics not written", "err", err)
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // statusWriter keeps the status written, for the log line and so that an

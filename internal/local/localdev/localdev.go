@@ -41,6 +41,7 @@ import (
 	"github.com/automators/connectors/internal/local/nangofake"
 	"github.com/automators/connectors/internal/local/panorafake"
 	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/metrics"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/wiring"
@@ -225,6 +226,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	app.App, err = wiring.New(ctx, "", wiring.Options{
 		Getenv: env.get, LogOutput: opts.LogOutput, Store: app.store, HTTPClient: httpClient, KeyWrapper: wrapper,
+		Metrics: metrics.Discard, // EMF lines would only crowd make run's log
 	})
 	if err != nil {
 		app.Close()

@@ -36,6 +36,7 @@ import (
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/local/nangofake"
+	"github.com/automators/connectors/internal/metrics"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/tstest/awstest"
@@ -125,6 +126,7 @@ type Env struct {
 	App      *wiring.App
 	Handlers map[string]apigw.Handler // by function name, one per route
 	Logs     *syncbuf.Buffer          // everything the app logged
+	Metrics  *syncbuf.Buffer          // the EMF lines of every invocation
 	Vars     map[string]string        // the environment the app was built from
 	Seq      atomic.Int64             // numbers request ids
 
@@ -136,7 +138,7 @@ type Env struct {
 func New(t *testing.T, kind string, o Options) *Env {
 	t.Helper()
 	sec := o.Secrets
-	e := &Env{Kind: kind, Logs: &syncbuf.Buffer{}, opts: o}
+	e := &Env{Kind: kind, Logs: &syncbuf.Buffer{}, Metrics: &syncbuf.Buffer{}, opts: o}
 
 	integrations := nangofake.RegistryIntegrations(registry.Default())
 	e.Nango = nangofake.New(nangofake.Options{SecretKey: sec.NangoSecretKey, WebhookSigningKey: sec.WebhookKey, Integrations: integrations})
@@ -197,6 +199,7 @@ func New(t *testing.T, kind string, o Options) *Env {
 	app, err := wiring.New(t.Context(), o.Name, wiring.Options{
 		Getenv:     func(k string) string { return e.Vars[k] },
 		LogOutput:  e.Logs,
+		Metrics:    metrics.NewEMF(e.Metrics, nil),
 		Store:      e.Store,
 		HTTPClient: httpClient,
 		Now:        o.Now,

@@ -28,6 +28,7 @@ import (
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/tstest/awstest"
+	"github.com/automators/connectors/internal/tstest/emftest"
 	"github.com/automators/connectors/internal/tstest/reftest"
 	"github.com/automators/connectors/internal/tstest/syncbuf"
 )
@@ -276,6 +277,10 @@ func TestFunctionsAnswerSampleEvents(t *testing.T) {
 			res, logs := run(t, tt.folder, b.env, ev)
 			if res.StatusCode != 200 {
 				t.Fatalf("emulator answered %d: %s\nlogs:\n%s", res.StatusCode, res.Payload, logs)
+			}
+			// The invocation's metrics, on stdout as EMF lines, name its function.
+			if !slices.ContainsFunc(emftest.Parse(t, []byte(logs)), func(p emftest.Point) bool { return p.Dims["Function"] == tt.folder }) {
+				t.Errorf("no EMF line names Function %s; logs:\n%s", tt.folder, logs)
 			}
 			if tt.want.status == 0 { // a Step Functions or schedule invocation
 				fe := res.FunctionError()
