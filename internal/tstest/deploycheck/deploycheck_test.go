@@ -16,6 +16,7 @@ import (
 // resource is one resource of the transformed template.
 type resource struct {
 	Type                string         `json:"Type"`
+	Condition           string         `json:"Condition"`
 	DeletionPolicy      string         `json:"DeletionPolicy"`
 	UpdateReplacePolicy string         `json:"UpdateReplacePolicy"`
 	Properties          map[string]any `json:"Properties"`
@@ -25,6 +26,7 @@ type resource struct {
 type transformed struct {
 	Parameters map[string]map[string]any `json:"Parameters"`
 	Rules      map[string]any            `json:"Rules"`
+	Conditions map[string]any            `json:"Conditions"`
 	Resources  map[string]resource       `json:"Resources"`
 }
 
