@@ -50,10 +50,10 @@ func slackActions() connector {
 			constraints: slackTextOrBlocks,
 			output: `{"type":"object","required":["ok","channel","ts","message"],"properties":{"ok":{"const":true},
 				"channel":{"type":"string"},"ts":{"type":"string"},"message":` + slackMessage + `}}`,
-			// chat.postMessage with a JSON body. Not idempotent: Slack has
-			// no idempotency key, so a retry after a lost answer posts a
-			// second message; the executor retries writes only when the
-			// request did not reach Slack.
+			// chat.postMessage with a JSON body. Not idempotent: Slack takes
+			// no idempotency key, so a second request posts a second
+			// message; a retried task rests on the executor's record of the
+			// node's result under its idempotency key.
 			build: func(a args, _ Request, c *call) error {
 				c.method, c.path = http.MethodPost, "/chat.postMessage"
 				body := map[string]any{"channel": a.str("channel")}

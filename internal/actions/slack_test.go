@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -549,4 +550,60 @@ func slackOperationForJSON(t testing.TB, op *openapi3.Operation) *openapi3.Opera
 	body.Content = openapi3.Content{"application/json": &openapi3.MediaType{Schema: openapi3.NewSchemaRef("", &s)}}
 	cp.RequestBody = &openapi3.RequestBodyRef{Value: &body}
 	return &cp
+}
+
+// Every scope a Slack action needs is one its operation's security lists,
+// chat:write apart: slack.json (2021) names the legacy chat:write:bot and
+// chat:write:user, which Slack's granular scope chat:write replaced.
+func TestSlackScopesAreTheOperations(t *testing.T) {
+	legacy := map[string][]string{"chat:write": {"chat:write:bot", "chat:write:user"}}
+	cat := testCatalogue(t)
+	doc := loadSlackSpec(t)
+	infos, _ := cat.Describe("slack")
+	for _, a := range infos {
+		_, opID, _ := strings.Cut(a.Operation, " ")
+		var listed []string
+		for _, item := range doc.Paths.Map() {
+			for _, op := range item.Operations() {
+				if op.OperationID == opID && op.Security != nil {
+					for _, req := range *op.Security {
+						for _, scopes := range req {
+							listed = append(listed, scopes...)
+						}
+					}
+				}
+			}
+		}
+		if len(listed) == 0 || len(a.Scopes) == 0 {
+			t.Errorf("slack.%s: scopes %v, %s lists %v", a.Name, a.Scopes, opID, listed)
+		}
+		for _, entry := range a.Scopes {
+			for _, alt := range strings.Split(entry, "|") {
+				names := append([]string{alt}, legacy[alt]...)
+				if !slices.ContainsFunc(names, func(n string) bool { return slices.Contains(listed, n) }) {
+					t.Errorf("slack.%s: scope %s is not one of %s's %v", a.Name, alt, opID, listed)
+				}
+			}
+		}
+	}
+}
+
+// The actions of the connectors held to their descriptions say which
+// operation they are, what they need and answer, and what each parameter
+// is: the front end shows the descriptions.
+func TestActionsDeclareTheirDescription(t *testing.T) {
+	cat := testCatalogue(t)
+	for _, id := range []string{"slack", "google-sheets", "gmail"} {
+		for _, name := range cat.Actions(id) {
+			s := cat.byKey[id+"."+name]
+			if s.operation == "" || len(s.scopes) == 0 || strings.TrimSpace(s.output) == "" {
+				t.Errorf("%s: operation %q, scopes %v, output %q", s.key, s.operation, s.scopes, s.output)
+			}
+			for _, p := range s.params {
+				if strings.TrimSpace(p.Description) == "" {
+					t.Errorf("%s: parameter %s has no description", s.key, p.Name)
+				}
+			}
+		}
+	}
 }
