@@ -71,6 +71,8 @@ var (
 	sheetsValueInput    = Param{Name: "value_input_option", Kind: String, Enum: []string{"RAW", "USER_ENTERED"}, Description: "RAW stores values as given; USER_ENTERED parses them as if typed (formulas, dates). USER_ENTERED when not given."}
 )
 
+// sheetsRange is the A1 range parameter, described for what the action
+// does with it.
 func sheetsRange(what string) Param {
 	return Param{Name: "range", Kind: String, Required: true, Segment: true, SingleLine: true, Description: "A1 notation of the range " + what + ", e.g. Sheet1!A1:D10."}
 }

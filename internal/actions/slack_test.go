@@ -442,7 +442,7 @@ func slackOperationErrors(t testing.TB, opID string, r sentRequest, status int, 
 	route := &routers.Route{Spec: doc, Server: doc.Servers[0], Path: path, PathItem: item, Method: r.method, Operation: op}
 	in := &openapi3filter.RequestValidationInput{
 		Request: req, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true, RejectWhenRequestBodyNotSpecified: true},
 	}
 	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 		errs = append(errs, fmt.Errorf("%s: request does not match slack.json: %w", opID, err))
@@ -488,6 +488,7 @@ func TestSlackCheckerRefuses(t *testing.T) {
 		{"wrong operation", "chat_update", post("/reactions.add", `{"channel":"C1","timestamp":"1.2","name":"x"}`), `{"ok":true}`, "is not slack.json chat_update"},
 		{"undeclared query", "users_lookupByEmail", get("/users.lookupByEmail", "email=a%40b.c&team=T1"), `{"ok":false,"error":"users_not_found"}`, `"team" is not declared`},
 		{"required query missing", "users_lookupByEmail", get("/users.lookupByEmail", ""), `{"ok":false,"error":"users_not_found"}`, "request does not match"},
+		{"body on a GET", "users_lookupByEmail", sentRequest{"GET", &url.URL{Path: "/api/users.lookupByEmail", RawQuery: "email=a%40b.c"}, http.Header{"Authorization": {"Bearer x"}, "Content-Type": {"application/json"}}, []byte(`{"email":"a@b.c"}`)}, `{"ok":false,"error":"users_not_found"}`, "request does not match"},
 		{"no bearer", "users_lookupByEmail", sentRequest{"GET", &url.URL{Path: "/api/users.lookupByEmail", RawQuery: "email=a%40b.c"}, http.Header{}, nil}, `{"ok":false,"error":"users_not_found"}`, "want a Bearer token"},
 	}
 	for _, tt := range tests {
