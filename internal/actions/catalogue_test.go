@@ -39,7 +39,7 @@ func TestCatalogueFillsTheRegistry(t *testing.T) {
 		}
 	}
 	slack, _ := reg.Lookup("slack")
-	if want := []string{"send_message", "list_channels"}; !slices.Equal(slack.Actions, want) {
+	if want := []string{"send_message", "list_channels", "update_message", "add_reaction", "lookup_user_by_email"}; !slices.Equal(slack.Actions, want) {
 		t.Errorf("slack actions %v, want %v", slack.Actions, want)
 	}
 	if cat.Actions("myspace") != nil {

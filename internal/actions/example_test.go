@@ -45,7 +45,7 @@ func ExampleCatalogue_Run() {
 	}
 	fmt.Println(out["ok"], out["ts"])
 	// Output:
-	// [send_message list_channels]
+	// [send_message list_channels update_message add_reaction lookup_user_by_email]
 	// POST /api/chat.postMessage Bearer xoxb-example
 	// {"channel":"C1","text":"Build passed"}
 	// true 1712345678.000100

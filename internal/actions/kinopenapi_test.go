@@ -278,7 +278,9 @@ func kinProblems(d *kinDoc, opID string, r sentRequest, status int, answer []byt
 	}
 	in := &openapi3filter.RequestValidationInput{
 		Request: hr, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: kinAuth, MultiError: true},
+		// Defaults are not ours to check: Trello's get-members-id-boards
+		// declares a default outside its own enum.
+		Options: &openapi3filter.Options{AuthenticationFunc: kinAuth, MultiError: true, SkipSettingDefaults: true},
 	}
 	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 		out = append(out, fmt.Sprintf("the request does not match the description: %v", err))
@@ -491,7 +493,7 @@ func TestScopesCoverDescriptions(t *testing.T) {
 }
 
 // kinCheckedFiles are the files init registers the checker for.
-var kinCheckedFiles = map[string]struct{}{"stripe.json": {}, "hubspot.json": {}, "hubspot-deals.json": {}, "asana.json": {}, "trello.json": {}}
+var kinCheckedFiles = map[string]struct{}{"stripe.json": {}, "hubspot.json": {}, "hubspot-deals.json": {}, "asana.json": {}}
 
 // findKinOperation is the operation of d with id opID, with the
 // document's security when it declares none of its own; nil when none.

@@ -3,13 +3,10 @@ package actions
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
-	"mime"
 	"net/http"
 	"net/http/httptest"
-	"net/mail"
 	"net/url"
 	"reflect"
 	"slices"
@@ -87,140 +84,13 @@ type sentRequest struct {
 }
 
 func requestCases() []requestCase {
-	cases := baseCases()
+	var cases []requestCase
 	for _, more := range moreCases {
 		cases = append(cases, more()...)
 	}
 	return cases
 }
 
-func baseCases() []requestCase {
-	return []requestCase{
-		{
-			connector: "slack", action: "send_message",
-			params: map[string]any{"channel": "C123", "text": "Deploy <done> & dusted", "thread_ts": "1700000000.000100"},
-			creds:  bearerCreds(),
-			want: wantRequest{
-				method: "POST", path: "/api/chat.postMessage",
-				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
-				json:   `{"channel":"C123","text":"Deploy <done> & dusted","thread_ts":"1700000000.000100"}`,
-				check: func(t *testing.T, b []byte) {
-					if !strings.Contains(string(b), "<done> &") {
-						t.Errorf("text was HTML-escaped: %s", b)
-					}
-				},
-			},
-			status: 200, answer: `{"ok":true,"channel":"C123","ts":"1700000001.000200","message":{"text":"Deploy"}}`,
-			wantOut: func(t *testing.T, out map[string]any) {
-				if out["ts"] != "1700000001.000200" {
-					t.Errorf("out = %v", out)
-				}
-			},
-		},
-		{
-			connector: "slack", action: "list_channels",
-			params: map[string]any{"types": []any{"public_channel", "private_channel"}, "limit": float64(200), "cursor": "dGVhbTpDMDYxRkE1UEI="},
-			creds:  bearerCreds(),
-			want: wantRequest{
-				method: "GET", path: "/api/conversations.list",
-				query:  url.Values{"types": {"public_channel,private_channel"}, "limit": {"200"}, "cursor": {"dGVhbTpDMDYxRkE1UEI="}, "exclude_archived": {"true"}},
-				header: map[string]string{"Authorization": "Bearer " + tok},
-			},
-			status: 200, answer: `{"ok":true,"channels":[{"id":"C1","name":"general"}],"response_metadata":{"next_cursor":""}}`,
-			wantOut: func(t *testing.T, out map[string]any) {
-				if chs, _ := out["channels"].([]any); len(chs) != 1 {
-					t.Errorf("out = %v", out)
-				}
-			},
-		},
-		{
-			connector: "google-sheets", action: "append_values",
-			params: map[string]any{"spreadsheet_id": "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms", "range": "Class Data!A1:E1", "values": []any{[]any{"Ada", float64(36), true, nil}}},
-			creds:  bearerCreds(),
-			want: wantRequest{
-				method: "POST", path: "/v4/spreadsheets/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/values/Class%20Data%21A1:E1:append",
-				query:  url.Values{"valueInputOption": {"USER_ENTERED"}, "insertDataOption": {"INSERT_ROWS"}},
-				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
-				json:   `{"majorDimension":"ROWS","values":[["Ada",36,true,null]]}`,
-			},
-			status: 200, answer: `{"spreadsheetId":"1Bxi","tableRange":"'Class Data'!A1:E10","updates":{"updatedRows":1}}`,
-		},
-		{
-			connector: "google-sheets", action: "get_values",
-			params: map[string]any{"spreadsheet_id": "1Bxi", "range": "Sheet1!A1:B2", "major_dimension": "COLUMNS", "value_render_option": "UNFORMATTED_VALUE"},
-			creds:  bearerCreds(),
-			want: wantRequest{
-				method: "GET", path: "/v4/spreadsheets/1Bxi/values/Sheet1%21A1:B2",
-				query:  url.Values{"majorDimension": {"COLUMNS"}, "valueRenderOption": {"UNFORMATTED_VALUE"}},
-				header: map[string]string{"Authorization": "Bearer " + tok},
-			},
-			status: 200, answer: `{"range":"Sheet1!A1:B2","majorDimension":"COLUMNS","values":[["a","b"]]}`,
-		},
-		{
-			connector: "gmail", action: "send_email",
-			params: map[string]any{"to": []any{"Ada Lovelace <ada@example.com>", "bob@example.com"}, "subject": "Grüße", "body": "Hello,\nworld"},
-			creds:  bearerCreds(),
-			want: wantRequest{
-				method: "POST", path: "/gmail/v1/users/me/messages/send",
-				header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": jsonC},
-				check:  checkGmailRaw,
-			},
-			status: 200, answer: `{"id":"18c2f","threadId":"18c2f","labelIds":["SENT"]}`,
-		},
-		{
-			connector: "gmail", action: "list_messages",
-			params: map[string]any{"query": "from:ada is:unread", "max_results": float64(5), "label_ids": []any{"INBOX", "UNREAD"}},
-			creds:  bearerCreds(),
-			want: wantRequest{
-				method: "GET", path: "/gmail/v1/users/me/messages",
-				query:  url.Values{"q": {"from:ada is:unread"}, "maxResults": {"5"}, "labelIds": {"INBOX", "UNREAD"}},
-				header: map[string]string{"Authorization": "Bearer " + tok},
-			},
-			status: 200, answer: `{"messages":[{"id":"1","threadId":"1"}],"resultSizeEstimate":1}`,
-		},
-	}
-}
-
-// checkGmailRaw decodes the base64url "raw" message and checks it is the
-// RFC 5322 message Gmail documents.
-func checkGmailRaw(t *testing.T, body []byte) {
-	t.Helper()
-	var b struct {
-		Raw string `json:"raw"`
-	}
-	if err := json.Unmarshal(body, &b); err != nil || b.Raw == "" {
-		t.Fatalf("body %s: %v", body, err)
-	}
-	if strings.ContainsAny(b.Raw, "+/") {
-		t.Errorf("raw is not base64url: %q", b.Raw)
-	}
-	raw, err := base64.URLEncoding.DecodeString(b.Raw)
-	if err != nil {
-		t.Fatalf("raw: %v", err)
-	}
-	if !strings.Contains(string(raw), "\r\n\r\n") {
-		t.Error("message lines do not end in CRLF")
-	}
-	msg, err := mail.ReadMessage(strings.NewReader(string(raw)))
-	if err != nil {
-		t.Fatalf("not an RFC 5322 message: %v\n%s", err, raw)
-	}
-	to, err := msg.Header.AddressList("To")
-	if err != nil || len(to) != 2 || to[0].Address != "ada@example.com" || to[0].Name != "Ada Lovelace" || to[1].Address != "bob@example.com" {
-		t.Errorf("To = %v, %v", to, err)
-	}
-	subj, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil || subj != "Grüße" {
-		t.Errorf("Subject = %q (%q), %v", subj, msg.Header.Get("Subject"), err)
-	}
-	if !strings.HasPrefix(msg.Header.Get("Content-Type"), "text/plain") || msg.Header.Get("Content-Transfer-Encoding") != "base64" {
-		t.Errorf("content headers %v", msg.Header)
-	}
-	text, _ := io.ReadAll(base64.NewDecoder(base64.StdEncoding, msg.Body))
-	if string(text) != "Hello,\nworld" {
-		t.Errorf("body = %q", text)
-	}
-}
 
 // TestRequestsMatchProviderDocs runs every action against an httptest
 // server standing in for the provider and checks the exact request.
@@ -229,7 +99,7 @@ func TestRequestsMatchProviderDocs(t *testing.T) {
 	covered := map[string]bool{}
 	for _, tc := range requestCases() {
 		if tc.connector == "trello" {
-			continue
+			continue // TestTrelloWithAPIKeyGoesDirect and TestTrelloGoesThroughNangoProxy
 		}
 		covered[tc.connector+"."+tc.action] = true
 		t.Run(tc.connector+"."+tc.action, func(t *testing.T) {

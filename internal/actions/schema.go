@@ -177,12 +177,11 @@ func compileSchemas(s *spec) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("actions: %s input schema: %w", s.key, err)
 	}
-	output := s.output
-	if strings.TrimSpace(output) == "" {
-		output = `{"type":"object"}` // TODO(issue 14): every action declares its own
+	if strings.TrimSpace(s.output) == "" {
+		return nil, fmt.Errorf("actions: action %s declares no output schema", s.key)
 	}
 	var out map[string]any
-	if err := json.Unmarshal([]byte(output), &out); err != nil {
+	if err := json.Unmarshal([]byte(s.output), &out); err != nil {
 		return nil, fmt.Errorf("actions: %s output schema: %w", s.key, err)
 	}
 	if _, ok := out["$schema"]; !ok {

@@ -29,7 +29,8 @@ func defaultManifests() []Manifest {
 			ID: "slack", DisplayName: "Slack", Category: "communication",
 			AuthType: AuthOAuth2, OAuthProvider: connectors.ProviderNango,
 			NangoProvider: "slack", ProviderConfigKey: "slack",
-			Scopes:  []string{"chat:write", "channels:read", "groups:read"},
+			// users:read.email is granted only with users:read.
+			Scopes:  []string{"chat:write", "channels:read", "groups:read", "reactions:write", "users:read", "users:read.email"},
 			BaseURL: "https://slack.com/api",
 		},
 		{
@@ -146,6 +147,8 @@ func defaultManifests() []Manifest {
 			Scopes: []string{
 				"https://www.googleapis.com/auth/gmail.send",
 				"https://www.googleapis.com/auth/gmail.readonly",
+				"https://www.googleapis.com/auth/gmail.compose",
+				"https://www.googleapis.com/auth/gmail.modify",
 			},
 			BaseURL: "https://gmail.googleapis.com/gmail/v1",
 		},

@@ -65,7 +65,7 @@ func TestNangoFlow(t *testing.T) {
 			c.UserID != want.UserID || c.OrganizationID != want.OrganizationID || c.Status != want.Status {
 			t.Errorf("callback connection = %+v, want %+v", c, want)
 		}
-		if !slices.Equal(c.Scopes, []string{"chat:write", "channels:read", "groups:read"}) {
+		if !slices.Equal(c.Scopes, []string{"chat:write", "channels:read", "groups:read", "reactions:write", "users:read", "users:read.email"}) {
 			t.Errorf("scopes = %v", c.Scopes)
 		}
 		if c.ExpiresAt == nil || c.CreatedAt.IsZero() {
