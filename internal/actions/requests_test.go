@@ -91,7 +91,6 @@ func requestCases() []requestCase {
 	return cases
 }
 
-
 // TestRequestsMatchProviderDocs runs every action against an httptest
 // server standing in for the provider and checks the exact request.
 func TestRequestsMatchProviderDocs(t *testing.T) {
