@@ -284,6 +284,7 @@ func stripeActions() connector {
 func stripeVerify() *spec {
 	return &spec{build: func(_ args, _ Request, c *call) error {
 		c.path = "/balance"
+		c.header.Set("Stripe-Version", stripeVersion) // as every Stripe request
 		return nil
 	}}
 }

@@ -45,7 +45,7 @@ func verifyCalls() []verifyCall {
 		{
 			// https://docs.stripe.com/api/balance/balance_retrieve
 			connector: "stripe", method: "GET", path: "/v1/balance",
-			auth:     wantAuth{header: map[string]string{"Authorization": "Bearer " + f("stripe", "secret_key")}},
+			auth:     wantAuth{header: map[string]string{"Authorization": "Bearer " + f("stripe", "secret_key"), "Stripe-Version": "2023-08-16"}},
 			origin:   "https://api.stripe.com/v1/balance",
 			accepted: `{"object":"balance","available":[{"amount":0,"currency":"usd","source_types":{"card":0}}],"livemode":false,"pending":[{"amount":0,"currency":"usd"}]}`,
 			refusal:  `{"error":{"message":"Invalid API Key provided: ` + f("stripe", "secret_key") + `","type":"invalid_request_error"}}`,
