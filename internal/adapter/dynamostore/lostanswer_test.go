@@ -19,7 +19,7 @@ import (
 )
 
 // loseAnswers delivers every request, but drops the answer of the first
-// PutItem or TransactWriteItems each time it is armed, as a network failure after the write
+// write (PutItem, UpdateItem, DeleteItem, TransactWriteItems) each time it is armed, as a network failure after the write
 // would: the SDK then retries a write that has already landed.
 type loseAnswers struct {
 	armed atomic.Bool
@@ -28,7 +28,7 @@ type loseAnswers struct {
 
 func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil && (strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") || strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".TransactWriteItems")) && l.armed.CompareAndSwap(true, false) {
+	if err == nil && (strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") || strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".TransactWriteItems") || strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".UpdateItem") || strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".DeleteItem")) && l.armed.CompareAndSwap(true, false) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		l.lost.Add(1)
@@ -73,6 +73,13 @@ func TestRetriedWriteIsNotAConflict(t *testing.T) {
 			now := time.Now()
 			return store.CreateState(ctx, &connectors.OAuthState{Nonce: "n-1", OrganizationID: "org-1", UserID: "user-1", Connector: "slack", CreatedAt: now, ExpiresAt: now.Add(time.Minute)})
 		}},
+		{"consume state", func() error {
+			st, err := store.ConsumeState(ctx, "n-1")
+			if err == nil && st.UserID != "user-1" {
+				return errors.New("another state")
+			}
+			return err
+		}},
 		{"begin idempotent", func() error {
 			rec, err := store.BeginIdempotent(ctx, "key-1", "owner-1", time.Minute)
 			if err == nil && rec.Owner != "owner-1" {
@@ -90,6 +97,13 @@ func TestRetriedWriteIsNotAConflict(t *testing.T) {
 		if lose.lost.Load() != before+1 {
 			t.Errorf("%s: no answer was lost; the test proves nothing", s.name)
 		}
+	}
+	// A spent state stays spent, for another consumer and for a read.
+	if _, err := store.ConsumeState(ctx, "n-1"); !errors.Is(err, connectors.ErrInvalidState) {
+		t.Errorf("second consume of n-1: %v, want invalid state", err)
+	}
+	if _, err := store.GetState(ctx, "n-1"); !errors.Is(err, connectors.ErrInvalidState) {
+		t.Errorf("read of the spent n-1: %v, want invalid state", err)
 	}
 	// A real conflict is still one.
 	if err := store.CreateConnection(ctx, storetest.Connection("org-1", "user-1", "slack", "conn-1")); !errors.Is(err, connectors.ErrConflict) {

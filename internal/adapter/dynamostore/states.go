@@ -7,10 +7,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 
 	"github.com/automators/connectors/internal/connectors"
 )
+
+// attrConsumedBy names a spent state's consumer token.
+const attrConsumedBy = "consumedBy"
 
 type stateItem struct {
 	PK             string                  `dynamodbav:"PK"`
@@ -26,6 +31,9 @@ type stateItem struct {
 	CreatedAt      string                  `dynamodbav:"createdAt"`
 	ExpiresAt      string                  `dynamodbav:"expiresAt"`
 	ExpiresAtEpoch int64                   `dynamodbav:"expiresAtEpoch"`
+	// ConsumedBy marks a spent state with its consumer's token; the item
+	// goes with its TTL.
+	ConsumedBy string `dynamodbav:"consumedBy,omitempty"`
 }
 
 func (it *stateItem) state() (*connectors.OAuthState, error) {
@@ -86,17 +94,37 @@ func (s *Store) CreateState(ctx context.Context, st *connectors.OAuthState) erro
 	return nil
 }
 
-// ConsumeState implements connectors.StateStore: one conditional delete, so
-// of any number of concurrent consumers exactly one gets the state.
+// ConsumeState implements connectors.StateStore: one conditional update
+// marks the state spent with a token of this call, so that of any number
+// of concurrent consumers exactly one gets it, and the SDK's retry of an
+// update whose answer was lost (the same input, the same token) gets it
+// again rather than "already used". A delete could not tell the two
+// apart. The spent item goes with its TTL.
 func (s *Store) ConsumeState(ctx context.Context, nonce string) (*connectors.OAuthState, error) {
-	old, err := s.deleteIf(ctx, stateKey(nonce), expression.AttributeExists(expression.Name(AttrPK)))
+	token := uuid.NewString()
+	consumed := expression.Name(attrConsumedBy)
+	cond := expression.AttributeExists(expression.Name(AttrPK)).And(
+		expression.Or(expression.AttributeNotExists(consumed), consumed.Equal(expression.Value(token))))
+	expr, err := expression.NewBuilder().WithUpdate(expression.Set(consumed, expression.Value(token))).WithCondition(cond).Build()
+	if err != nil {
+		return nil, wrapErr(err, "consume state")
+	}
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 s.table,
+		Key:                       stateKey(nonce),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnValues:              types.ReturnValueAllNew,
+	})
 	if isConditionFailed(err) {
 		return nil, connectors.Errorf(connectors.EInvalidState, "state is unknown or already used")
 	}
 	if err != nil {
 		return nil, wrapErr(err, "consume state")
 	}
-	return liveState(old)
+	return liveState(out.Attributes)
 }
 
 // GetState implements connectors.StateStore with a consistent read.
@@ -105,7 +133,7 @@ func (s *Store) GetState(ctx context.Context, nonce string) (*connectors.OAuthSt
 	if err != nil {
 		return nil, wrapErr(err, "get state")
 	}
-	if len(item) == 0 {
+	if _, spent := item[attrConsumedBy]; len(item) == 0 || spent {
 		return nil, connectors.Errorf(connectors.EInvalidState, "state is unknown or already used")
 	}
 	return liveState(item)
