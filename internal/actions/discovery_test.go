@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/automators/connectors/internal/tstest/reftest"
 )
 
 // A small reader of Google API discovery documents
@@ -79,28 +75,9 @@ type discoverySchema struct {
 	} `json:"annotations"`
 }
 
-var (
-	discoveryMu    sync.Mutex
-	discoveryCache = map[string]*discoveryDoc{}
-)
-
+// loadDiscovery reads the discovery document provider-specs/name.
 func loadDiscovery(t testing.TB, name string) *discoveryDoc {
-	t.Helper()
-	discoveryMu.Lock()
-	defer discoveryMu.Unlock()
-	if d, ok := discoveryCache[name]; ok {
-		return d
-	}
-	b, err := os.ReadFile(reftest.Path(t, "provider-specs/"+name, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := new(discoveryDoc)
-	if err := json.Unmarshal(b, d); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	discoveryCache[name] = d
-	return d
+	return readSpec[discoveryDoc](t, name)
 }
 
 // method finds a method by its id (e.g. "gmail.users.messages.get").

@@ -84,28 +84,31 @@ func (s apiSchema) types() []string {
 
 var (
 	specMu    sync.Mutex
-	specCache = map[string]*openAPIDoc{}
+	specCache = map[string]any{}
 )
 
-// loadSpec reads provider-specs/name once per test binary.
-func loadSpec(t testing.TB, name string) *openAPIDoc {
+// readSpec decodes provider-specs/name into a T once per test binary.
+func readSpec[T any](t testing.TB, name string) *T {
 	t.Helper()
 	specMu.Lock()
 	defer specMu.Unlock()
-	if d, ok := specCache[name]; ok {
+	if d, ok := specCache[name].(*T); ok {
 		return d
 	}
 	b, err := os.ReadFile(reftest.Path(t, "provider-specs/"+name, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := new(openAPIDoc)
+	d := new(T)
 	if err := json.Unmarshal(b, d); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	specCache[name] = d
 	return d
 }
+
+// loadSpec reads the OpenAPI document provider-specs/name.
+func loadSpec(t testing.TB, name string) *openAPIDoc { return readSpec[openAPIDoc](t, name) }
 
 // specOp is an operation found in a document, with where it sits.
 type specOp struct {

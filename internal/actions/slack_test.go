@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
@@ -176,42 +175,27 @@ type documentedFailure struct {
 	wantMsg           string // substring of the error's message
 }
 
-// runFailureCases runs each case against a server answering its failure,
-// holds the request and the failure answer to the operation's
-// description, and checks the error's code and message.
+// runFailureCases runs each case as runFailures does: a server answering
+// its failure, the request and the answer held to the operation's
+// description, the error's code and message checked.
 func runFailureCases(t *testing.T, cases []documentedFailure) {
 	t.Helper()
-	cat := testCatalogue(t)
-	for _, fc := range cases {
-		t.Run(fc.connector+"."+fc.action+"/"+fc.name, func(t *testing.T) {
-			var sent *sentRequest
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				b, _ := io.ReadAll(r.Body)
-				sent = &sentRequest{r.Method, r.URL, r.Header.Clone(), b}
-				w.Header().Set("Content-Type", "application/json")
-				for k, v := range fc.header {
-					w.Header().Set(k, v)
-				}
-				w.WriteHeader(fc.status)
-				io.WriteString(w, fc.answer)
-			}))
-			defer srv.Close()
-			out, err := cat.Run(context.Background(), srv.Client(), nil, Request{
-				Connector: fc.connector, Action: fc.action, Params: fc.params,
-				Credentials: bearerCreds(), BaseURL: srv.URL,
-			})
-			if sent == nil {
-				t.Fatalf("no request sent: %v", err)
-			}
-			checkDescribed(t, wantRequest{operation: fc.operation}, *sent, fc.status, []byte(fc.answer))
-			if !hasCode(err, fc.wantCode) {
-				t.Fatalf("Run = %v, %v; want code %s", out, err, fc.wantCode)
-			}
-			if !strings.Contains(err.Error(), fc.wantMsg) {
-				t.Errorf("error %q does not say %q", err, fc.wantMsg)
-			}
-		})
+	fcs := make([]failureCase, len(cases))
+	for i, dc := range cases {
+		h := http.Header{}
+		for k, v := range dc.header {
+			h.Set(k, v)
+		}
+		fcs[i] = failureCase{
+			name: dc.connector + "." + dc.action + "/" + dc.name,
+			req: requestCase{
+				connector: dc.connector, action: dc.action, params: dc.params, creds: bearerCreds(),
+				want: wantRequest{operation: dc.operation},
+			},
+			status: dc.status, header: h, answer: dc.answer, code: dc.wantCode, message: dc.wantMsg,
+		}
 	}
+	runFailures(t, fcs)
 }
 
 // Documented ok:false errors of the operations (their "default" answers
