@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/schema"
 )
 
 // connector is one connector's actions and what they share, as its file
@@ -46,11 +48,16 @@ type Catalogue struct {
 // declares no credential (or an app credential its manifest does not
 // list), or when a connector that accepts API keys has no call to test
 // them with.
-func NewCatalogue(reg *registry.Registry) (*Catalogue, error) {
-	return newCatalogue(reg, builtin())
+//
+// Run validates parameters with schemas (internal/adapter/jsonschema);
+// nil makes a catalogue that describes and verifies but runs nothing, for
+// the functions that do not run actions. Each action's schemas are made
+// and compiled on its first use.
+func NewCatalogue(reg *registry.Registry, schemas schema.Compiler) (*Catalogue, error) {
+	return newCatalogue(reg, schemas, builtin())
 }
 
-func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, error) {
+func newCatalogue(reg *registry.Registry, schemas schema.Compiler, defs []func() connector) (*Catalogue, error) {
 	cat := &Catalogue{byKey: map[string]*spec{}, names: map[string][]string{}, verify: map[string]*spec{}}
 	listed := map[string][]registry.Action{}
 	for _, def := range defs {
@@ -75,11 +82,10 @@ func newCatalogue(reg *registry.Registry, defs []func() connector) (*Catalogue, 
 			if err := checkScopes(s, m); err != nil {
 				return nil, err
 			}
-			c, err := compileSchemas(s)
-			if err != nil {
-				return nil, err
+			if strings.TrimSpace(s.output) == "" {
+				return nil, fmt.Errorf("actions: action %s declares no output schema", s.key)
 			}
-			s.schemas = c
+			s.schemas = newSchemas(s, schemas)
 			cat.byKey[s.key] = s
 			names = append(names, s.name)
 			listed[p.id] = append(listed[p.id], registry.Action{Name: s.name, Credential: s.credential})
@@ -148,23 +154,25 @@ type ActionInfo struct {
 	InputSchema, OutputSchema json.RawMessage
 }
 
-// Describe returns a connector's actions in definition order, false for
-// an unknown connector. The schemas are shared: callers must not modify
-// them.
-func (cat *Catalogue) Describe(connector string) ([]ActionInfo, bool) {
-	names, ok := cat.names[connector]
-	if !ok {
-		return nil, false
-	}
+// Describe returns a connector's actions in definition order, none for a
+// connector without any. Its error is internal: a schema document that
+// cannot be made (TestSchemasCompile keeps that from shipping). The
+// schemas are shared: callers must not modify them.
+func (cat *Catalogue) Describe(connector string) ([]ActionInfo, error) {
+	names := cat.names[connector]
 	out := make([]ActionInfo, len(names))
 	for i, n := range names {
 		s := cat.byKey[connector+"."+n]
+		d, err := s.schemas.docs()
+		if err != nil {
+			return nil, connectors.Wrap(err, connectors.EInternal, "describe "+s.key)
+		}
 		out[i] = ActionInfo{
 			Name: s.name, Write: s.write, Operation: s.operation, Scopes: slices.Clone(s.scopes),
-			InputSchema: s.schemas.inputDoc, OutputSchema: s.schemas.outputDoc,
+			InputSchema: d.input, OutputSchema: d.output,
 		}
 	}
-	return out, true
+	return out, nil
 }
 
 // Lookup returns the action of a connector by name.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/registry"
 )
 
@@ -12,7 +13,7 @@ import (
 // builds it.
 func testCatalogue(tb testing.TB) *Catalogue {
 	tb.Helper()
-	cat, err := NewCatalogue(registry.Default())
+	cat, err := NewCatalogue(registry.Default(), jsonschema.Compiler{})
 	if err != nil {
 		tb.Fatalf("NewCatalogue: %v", err)
 	}
@@ -67,7 +68,7 @@ func TestCataloguesAreIndependent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewCatalogue(reg)
+	b, err := NewCatalogue(reg, jsonschema.Compiler{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +139,14 @@ func TestNewCatalogueRejectsMismatches(t *testing.T) {
 		{"app credential without a way to send it", full, with("discord", func(c *connector) { c.provider.appAuth = nil }), `discord.send_message sends app credential "discord_bot_token", and discord has no way to send one`},
 		{"API keys without a test call", full, with("stripe", func(c *connector) { c.verify = nil }), `"stripe" accepts API keys and has no call to test them`},
 		{"a test call without API keys", full, with("slack", func(c *connector) { c.verify = stripeVerify() }), `"slack" has a credential test call and accepts no API key`},
+		{"action without an output schema", full, with("slack", func(c *connector) { c.actions[0].output = " " }), "action slack.send_message declares no output schema"},
 	}
-	if _, err := newCatalogue(full, builtin()); err != nil {
+	if _, err := newCatalogue(full, jsonschema.Compiler{}, builtin()); err != nil {
 		t.Fatalf("the built-in definitions: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cat, err := newCatalogue(tt.reg, tt.defs)
+			cat, err := newCatalogue(tt.reg, jsonschema.Compiler{}, tt.defs)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("newCatalogue = %v, %v; want an error containing %s", cat, err, tt.want)
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
 )
@@ -233,7 +234,7 @@ func TestEveryActionRunsWithItsCredential(t *testing.T) {
 // provider's API directly, even for a request (Discord's guard reads) that
 // does not go through the proxy.
 func TestViaProxyNeverSentDirectly(t *testing.T) {
-	cat, err := NewCatalogue(registry.Default())
+	cat, err := NewCatalogue(registry.Default(), jsonschema.Compiler{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/automators/connectors/internal/actions"
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
 )
@@ -24,7 +25,7 @@ func ExampleCatalogue_Run() {
 	}))
 	defer srv.Close()
 
-	cat, err := actions.NewCatalogue(registry.Default())
+	cat, err := actions.NewCatalogue(registry.Default(), jsonschema.Compiler{})
 	if err != nil {
 		fmt.Println(err)
 		return

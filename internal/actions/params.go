@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"slices"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/automators/connectors/internal/schema"
 
 	"github.com/automators/connectors/internal/connectors"
 )
@@ -105,8 +105,12 @@ func (s *spec) validate(params map[string]any) (args, error) {
 			in[k] = jsonValue(v)
 		}
 	}
-	if err := s.schemas.input.Validate(in); err != nil {
-		var ve *jsonschema.ValidationError
+	c, err := s.schemas.compiled()
+	if err != nil {
+		return nil, connectors.Wrap(err, connectors.EInternal, s.key+": input schema")
+	}
+	if err := c.input.Validate(in); err != nil {
+		var ve *schema.Violation
 		if !errors.As(err, &ve) {
 			return nil, connectors.Wrap(err, connectors.EInvalid, s.key+": parameters cannot be validated")
 		}

@@ -138,7 +138,7 @@ func TestRequestsMatchProviderDocs(t *testing.T) {
 			}
 			// What Run returns is what the action's output schema says.
 			s := cat.byKey[tc.connector+"."+tc.action]
-			if err := s.schemas.output.Validate(schemaValue(t, out)); err != nil {
+			if err := mustCompiled(t, s).output.Validate(schemaValue(t, out)); err != nil {
 				t.Errorf("output does not match the action's output schema: %v", err)
 			}
 		})

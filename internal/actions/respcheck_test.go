@@ -387,7 +387,7 @@ func inputValid(t *testing.T, cat *Catalogue, connector, action string, params m
 	if !ok {
 		t.Fatalf("no action %s.%s", connector, action)
 	}
-	return s.schemas.input.Validate(schemaValue(t, params))
+	return mustCompiled(t, s).input.Validate(schemaValue(t, params))
 }
 
 // TestInputSchemasOfTheFive: every case of Teams, Outlook, Discord,

@@ -1,13 +1,13 @@
 package actions
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/automators/connectors/internal/schema"
 )
 
 // Dialect is the JSON Schema dialect of every schema the catalogue gives.
@@ -160,15 +160,50 @@ func paramSchema(p Param) (map[string]any, error) {
 	return out, nil
 }
 
-// compiled are an action's schemas, compiled once by NewCatalogue.
-type compiled struct {
-	input, output       *jsonschema.Schema
-	inputDoc, outputDoc json.RawMessage
+// schemas are an action's input and output schemas, made on first use:
+// the documents (the catalogue API's) and their compiled forms (Run's).
+// Making the 61 actions' documents takes about 4 ms and compiling them
+// about 40 ms, which every cold start would pay for the one or two
+// actions an invocation uses. TestSchemasCompile makes and compiles them
+// all, so a schema that does not compile fails the suite, not a workflow.
+type schemas struct {
+	docs     func() (*schemaDocs, error)
+	compiled func() (*compiled, error)
 }
 
-// compileSchemas generates and compiles s's input schema and compiles its
-// output schema; either failing refuses the catalogue.
-func compileSchemas(s *spec) (*compiled, error) {
+// schemaDocs are an action's input and output schema documents.
+type schemaDocs struct{ input, output json.RawMessage }
+
+// compiled are an action's schemas, compiled.
+type compiled struct{ input, output schema.Schema }
+
+// newSchemas returns s's schemas, compiled with c (nil: Run refuses every
+// action, as internal error).
+func newSchemas(s *spec, c schema.Compiler) *schemas {
+	docs := sync.OnceValues(func() (*schemaDocs, error) { return makeDocs(s) })
+	return &schemas{docs: docs, compiled: sync.OnceValues(func() (*compiled, error) {
+		d, err := docs()
+		if err != nil {
+			return nil, err
+		}
+		if c == nil {
+			return nil, fmt.Errorf("actions: %s: this catalogue has no schema compiler", s.key)
+		}
+		in, err := c.Compile(s.key+"/input", d.input)
+		if err != nil {
+			return nil, fmt.Errorf("actions: %w", err)
+		}
+		out, err := c.Compile(s.key+"/output", d.output)
+		if err != nil {
+			return nil, fmt.Errorf("actions: %w", err)
+		}
+		return &compiled{input: in, output: out}, nil
+	})}
+}
+
+// makeDocs generates s's input schema document from its Params and
+// constraints, and reads its output schema document.
+func makeDocs(s *spec) (*schemaDocs, error) {
 	in, err := s.inputSchema()
 	if err != nil {
 		return nil, err
@@ -176,9 +211,6 @@ func compileSchemas(s *spec) (*compiled, error) {
 	inDoc, err := marshalJSON(in)
 	if err != nil {
 		return nil, fmt.Errorf("actions: %s input schema: %w", s.key, err)
-	}
-	if strings.TrimSpace(s.output) == "" {
-		return nil, fmt.Errorf("actions: action %s declares no output schema", s.key)
 	}
 	var out map[string]any
 	if err := json.Unmarshal([]byte(s.output), &out); err != nil {
@@ -191,33 +223,7 @@ func compileSchemas(s *spec) (*compiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("actions: %s output schema: %w", s.key, err)
 	}
-	c := &compiled{inputDoc: inDoc, outputDoc: outDoc}
-	if c.input, err = compileOne(s.key+"/input", inDoc); err != nil {
-		return nil, err
-	}
-	if c.output, err = compileOne(s.key+"/output", outDoc); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-func compileOne(name string, doc []byte) (*jsonschema.Schema, error) {
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		return nil, fmt.Errorf("actions: schema %s: %w", name, err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	url := "urn:automators:actions:" + name
-	if err := c.AddResource(url, v); err != nil {
-		return nil, fmt.Errorf("actions: schema %s: %w", name, err)
-	}
-	sch, err := c.Compile(url)
-	if err != nil {
-		return nil, fmt.Errorf("actions: schema %s: %w", name, err)
-	}
-	return sch, nil
+	return &schemaDocs{input: inDoc, output: outDoc}, nil
 }
 
 // MissingScopes returns the entries of required that granted does not

@@ -6,150 +6,88 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
+	"github.com/automators/connectors/internal/schema"
 )
 
-var printer = message.NewPrinter(language.English)
-
-// schemaErr turns the schema validator's error tree into one EInvalid
-// error naming the field: the most specific failure, said in the words a
-// workflow author reads ("must be a string, got number").
-func (s *spec) schemaErr(ve *jsonschema.ValidationError, in map[string]any) error {
-	leaf := mostSpecific(ve)
-	loc := leaf.InstanceLocation
-	switch k := leaf.ErrorKind.(type) {
-	case *kind.Required:
+// schemaErr turns the validator's failure into one EInvalid error naming
+// the field, said in the words a workflow author reads ("must be a
+// string, got number").
+func (s *spec) schemaErr(v *schema.Violation, in map[string]any) error {
+	loc := v.Location
+	switch v.Keyword {
+	case "required":
 		if len(loc) == 0 {
-			return s.paramErr(k.Missing[0], "is required")
+			return s.paramErr(v.Want[0], "is required")
 		}
-		return s.paramErr(fieldName(loc)+"."+k.Missing[0], "is required")
-	case *kind.AdditionalProperties:
+		return s.paramErr(fieldName(loc)+"."+v.Want[0], "is required")
+	case "additionalProperties":
 		if len(loc) == 0 {
-			return s.paramErr(k.Properties[0], "is not a parameter of this action")
+			return s.paramErr(v.Want[0], "is not a parameter of this action")
 		}
-		return s.paramErr(fieldName(loc)+"."+k.Properties[0], "is not allowed")
-	case *kind.AnyOf:
-		// Only an anyOf of required sets is left here: "one of these".
-		var names []string
-		for _, c := range leaf.Causes {
-			if r, ok := c.ErrorKind.(*kind.Required); ok {
-				names = append(names, r.Missing...)
-			}
-		}
-		if len(names) > 0 {
-			return s.paramErr(names[0], "is required when %s is not given", strings.Join(names[1:], " or "))
+		return s.paramErr(fieldName(loc)+"."+v.Want[0], "is not allowed")
+	case "anyOf":
+		// Only an anyOf of required sets comes here: "one of these".
+		if len(v.Want) > 0 {
+			return s.paramErr(v.Want[0], "is required when %s is not given", strings.Join(v.Want[1:], " or "))
 		}
 	}
-	field := fieldName(loc)
 	if len(loc) == 0 {
-		return s.paramErr("", "%s", leaf.ErrorKind.LocalizedString(printer))
+		return s.paramErr("", "%s", v.Message)
 	}
-	return s.paramErr(field, "%s", s.problem(leaf, loc, valueAt(in, loc)))
+	return s.paramErr(fieldName(loc), "%s", s.problem(v, valueAt(in, loc)))
 }
 
-// problem words one failure of the value v at loc.
-func (s *spec) problem(leaf *jsonschema.ValidationError, loc []string, v any) string {
+// problem words one failure of the value x.
+func (s *spec) problem(v *schema.Violation, x any) string {
 	var p Param
-	if len(loc) == 1 {
-		if i := slices.IndexFunc(s.params, func(q Param) bool { return q.Name == loc[0] }); i >= 0 {
+	if len(v.Location) == 1 {
+		if i := slices.IndexFunc(s.params, func(q Param) bool { return q.Name == v.Location[0] }); i >= 0 {
 			p = s.params[i]
 		}
 	}
-	switch k := leaf.ErrorKind.(type) {
-	case *kind.Type:
-		want := make([]string, len(k.Want))
-		for i, w := range k.Want {
+	switch v.Keyword {
+	case "type":
+		want := make([]string, len(v.Want))
+		for i, w := range v.Want {
 			want[i] = jsonTypeWords[w]
 		}
 		if p.Kind != "" && p.Kind != String {
 			want = []string{article(p.Kind)}
 		}
-		return fmt.Sprintf("must be %s, got %s", strings.Join(want, " or "), typeName(v))
-	case *kind.Pattern:
-		str, _ := v.(string)
+		return fmt.Sprintf("must be %s, got %s", strings.Join(want, " or "), typeName(x))
+	case "pattern":
+		str, _ := x.(string)
 		switch {
 		case strings.TrimSpace(str) == "":
 			return "must not be blank"
-		case strings.Contains(k.Want, `[^\r\n]`) && strings.ContainsAny(str, "\r\n"):
+		case strings.Contains(v.Want[0], `[^\r\n]`) && strings.ContainsAny(str, "\r\n"):
 			return "must be a single line"
 		}
-		return "must match " + k.Want
-	case *kind.Enum:
-		want := make([]string, len(k.Want))
-		for i, w := range k.Want {
-			want[i] = fmt.Sprint(w)
-		}
-		return fmt.Sprintf("must be one of %s, got %q", strings.Join(want, ", "), fmt.Sprint(v))
-	case *kind.Minimum, *kind.Maximum:
+		return "must match " + v.Want[0]
+	case "enum":
+		return fmt.Sprintf("must be one of %s, got %q", strings.Join(v.Want, ", "), fmt.Sprint(x))
+	case "minimum", "maximum":
 		if p.Kind == Int && p.Max > 0 {
-			return fmt.Sprintf("must be between %d and %d, got %v", p.Min, p.Max, v)
+			return fmt.Sprintf("must be between %d and %d, got %v", p.Min, p.Max, x)
 		}
-	case *kind.MaxLength:
-		return fmt.Sprintf("must be at most %d characters", k.Want)
-	case *kind.MinLength:
+	case "maxLength":
+		return fmt.Sprintf("must be at most %s characters", v.Want[0])
+	case "minLength":
 		return "must not be blank"
-	case *kind.MinItems, *kind.MinProperties:
+	case "minItems", "minProperties":
 		return "must not be empty"
-	case *kind.Not:
-		return fmt.Sprintf("must be an identifier, got %q", fmt.Sprint(v))
-	case *kind.Format:
-		return fmt.Sprintf("must be a valid %s", k.Want)
+	case "not":
+		return fmt.Sprintf("must be an identifier, got %q", fmt.Sprint(x))
+	case "format":
+		return fmt.Sprintf("must be a valid %s", v.Want[0])
 	}
-	return leaf.ErrorKind.LocalizedString(printer)
+	return v.Message
 }
 
 // jsonTypeWords say a JSON Schema type as a message does.
 var jsonTypeWords = map[string]string{
 	"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
 	"object": "an object", "array": "an array", "null": "null",
-}
-
-// mostSpecific picks, from the validator's tree, the failure to report:
-// the deepest in the instance, and of two as deep, one that says more
-// than a type mismatch (a string given to a string-or-list parameter
-// fails the list branch's type and the string branch's real rule). An
-// anyOf whose branches all fail on missing fields is kept whole.
-func mostSpecific(ve *jsonschema.ValidationError) *jsonschema.ValidationError {
-	if _, ok := ve.ErrorKind.(*kind.AnyOf); ok && len(ve.Causes) > 0 && allRequired(ve.Causes) {
-		return ve
-	}
-	if len(ve.Causes) == 0 {
-		return ve
-	}
-	var best *jsonschema.ValidationError
-	for _, c := range ve.Causes {
-		l := mostSpecific(c)
-		if best == nil || better(l, best) {
-			best = l
-		}
-	}
-	return best
-}
-
-func allRequired(cs []*jsonschema.ValidationError) bool {
-	for _, c := range cs {
-		if _, ok := c.ErrorKind.(*kind.Required); !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// better reports whether a should be reported rather than b.
-func better(a, b *jsonschema.ValidationError) bool {
-	if len(a.InstanceLocation) != len(b.InstanceLocation) {
-		return len(a.InstanceLocation) > len(b.InstanceLocation)
-	}
-	_, aType := a.ErrorKind.(*kind.Type)
-	_, bType := b.ErrorKind.(*kind.Type)
-	if aType != bType {
-		return bType
-	}
-	// Deterministic among equals: the first field in order.
-	return strings.Join(a.InstanceLocation, "/") < strings.Join(b.InstanceLocation, "/")
 }
 
 // fieldName writes an instance location as the parameter's name with

@@ -77,8 +77,8 @@ type spec struct {
 	scopes []string
 	// output is the JSON Schema (2020-12) of what Run returns.
 	output string
-	// schemas are the compiled input and output schemas (NewCatalogue).
-	schemas *compiled
+	// schemas are the input and output schemas (NewCatalogue).
+	schemas *schemas
 	build   func(a args, req Request, c *call) error
 	// guard, when set, runs after build and before the action's request is
 	// sent: GET requests (through r, with the credential each chooses)

@@ -159,7 +159,7 @@ func TestTrelloWithAPIKeyGoesDirect(t *testing.T) {
 			checkRequest(t, tc.want, got.Method, got.URL, got.Header, body)
 			so := checkTrello(t, tc.want, sentRequest{got.Method, got.URL, got.Header, body})
 			checkOpenAPIAnswer(t, t, "trello.json", tc.want.operation[1], tc.status, []byte(tc.answer))
-			if err := cat.byKey["trello."+tc.action].schemas.output.Validate(schemaValue(t, out)); err != nil {
+			if err := mustCompiled(t, cat.byKey["trello."+tc.action]).output.Validate(schemaValue(t, out)); err != nil {
 				t.Errorf("output does not match the action's output schema: %v", err)
 			}
 			if reqs := requirementNames(so.security); len(reqs) != 1 || reqs[0] != "APIKey+APIToken" {

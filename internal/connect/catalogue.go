@@ -15,7 +15,7 @@ import (
 // (actions.Catalogue). A port, so that tests can give actions the
 // built-in catalogue does not have.
 type ActionDescriber interface {
-	Describe(connector string) ([]actions.ActionInfo, bool)
+	Describe(connector string) ([]actions.ActionInfo, error)
 }
 
 // NotConnected is ConnectorView.Status when the caller can use no
@@ -73,7 +73,7 @@ func (s *Service) Connector(ctx context.Context, p connectors.Principal, id stri
 	if err != nil {
 		return nil, err
 	}
-	return s.view(p, m, conns[m.ID]), nil
+	return s.view(p, m, conns[m.ID])
 }
 
 // Connectors returns the catalogue entry of every connector for p, sorted
@@ -86,13 +86,17 @@ func (s *Service) Connectors(ctx context.Context, p connectors.Principal) ([]*Co
 	ms := s.registry.All()
 	out := make([]*ConnectorView, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, s.view(p, m, conns[m.ID]))
+		v, err := s.view(p, m, conns[m.ID])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
 
 // view builds one connector's entry from the connections p may use.
-func (s *Service) view(p connectors.Principal, m registry.Manifest, conns []*connectors.Connection) *ConnectorView {
+func (s *Service) view(p connectors.Principal, m registry.Manifest, conns []*connectors.Connection) (*ConnectorView, error) {
 	v := &ConnectorView{Manifest: m, Status: NotConnected}
 	v.Route, v.RouteErr = s.router.Route(router.Input{Manifest: m, OrganizationID: p.OrganizationID})
 	slices.SortFunc(conns, func(a, b *connectors.Connection) int { return better(p, a, b) })
@@ -103,7 +107,10 @@ func (s *Service) view(p connectors.Principal, m registry.Manifest, conns []*con
 	}
 	var infos []actions.ActionInfo
 	if s.actions != nil {
-		infos, _ = s.actions.Describe(m.ID)
+		var err error
+		if infos, err = s.actions.Describe(m.ID); err != nil {
+			return nil, err
+		}
 	}
 	v.Actions = make([]ActionView, 0, len(infos))
 	for _, a := range infos {
@@ -113,7 +120,7 @@ func (s *Service) view(p connectors.Principal, m registry.Manifest, conns []*con
 		}
 		v.Actions = append(v.Actions, av)
 	}
-	return v
+	return v, nil
 }
 
 // better orders connections best first for p: their own before shared

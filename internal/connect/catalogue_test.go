@@ -18,14 +18,14 @@ import (
 // second met by either of two; the built-in catalogue need declare none.
 type fakeActions struct{}
 
-func (fakeActions) Describe(connector string) ([]actions.ActionInfo, bool) {
+func (fakeActions) Describe(connector string) ([]actions.ActionInfo, error) {
 	if connector != "slack" {
-		return nil, true
+		return nil, nil
 	}
 	return []actions.ActionInfo{{
 		Name: "post", Write: true, Scopes: []string{"chat:write", "channels:read|groups:read"},
 		InputSchema: json.RawMessage(`{"type":"object"}`), OutputSchema: json.RawMessage(`{"type":"object"}`),
-	}}, true
+	}}, nil
 }
 
 // catalogueService is a service over a fresh store with the policy given.
@@ -187,5 +187,42 @@ func TestCatalogueUnknownConnector(t *testing.T) {
 	_, err := svc.Connector(t.Context(), connectors.Principal{UserID: "u", OrganizationID: "o"}, "no-such")
 	if connectors.ErrorCode(err) != connectors.EUnknownConnector {
 		t.Fatalf("err %v, want %s", err, connectors.EUnknownConnector)
+	}
+}
+
+// brokenActions cannot make one connector's schema documents.
+type brokenActions struct{ fakeActions }
+
+func (b brokenActions) Describe(connector string) ([]actions.ActionInfo, error) {
+	if connector == "trello" {
+		return nil, connectors.Errorf(connectors.EInternal, "describe trello.create_card: no schema")
+	}
+	return b.fakeActions.Describe(connector)
+}
+
+// TestCatalogueDescribeFails: a connector whose actions cannot be
+// described fails its entry and the whole list as internal errors, rather
+// than answering a connector without actions.
+func TestCatalogueDescribeFails(t *testing.T) {
+	store := newStore(t)
+	pol, err := router.ParsePolicy("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	providers := connectors.NewProviders(connectors.Unconfigured{Provider: connectors.ProviderNango, Reason: "Nango is not configured"})
+	svc := connect.New(connect.Deps{
+		Store: store, Registry: registry.Default(), Router: router.New(pol), Providers: providers,
+		Tokens: credentials.New(store, providers, nil, nil), StateKey: []byte("catalogue-state-key-0123456789abcdef"),
+		Actions: brokenActions{},
+	})
+	p := connectors.Principal{OrganizationID: "org-a", UserID: "member"}
+	if _, err := svc.Connector(t.Context(), p, "trello"); connectors.ErrorCode(err) != connectors.EInternal {
+		t.Errorf("Connector(trello) = %v, want an internal error", err)
+	}
+	if _, err := svc.Connectors(t.Context(), p); connectors.ErrorCode(err) != connectors.EInternal {
+		t.Errorf("Connectors = %v, want an internal error", err)
+	}
+	if v, err := svc.Connector(t.Context(), p, "slack"); err != nil || len(v.Actions) != 1 {
+		t.Errorf("Connector(slack) = %v, %v; want its one action", v, err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/actions"
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
@@ -236,7 +237,7 @@ func BenchmarkExecuteWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cat, err := actions.NewCatalogue(registry.Default())
+	cat, err := actions.NewCatalogue(registry.Default(), jsonschema.Compiler{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/automators/connectors/internal/actions"
 	"github.com/automators/connectors/internal/adapter/dynamostore"
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connect"
@@ -247,7 +248,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatalf("seal.New: %v", err)
 	}
 	e.sealer = sealer
-	cat, err := actions.NewCatalogue(registry.Default())
+	cat, err := actions.NewCatalogue(registry.Default(), jsonschema.Compiler{})
 	if err != nil {
 		t.Fatalf("actions.NewCatalogue: %v", err)
 	}

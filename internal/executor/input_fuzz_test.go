@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/automators/connectors/internal/actions"
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
@@ -34,7 +35,7 @@ func FuzzExecuteInput(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { store.Close() })
-	cat, err := actions.NewCatalogue(registry.Default())
+	cat, err := actions.NewCatalogue(registry.Default(), jsonschema.Compiler{})
 	if err != nil {
 		f.Fatal(err)
 	}

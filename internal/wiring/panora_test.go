@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/local/panorafake"
@@ -47,7 +48,8 @@ func newPanoraWorld(t *testing.T) *panoraWorld {
 	t.Cleanup(w.fake.Close)
 	var err error
 	w.app, err = wiring.New(t.Context(), "test", wiring.Options{
-		Store: boltStore(t),
+		Schemas: jsonschema.Compiler{},
+		Store:   boltStore(t),
 		Getenv: env(merge(legacyKeys(), map[string]string{
 			"PANORA_API_KEY": "panora-api-key", "PANORA_DASHBOARD_TOKEN": "panora-dashboard-jwt",
 			"PANORA_HOST": host, "PANORA_CONNECT_HOST": w.fake.ConnectURL(),

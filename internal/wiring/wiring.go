@@ -42,6 +42,7 @@ import (
 	"github.com/automators/connectors/internal/metrics"
 	"github.com/automators/connectors/internal/registry"
 	"github.com/automators/connectors/internal/router"
+	"github.com/automators/connectors/internal/schema"
 	"github.com/automators/connectors/internal/seal"
 	"github.com/automators/connectors/internal/sweeper"
 )
@@ -70,6 +71,12 @@ type Options struct {
 	// Metrics receives each invocation's metrics; default EMF lines on
 	// os.Stdout, which CloudWatch Logs turns into metrics.
 	Metrics metrics.Sink
+	// Schemas validates actions' parameters (internal/adapter/jsonschema).
+	// The wiring does not import a validator itself, so that a function
+	// that runs no action does not link one (its package init costs about
+	// 8 ms of cold start): nil builds an executor that refuses every action
+	// as an internal error.
+	Schemas schema.Compiler
 }
 
 // DataKeyMaxAge is how old an organization's newest data key may grow
@@ -202,7 +209,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 	}
 
 	reg := registry.Default().WithProviderConfigKeys(cfg.ProviderConfigKeys)
-	cat, err := actions.NewCatalogue(reg)
+	cat, err := actions.NewCatalogue(reg, opts.Schemas)
 	if err != nil {
 		return nil, err
 	}
@@ -380,10 +387,11 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// MustExecutor builds the execute-connector handler at cold start, or
-// exits. It builds no JWT verifier and no connection service.
-func MustExecutor(ctx context.Context) lambdatask.Task[executor.Input, executor.Output] {
-	return must(newCore(ctx, "", Options{})).executorTask()
+// MustExecutor builds the execute-connector handler at cold start, with
+// schemas validating the actions' parameters, or exits. It builds no JWT
+// verifier and no connection service.
+func MustExecutor(ctx context.Context, schemas schema.Compiler) lambdatask.Task[executor.Input, executor.Output] {
+	return must(newCore(ctx, "", Options{Schemas: schemas})).executorTask()
 }
 
 // MustSweeper builds the connection-sweeper handler at cold start, or

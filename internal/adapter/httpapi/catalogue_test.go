@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/actions"
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
 )
@@ -104,7 +105,7 @@ func (e *env) seedConn(t *testing.T, id, org, user, connector string, shared boo
 // ones never appear, in either route; a shared one appears read-only; the
 // answer matches the manifest and the action catalogue.
 func TestCatalogueShowsOnlyWhatTheCallerMayUse(t *testing.T) {
-	cat, err := actions.NewCatalogue(registry.Default())
+	cat, err := actions.NewCatalogue(registry.Default(), jsonschema.Compiler{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/automators/connectors/internal/actions"
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/adapter/lambdatask"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/connectors"
@@ -83,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	cat, err := actions.NewCatalogue(registry.Default())
+	cat, err := actions.NewCatalogue(registry.Default(), jsonschema.Compiler{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/automators/connectors/internal/actions"
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
 )
@@ -24,7 +25,7 @@ func (p *passThrough) RoundTrip(r *http.Request) (*http.Response, error) {
 // key is accepted offline, and one holding "invalid" is refused as the
 // provider refuses it.
 func TestKeySandboxAnswersEveryTestCall(t *testing.T) {
-	cat, err := actions.NewCatalogue(registry.Default())
+	cat, err := actions.NewCatalogue(registry.Default(), jsonschema.Compiler{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ import (
 
 	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/adapter/httpapi"
+	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/config"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
@@ -225,7 +226,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		log.Warn("LOCAL DATA KEYS IN USE: no KMS; organizations' data keys are wrapped by a local key derived from STATE_SIGNING_KEY")
 	}
 	app.App, err = wiring.New(ctx, "", wiring.Options{
-		Getenv: env.get, LogOutput: opts.LogOutput, Store: app.store, HTTPClient: httpClient, KeyWrapper: wrapper,
+		Schemas: jsonschema.Compiler{},
+		Getenv:  env.get, LogOutput: opts.LogOutput, Store: app.store, HTTPClient: httpClient, KeyWrapper: wrapper,
 		Metrics: metrics.Discard, // EMF lines would only crowd make run's log
 	})
 	if err != nil {

@@ -104,3 +104,40 @@ func checkDepsMatch(t *testing.T, context string, l *Listing) {
 		}
 	}
 }
+
+// onlyExecutorLinks are packages whose package init is too dear for a
+// function that does not need them: of the bootstraps, only the executor
+// (which runs actions) may link them.
+var onlyExecutorLinks = map[string]string{
+	"github.com/santhosh-tekuri/jsonschema/v6": "compiles every draft's metaschema at init, about 8 ms of cold start (internal/schema)",
+}
+
+// TestOnlyTheExecutorLinksTheValidator: the functions that only describe
+// actions or verify keys do not link the schema validator.
+func TestOnlyTheExecutorLinksTheValidator(t *testing.T) {
+	root, err := reporoot.Find(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := buildContexts[0] // the deploy build
+	l, err := Load(t.Context(), root, bc.env, bc.flags, "./functions/...")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bootstraps int
+	for pkg, deps := range l.Deps {
+		if !strings.Contains(pkg, "/functions/") {
+			continue
+		}
+		bootstraps++
+		executor := strings.HasSuffix(pkg, "/functions/execute-connector")
+		for dep, why := range onlyExecutorLinks {
+			if linked := slices.Contains(deps, dep); linked != executor {
+				t.Errorf("%s links %s: %v; want %v (%s)", pkg, dep, linked, executor, why)
+			}
+		}
+	}
+	if bootstraps < 10 {
+		t.Fatalf("listed %d bootstraps", bootstraps)
+	}
+}
