@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/automators/connectors/internal/adapter/lambdatask"
+	"github.com/automators/connectors/internal/adapter/tracing"
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/metrics"
 	"github.com/automators/connectors/internal/sweeper"
@@ -53,17 +54,25 @@ func withMetrics[In, Out any](sink metrics.Sink, function string, t lambdatask.T
 }
 
 func (c *core) executorTask() lambdatask.Task[executor.Input, executor.Output] {
-	return withMetrics(c.metrics, "execute-connector", lambdatask.Executor(c.executor(), c.logger))
+	return c.task(c.executor())
+}
+
+func (c *core) task(e *executor.Executor) lambdatask.Task[executor.Input, executor.Output] {
+	return tracing.Handler(c.tracing, "execute-connector",
+		withMetrics(c.metrics, "execute-connector", lambdatask.Executor(e, c.logger)),
+		tracing.HandlerOptions[executor.Input, executor.Output]{})
 }
 
 func (c *core) sweeperTask() lambdatask.Task[json.RawMessage, sweeper.Result] {
-	return withMetrics(c.metrics, "connection-sweeper", lambdatask.Sweeper(c.sweeper(), c.logger))
+	return tracing.Handler(c.tracing, "connection-sweeper",
+		withMetrics(c.metrics, "connection-sweeper", lambdatask.Sweeper(c.sweeper(), c.logger)),
+		tracing.HandlerOptions[json.RawMessage, sweeper.Result]{})
 }
 
 // ExecutorTask returns the execute-connector handler as deployed (its
-// metrics included), over the App's executor.
+// metrics and spans included), over the App's executor.
 func (a *App) ExecutorTask() lambdatask.Task[executor.Input, executor.Output] {
-	return withMetrics(a.core.metrics, "execute-connector", lambdatask.Executor(a.Executor, a.Logger))
+	return a.core.task(a.Executor)
 }
 
 // SweeperTask returns the connection-sweeper handler as deployed.

@@ -8,6 +8,7 @@
 package wiring
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,6 +32,7 @@ import (
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/adapter/nango"
 	"github.com/automators/connectors/internal/adapter/panora"
+	"github.com/automators/connectors/internal/adapter/tracing"
 	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/config"
@@ -77,6 +79,10 @@ type Options struct {
 	// 8 ms of cold start): nil builds an executor that refuses every action
 	// as an internal error.
 	Schemas schema.Compiler
+	// Tracing makes spans of the handlers, the AWS SDK's calls and the
+	// outbound HTTP calls; nil: none (the Lambda entry points build it from
+	// the environment, tracing.FromEnv).
+	Tracing *tracing.Tracing
 }
 
 // DataKeyMaxAge is how old an organization's newest data key may grow
@@ -145,6 +151,7 @@ type core struct {
 	now       func() time.Time
 	actions   *actions.Catalogue
 	metrics   metrics.Sink
+	tracing   *tracing.Tracing
 }
 
 func newCore(ctx context.Context, function string, opts Options) (*core, error) {
@@ -165,12 +172,14 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 		logger = logger.With(slog.String(logging.KeyFunction, function))
 	}
 
+	tr := cmp.Or(opts.Tracing, tracing.Disabled())
 	source := opts.Secrets
 	var awsCfg aws.Config
 	if opts.Store == nil || (source == nil && cfg.SecretsID != "") || (opts.KeyWrapper == nil && cfg.KMSKeyID != "") {
 		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 			return nil, fmt.Errorf("aws configuration: %w", err)
 		}
+		tr.AppendAWS(&awsCfg)
 	}
 	if source == nil {
 		if cfg.SecretsID != "" {
@@ -200,6 +209,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 25 * time.Second}
 	}
+	httpClient = tr.Client(httpClient)
 	missing := missingValues(cfg, sec)
 	logMissing(ctx, logger, missing)
 
@@ -231,7 +241,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 		registry: reg, router: router.New(policy, routes...), providers: providers,
 		tokens:  credentials.New(store, providers, sealer, opts.Now),
 		keyring: keyring, sealer: sealer, missing: missing, now: opts.Now, actions: cat,
-		metrics: sink,
+		metrics: sink, tracing: tr,
 	}, nil
 }
 
@@ -391,13 +401,15 @@ func must[T any](v T, err error) T {
 // schemas validating the actions' parameters, or exits. It builds no JWT
 // verifier and no connection service.
 func MustExecutor(ctx context.Context, schemas schema.Compiler) lambdatask.Task[executor.Input, executor.Output] {
-	return must(newCore(ctx, "", Options{Schemas: schemas})).executorTask()
+	tr := must(tracing.FromEnv(os.Getenv, "execute-connector"))
+	return must(newCore(ctx, "", Options{Schemas: schemas, Tracing: tr})).executorTask()
 }
 
 // MustSweeper builds the connection-sweeper handler at cold start, or
 // exits. It builds no JWT verifier and no executor.
 func MustSweeper(ctx context.Context) lambdatask.Task[json.RawMessage, sweeper.Result] {
-	return must(newCore(ctx, "", Options{})).sweeperTask()
+	tr := must(tracing.FromEnv(os.Getenv, "connection-sweeper"))
+	return must(newCore(ctx, "", Options{Tracing: tr})).sweeperTask()
 }
 
 // Sweeper returns the connection sweeper.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,9 @@ type subject struct {
 	name  string // the function's folder, or "floor"
 	bin   string // its bootstrap, built for the host
 	event []byte
+	// traced: a function of today's build, which exports its spans to the
+	// backend's collector.
+	traced bool
 }
 
 // BenchmarkColdStart reports, per function of template.yaml, with each
@@ -91,7 +95,7 @@ func BenchmarkColdStart(b *testing.B) {
 	floor := subject{name: "floor", bin: build("floor", floorPkg), event: []byte(`{}`)}
 	subjects := []subject{floor, {name: "sdk-clients", bin: build("sdk-clients", clientsPkg), event: []byte(`{}`)}}
 	for _, f := range tpl.Functions {
-		subjects = append(subjects, subject{name: f.Folder, bin: build(f.Folder, "./functions/"+f.Folder), event: be.event(b, root, f.Folder)})
+		subjects = append(subjects, subject{name: f.Folder, bin: build(f.Folder, "./functions/"+f.Folder), event: be.event(b, root, f.Folder), traced: true})
 	}
 	// COLDSTART_BASELINE=<git revision> adds each function as built at that
 	// revision, measured against the same floor: "at or under today's".
@@ -115,8 +119,12 @@ func BenchmarkColdStart(b *testing.B) {
 	// binary in the page cache alike, and a function that cannot start
 	// fails here, by name.
 	for _, s := range subjects {
+		before := be.exports.Load()
 		if _, err := measure(ctx, s, be.env); err != nil {
 			b.Fatalf("%s: %v", s.name, err)
+		}
+		if traced := be.exports.Load() > before; s.traced && !traced {
+			b.Fatalf("%s: exported no trace of its first invocation", s.name)
 		}
 	}
 
@@ -179,6 +187,7 @@ func answered(res *lambdarie.Result) error {
 // gives it: a table, the secret in Secrets Manager, a KMS key (all in
 // moto), and Nango (the fake, on loopback).
 type backend struct {
+	exports *atomic.Int64 // trace exports the collector received
 	env     []string
 	secrets lambdarie.Secrets
 	token   string
@@ -226,12 +235,24 @@ func newBackend(b testing.TB) *backend {
 		io.WriteString(w, `{"object":"balance","livemode":false,"available":[],"pending":[]}`)
 	}))
 	b.Cleanup(stripe.Close)
+	exports := new(atomic.Int64)
+	// The ADOT collector layer's OTLP/HTTP receiver: the functions are
+	// measured traced, as deployed with AdotLayerArn set.
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/traces" {
+			exports.Add(1)
+		}
+		io.WriteString(w, `{}`)
+	}))
+	b.Cleanup(collector.Close)
 
 	token, err := auth.Issue([]byte(sec.JWTHS256Secret), auth.DevClaims{UserID: "user_123", OrgID: "org_456", TTL: time.Hour}, "")
 	if err != nil {
 		b.Fatal(err)
 	}
 	return &backend{
+		exports: exports,
 		secrets: sec,
 		token:   token,
 		env: []string{
@@ -249,6 +270,7 @@ func newBackend(b testing.TB) *backend {
 			"REDIRECT_ALLOWLIST=https://app.automators.dev",
 			"CORS_ALLOW_ORIGINS=https://app.automators.dev",
 			"LOG_LEVEL=info", // template.yaml's default
+			"OTEL_EXPORTER_OTLP_ENDPOINT=" + collector.URL,
 		},
 	}
 }

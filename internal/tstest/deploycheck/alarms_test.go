@@ -323,3 +323,30 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 }
+
+// TestTracingLayer: with AdotLayerArn set, every function gets the ADOT
+// collector layer and the OTLP endpoint that turns its exporter on; without
+// it, neither.
+func TestTracingLayer(t *testing.T) {
+	doc, tpl := translate(t)
+	if d, ok := doc.Parameters["AdotLayerArn"]["Default"]; !ok || d != "" {
+		t.Errorf("AdotLayerArn default %v (present %v), want empty", d, ok)
+	}
+	if got := jsonString(doc.Conditions["HasAdotLayer"]); got != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"AdotLayerArn"},""]}]}` {
+		t.Errorf("HasAdotLayer %s, want AdotLayerArn not empty", got)
+	}
+	for _, f := range tpl.Functions {
+		fn := doc.Resources[f.LogicalID]
+		if got := jsonString(fn.Properties["Layers"]); got != `{"Fn::If":["HasAdotLayer",[{"Ref":"AdotLayerArn"}],{"Ref":"AWS::NoValue"}]}` {
+			t.Errorf("%s: Layers %s, want the ADOT layer when HasAdotLayer", f.LogicalID, got)
+		}
+		env, _ := fn.Properties["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if got := jsonString(vars["OTEL_EXPORTER_OTLP_ENDPOINT"]); got != `{"Fn::If":["HasAdotLayer","http://localhost:4318",""]}` {
+			t.Errorf("%s: OTEL_EXPORTER_OTLP_ENDPOINT %s, want the layer's receiver when HasAdotLayer", f.LogicalID, got)
+		}
+	}
+	if tr := jsonString(doc.Resources[tpl.Functions[0].LogicalID].Properties["TracingConfig"]); !strings.Contains(tr, "Active") {
+		t.Errorf("TracingConfig %s, want Active", tr)
+	}
+}
