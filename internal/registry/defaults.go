@@ -93,7 +93,7 @@ func defaultManifests() []Manifest {
 				Doc: "https://developer.atlassian.com/cloud/trello/guides/rest-api/api-introduction/",
 				Fields: []Field{
 					{Name: "api_key", Label: "a Trello Power-Up API key (32 hex digits)", Use: UseAPIKey, Pattern: regexp.MustCompile(`^[0-9a-f]{32}$`)},
-					{Name: "token", Label: "a Trello token the key's user authorized", Use: UseAccessToken, Pattern: regexp.MustCompile(`^[A-Za-z0-9]{32,256}$`)},
+					{Name: "token", Label: "a Trello token the key's user authorized", Use: UseAccessToken, Pattern: regexp.MustCompile(`^[A-Za-z0-9]{32,}$`), MaxLen: 256},
 				},
 			},
 		},
@@ -122,7 +122,7 @@ func defaultManifests() []Manifest {
 			APIKey: &APIKeyMode{
 				Doc: "https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/generate-app-access-tokens-admin",
 				Fields: []Field{
-					{Name: "subdomain", Label: "the shop's subdomain (acme for acme.myshopify.com)", Use: UseConfig, Pattern: regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)},
+					{Name: "subdomain", Label: "the shop's subdomain (acme for acme.myshopify.com)", Use: UseConfig, Pattern: regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`), MaxLen: 63},
 					{Name: "access_token", Label: "a custom app's Admin API access token (shpat_...)", Use: UseAccessToken, Pattern: regexp.MustCompile(`^shp[a-z]{2}_[A-Za-z0-9]{16,}$`)},
 				},
 			},

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"regexp"
@@ -48,6 +49,11 @@ type Field struct {
 	// Pattern is what a valid value looks like; a value that does not
 	// match is refused before the provider is asked.
 	Pattern *regexp.Regexp
+	// MaxLen bounds the value's length in bytes, when below the bound of
+	// every field (1,024). A length limit is a field of its own rather than
+	// a bounded repetition in Pattern: `{32,256}` compiles to 256 copies,
+	// a quarter of a millisecond of every cold start.
+	MaxLen int
 }
 
 // APIKeyMode is how a connector accepts an API key: the fields a user
@@ -99,8 +105,8 @@ func (m Manifest) CheckFields(fields map[string]string) error {
 		switch {
 		case v == "":
 			return connectors.Errorf(connectors.EInvalid, "credentials.%s is required", f.Name)
-		case len(v) > maxFieldLength:
-			return connectors.Errorf(connectors.EInvalid, "credentials.%s is longer than %d bytes", f.Name, maxFieldLength)
+		case len(v) > cmp.Or(f.MaxLen, maxFieldLength):
+			return connectors.Errorf(connectors.EInvalid, "credentials.%s is longer than %d bytes", f.Name, cmp.Or(f.MaxLen, maxFieldLength))
 		case !printable.MatchString(v):
 			// A credential goes into a header: no space or control
 			// character may split or extend it.

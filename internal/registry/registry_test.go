@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/automators/connectors/internal/connectors"
@@ -233,5 +234,47 @@ func TestBasePath(t *testing.T) {
 		if got := m.BasePath(); got != w {
 			t.Errorf("%s: BasePath = %q, want %q", id, got, w)
 		}
+	}
+}
+
+// TestCheckFields holds the API-key fields' rules: presence, printable
+// ASCII, each field's pattern, and its length bound (MaxLen, else 1,024).
+func TestCheckFields(t *testing.T) {
+	reg := Default()
+	trello, _ := reg.Lookup("trello")
+	shopify, _ := reg.Lookup("shopify")
+	key := strings.Repeat("0a", 16)
+	tok := func(n int) string { return strings.Repeat("A", n) }
+	tests := []struct {
+		name   string
+		m      Manifest
+		fields map[string]string
+		want   string // "" when accepted
+	}{
+		{"trello", trello, map[string]string{"api_key": key, "token": tok(64)}, ""},
+		{"longest token", trello, map[string]string{"api_key": key, "token": tok(256)}, ""},
+		{"token too long", trello, map[string]string{"api_key": key, "token": tok(257)}, "credentials.token is longer than 256 bytes"},
+		{"token too short", trello, map[string]string{"api_key": key, "token": tok(31)}, "credentials.token does not look like"},
+		{"field too long", trello, map[string]string{"api_key": strings.Repeat("a", 1025), "token": tok(64)}, "credentials.api_key is longer than 1024 bytes"},
+		{"not printable", trello, map[string]string{"api_key": key, "token": tok(40) + " x"}, "printable ASCII"},
+		{"missing", trello, map[string]string{"api_key": key}, "credentials.token is required"},
+		{"unknown field", trello, map[string]string{"api_key": key, "token": tok(64), "secret": "x"}, "credentials.secret is not a trello credential field"},
+		{"shop", shopify, map[string]string{"subdomain": strings.Repeat("a", 63), "access_token": "shpat_0123456789abcdef"}, ""},
+		{"shop too long", shopify, map[string]string{"subdomain": strings.Repeat("a", 64), "access_token": "shpat_0123456789abcdef"}, "credentials.subdomain is longer than 63 bytes"},
+		{"shop starting with a dash", shopify, map[string]string{"subdomain": "-acme", "access_token": "shpat_0123456789abcdef"}, "credentials.subdomain does not look like"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.m.CheckFields(tt.fields)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("CheckFields = %v, want accepted", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || connectors.ErrorCode(err) != connectors.EInvalid {
+				t.Fatalf("CheckFields = %v, want an invalid error containing %q", err, tt.want)
+			}
+		})
 	}
 }
