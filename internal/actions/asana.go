@@ -3,13 +3,12 @@ package actions
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 
 	"github.com/automators/connectors/internal/registry"
 )
 
-var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+const isoDate = `^\d{4}-\d{2}-\d{2}$`
 
 // asanaActions builds the connector's actions.
 //

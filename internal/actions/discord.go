@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -35,7 +34,7 @@ func discordBotAuth(token string, r *http.Request) {
 }
 
 // snowflake is a Discord id as discord.json's path parameters declare it.
-var snowflake = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
+const snowflake = `^(0|[1-9][0-9]*)$`
 
 // discordBotToken is the deployment's app credential send_message sends.
 const discordBotToken = "discord_bot_token"
@@ -180,7 +179,7 @@ const discordMessageOutput = `{"type":"object","required":["id"],"properties":{"
 
 // discordEmoji is a reaction's emoji: Unicode (some non-ASCII character,
 // no spaces) or a custom emoji's name:id.
-var discordEmoji = regexp.MustCompile(`^([A-Za-z0-9_]{1,32}:[0-9]+|[^\s]*[^\x00-\x7F][^\s]*)$`)
+const discordEmoji = `^([A-Za-z0-9_]{1,32}:[0-9]+|[^\s]*[^\x00-\x7F][^\s]*)$`
 
 // encodeURIComponent percent-encodes every byte but RFC 3986's unreserved
 // characters: Discord wants the emoji URL-encoded, ':' of name:id too

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -191,7 +190,7 @@ func sheetsActions() connector {
 			params: []Param{
 				{Name: "title", Kind: String, Required: true, SingleLine: true, Description: "Title of the new spreadsheet."},
 				{Name: "sheet_titles", Kind: Strings, SingleLine: true, Description: "Titles of its sheets (tabs), in order; one sheet named Sheet1 when not given."},
-				{Name: "locale", Kind: String, SingleLine: true, Pattern: regexp.MustCompile(`^[a-z]{2,3}(_[A-Z]{2})?$`), Description: "Locale of the spreadsheet, e.g. en_US."},
+				{Name: "locale", Kind: String, SingleLine: true, Pattern: `^[a-z]{2,3}(_[A-Z]{2})?$`, Description: "Locale of the spreadsheet, e.g. en_US."},
 				{Name: "time_zone", Kind: String, SingleLine: true, Description: "Time zone of the spreadsheet, a CLDR name such as America/New_York."},
 			},
 			output: `{"type":"object","required":["spreadsheetId","spreadsheetUrl"],"properties":{"spreadsheetId":{"type":"string"},"spreadsheetUrl":{"type":"string"},
@@ -224,7 +223,7 @@ func sheetsActions() connector {
 }
 
 // gmailMessageID is a Message-ID header value: <left@right>.
-var gmailMessageID = regexp.MustCompile(`^<[^<>\s@]+@[^<>\s@]+>$`)
+const gmailMessageID = `^<[^<>\s@]+@[^<>\s@]+>$`
 
 // gmailComposeParams are the parameters of the actions that write a
 // message (send_email, create_draft).

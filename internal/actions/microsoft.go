@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -32,7 +31,7 @@ import (
 
 // graphID is a Graph key in a path: any single segment (Teams ids hold
 // ':' and '@', Outlook ids '=' and '-').
-var graphID = regexp.MustCompile(`^[^/\s]+$`)
+const graphID = `^[^/\s]+$`
 
 // Output schemas: the properties the actions' callers read, as the CSDL
 // types declare them; Graph answers more.
@@ -229,7 +228,7 @@ var messageSelect = []string{
 
 // localDateTime is a dateTimeTimeZone's dateTime: a local time, its zone
 // given apart (timeZone).
-var localDateTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?$`)
+const localDateTime = `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?$`
 
 // eventTransactionID derives create_event's transactionId from the
 // request's idempotency key: the same key gives the same id, which Graph

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 
 	"github.com/automators/connectors/internal/schema"
@@ -41,7 +40,7 @@ type Param struct {
 	// Segment marks a value placed in a URL path: "." and ".." are refused
 	// so that it cannot climb out of its resource.
 	Segment bool
-	Pattern *regexp.Regexp // a String must match it
+	Pattern string // a regular expression (RE2) a String must match
 	// Description is shown in the front end's form.
 	Description string
 	// Format is a JSON Schema format a String must have ("email", "date").

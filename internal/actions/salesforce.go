@@ -6,19 +6,18 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/registry"
 )
 
-var (
+const (
 	// sObjectName is a standard or custom object's API name (Account,
 	// Invoice__c); a field's API name has the same form.
-	sObjectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	sObjectName = `^[A-Za-z][A-Za-z0-9_]*$`
 	// salesforceID is a record id: 15 characters (case-sensitive) or 18
 	// (the case-insensitive form).
-	salesforceID = regexp.MustCompile(`^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$`)
+	salesforceID = `^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$`
 )
 
 // salesforceNoID refuses an Id field in a record's field values: the

@@ -82,11 +82,11 @@ func paramSchema(p Param) (map[string]any, error) {
 		if p.Segment {
 			not = append(not, map[string]any{"enum": []string{".", ".."}})
 		}
-		if p.Pattern != nil {
+		if p.Pattern != "" {
 			if _, set := m["pattern"]; set {
-				m["allOf"] = []any{map[string]any{"pattern": p.Pattern.String()}}
+				m["allOf"] = []any{map[string]any{"pattern": p.Pattern}}
 			} else {
-				m["pattern"] = p.Pattern.String()
+				m["pattern"] = p.Pattern
 			}
 		}
 		if len(not) == 1 {

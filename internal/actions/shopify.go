@@ -252,7 +252,7 @@ func shopifyActions() connector {
 				operation:  shopifySchema + " order",
 				scopes:     []string{"read_orders"},
 				params: []Param{
-					{Name: "order_id", Kind: String, Required: true, Pattern: regexp.MustCompile(`^(gid://shopify/Order/)?[0-9]+$`), Description: "The order: its id (450789469) or global id (gid://shopify/Order/450789469). Orders older than 60 days need the read_all_orders scope."},
+					{Name: "order_id", Kind: String, Required: true, Pattern: `^(gid://shopify/Order/)?[0-9]+$`, Description: "The order: its id (450789469) or global id (gid://shopify/Order/450789469). Orders older than 60 days need the read_all_orders scope."},
 				},
 				output: shopifyOrderOutput,
 			}, "order", func(a args, _ Request) (string, map[string]any, error) {
@@ -266,7 +266,7 @@ func shopifyActions() connector {
 				scopes:     []string{"write_orders"},
 				params: []Param{
 					{Name: "line_items", Kind: Objects, Required: true, Schema: shopifyLineItems, Description: "The order's items: a product variant (variant_id) and a quantity, or a custom item with title, price and quantity."},
-					{Name: "currency", Kind: String, Pattern: regexp.MustCompile(`^[A-Z]{3}$`), Description: "The shop's currency (ISO 4217, e.g. USD): required with custom items, whose price is in it."},
+					{Name: "currency", Kind: String, Pattern: `^[A-Z]{3}$`, Description: "The shop's currency (ISO 4217, e.g. USD): required with custom items, whose price is in it."},
 					{Name: "email", Kind: String, SingleLine: true, Format: "email", Description: "The customer's email address."},
 					{Name: "financial_status", Kind: String, Enum: []string{"pending", "authorized", "partially_paid", "paid", "partially_refunded", "refunded", "voided", "expired"}, Description: "The order's financial status; derived from its transactions when not set."},
 					{Name: "send_receipt", Kind: Bool, Description: "Send the customer an order confirmation."},
@@ -318,7 +318,7 @@ func shopifyActions() connector {
 				scopes:     []string{"write_customers"},
 				params: []Param{
 					{Name: "email", Kind: String, SingleLine: true, Format: "email", Description: "The customer's email address, unique in the shop."},
-					{Name: "phone", Kind: String, SingleLine: true, Pattern: regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`), Description: "The customer's phone number (E.164, e.g. +16135551111), unique in the shop."},
+					{Name: "phone", Kind: String, SingleLine: true, Pattern: `^\+[1-9][0-9]{1,14}$`, Description: "The customer's phone number (E.164, e.g. +16135551111), unique in the shop."},
 					{Name: "first_name", Kind: String, SingleLine: true, Description: "The customer's first name."},
 					{Name: "last_name", Kind: String, SingleLine: true, Description: "The customer's last name."},
 					{Name: "note", Kind: String, Description: "A note about the customer."},
@@ -347,7 +347,7 @@ func shopifyActions() connector {
 				scopes:     []string{"write_inventory"},
 				params: []Param{
 					{Name: "changes", Kind: Objects, Required: true, Schema: shopifyInventoryChanges, Description: "The changes: an inventory item at a location, and by how much its available quantity changes."},
-					{Name: "reason", Kind: String, Pattern: regexp.MustCompile(`^[a-z_]+$`), Description: "Why the quantities change, one of Shopify's reasons (correction, cycle_count_available, damaged, received, restock, shrinkage, ...); correction when not set."},
+					{Name: "reason", Kind: String, Pattern: `^[a-z_]+$`, Description: "Why the quantities change, one of Shopify's reasons (correction, cycle_count_available, damaged, received, restock, shrinkage, ...); correction when not set."},
 					{Name: "reference_document_uri", Kind: String, SingleLine: true, Description: "A URI for what caused the change (gid://my-app/PurchaseOrder/PO-1, or an https URL), shown in the shop's inventory history."},
 				},
 				output: shopifyAdjustInventoryOutput,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 
 	"github.com/automators/connectors/internal/connectors"
@@ -22,7 +21,7 @@ const slackMessage = `{"type":"object","required":["text"],"properties":{"text":
 
 // slackEmojiName is an emoji's name as reactions.add takes it: no colons
 // around it or spaces in it, a skin tone as "::skin-tone-N".
-var slackEmojiName = regexp.MustCompile(`^[^\s:]+(::skin-tone-[2-6])?$`)
+const slackEmojiName = `^[^\s:]+(::skin-tone-[2-6])?$`
 
 // slackActions builds the connector's actions.
 //

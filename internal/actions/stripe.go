@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 
 	"github.com/automators/connectors/internal/registry"
@@ -19,7 +18,7 @@ import (
 const stripeVersion = "2023-08-16"
 
 // stripeID is an object id, e.g. cus_NffrFeUfNV2Hib, ch_3MmlLr..., pi_3Mtw...
-var stripeID = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+const stripeID = `^[A-Za-z0-9_]+$`
 
 // stripeMetadata is Stripe's metadata: string values (stripe.json:
 // additionalProperties string), sent as metadata[key]=value; "up to 50
@@ -197,7 +196,7 @@ func stripeActions() connector {
 				{Name: "collection_method", Kind: String, Enum: []string{"charge_automatically", "send_invoice"}, Description: "Charge the customer's default payment method, or email the invoice (default charge_automatically)."},
 				{Name: "days_until_due", Kind: Int, Schema: `{"minimum":0}`, Description: "Days until the invoice is due; only with collection_method send_invoice, which needs it."},
 				{Name: "auto_advance", Kind: Bool, Description: "Let Stripe finalize and collect the invoice automatically."},
-				{Name: "currency", Kind: String, Pattern: regexp.MustCompile(`^[a-z]{3}$`), Description: "ISO currency code, lower case (default the customer's)."},
+				{Name: "currency", Kind: String, Pattern: `^[a-z]{3}$`, Description: "ISO currency code, lower case (default the customer's)."},
 				{Name: "description", Kind: String, Max: 1500, Description: "The invoice's memo."},
 				{Name: "pending_invoice_items_behavior", Kind: String, Enum: []string{"exclude", "include", "include_and_require"}, Description: "Whether the customer's pending invoice items are included."},
 				{Name: "metadata", Kind: Object, Schema: stripeMetadata, Description: "Key-value pairs (string values) stored on the invoice."},

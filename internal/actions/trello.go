@@ -3,7 +3,6 @@ package actions
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -201,13 +200,13 @@ func trelloActions() connector {
 }
 
 // trelloID is a Trello object id as trello.json's parameters declare it.
-var trelloID = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
+const trelloID = `^[0-9a-fA-F]{24}$`
 
 // trelloMember is a member's id, or "me" for the token's own member.
-var trelloMember = regexp.MustCompile(`^([0-9a-fA-F]{24}|me)$`)
+const trelloMember = `^([0-9a-fA-F]{24}|me)$`
 
 // trelloPos is a card position: pos's oneOf in trello.json.
-var trelloPos = regexp.MustCompile(`^(top|bottom|[0-9]+(\.[0-9]+)?)$`)
+const trelloPos = `^(top|bottom|[0-9]+(\.[0-9]+)?)$`
 
 // trelloBoardFields are the board fields get-members-id-boards declares.
 var trelloBoardFields = []string{"id", "name", "desc", "descData", "closed", "idMemberCreator", "idOrganization", "pinned", "url", "shortUrl", "prefs", "labelNames", "starred", "limits", "memberships", "enterpriseOwned"}
