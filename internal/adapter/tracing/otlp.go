@@ -263,30 +263,23 @@ func value(v attribute.Value) anyValue {
 		f := v.AsFloat64()
 		return anyValue{DoubleValue: &f}
 	case attribute.BOOLSLICE:
-		var vs []anyValue
-		for _, b := range v.AsBoolSlice() {
-			vs = append(vs, value(attribute.BoolValue(b)))
-		}
-		return anyValue{ArrayValue: &arrayValue{Values: vs}}
+		return array(v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		var vs []anyValue
-		for _, i := range v.AsInt64Slice() {
-			vs = append(vs, value(attribute.Int64Value(i)))
-		}
-		return anyValue{ArrayValue: &arrayValue{Values: vs}}
+		return array(v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		var vs []anyValue
-		for _, f := range v.AsFloat64Slice() {
-			vs = append(vs, value(attribute.Float64Value(f)))
-		}
-		return anyValue{ArrayValue: &arrayValue{Values: vs}}
+		return array(v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		var vs []anyValue
-		for _, s := range v.AsStringSlice() {
-			vs = append(vs, value(attribute.StringValue(s)))
-		}
-		return anyValue{ArrayValue: &arrayValue{Values: vs}}
+		return array(v.AsStringSlice(), attribute.StringValue)
 	}
 	s := v.Emit()
 	return anyValue{StringValue: &s}
+}
+
+// array is an OTLP array value of xs, each made an attribute value by f.
+func array[T any](xs []T, f func(T) attribute.Value) anyValue {
+	vs := make([]anyValue, len(xs))
+	for i, x := range xs {
+		vs[i] = value(f(x))
+	}
+	return anyValue{ArrayValue: &arrayValue{Values: vs}}
 }

@@ -126,7 +126,8 @@ func TestOTLPBodyIsTheProtocols(t *testing.T) {
 	tracer := tr.TracerProvider().Tracer("test-scope")
 	ctx, root := tracer.Start(t.Context(), "execute-connector", trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
 		attribute.String("s", "v"), attribute.Bool("b", true), attribute.Int64("i", 1<<40), attribute.Float64("f", 0.5),
-		attribute.StringSlice("ss", []string{"a", "b"}),
+		attribute.StringSlice("ss", []string{"a", "b"}), attribute.Int64Slice("is", []int64{1, 2}),
+		attribute.BoolSlice("bs", []bool{false, true}), attribute.Float64Slice("fs", []float64{0.25}),
 	))
 	_, child := tracer.Start(ctx, "DynamoDB.Query", trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithLinks(trace.Link{SpanContext: root.SpanContext(), Attributes: []attribute.KeyValue{attribute.String("why", "test")}}))
@@ -182,7 +183,10 @@ func TestOTLPBodyIsTheProtocols(t *testing.T) {
 	}
 	a := attrs(r.Attributes)
 	if a["s"].GetStringValue() != "v" || !a["b"].GetBoolValue() || a["i"].GetIntValue() != 1<<40 || a["f"].GetDoubleValue() != 0.5 ||
-		len(a["ss"].GetArrayValue().GetValues()) != 2 || a["ss"].GetArrayValue().GetValues()[1].GetStringValue() != "b" {
+		len(a["ss"].GetArrayValue().GetValues()) != 2 || a["ss"].GetArrayValue().GetValues()[1].GetStringValue() != "b" ||
+		len(a["is"].GetArrayValue().GetValues()) != 2 || a["is"].GetArrayValue().GetValues()[1].GetIntValue() != 2 ||
+		len(a["bs"].GetArrayValue().GetValues()) != 2 || !a["bs"].GetArrayValue().GetValues()[1].GetBoolValue() ||
+		len(a["fs"].GetArrayValue().GetValues()) != 1 || a["fs"].GetArrayValue().GetValues()[0].GetDoubleValue() != 0.25 {
 		t.Errorf("typed attributes %v", a)
 	}
 	if len(c.Events) != 1 || c.Events[0].Name != "retry" || attrs(c.Events[0].Attributes)["attempt"].GetIntValue() != 2 {
