@@ -9,13 +9,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/adapter/tracing"
+	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/connect"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
@@ -170,4 +174,66 @@ func names(spans tracetest.SpanStubs) []string {
 		out = append(out, s.Name)
 	}
 	return out
+}
+
+// TestRouteSpan: an API function's Lambda handler, as wired, is one server
+// span named after the function, continuing the request's W3C traceparent
+// (API Gateway gives no X-Ray parent to HTTP APIs), with the store's
+// DynamoDB calls under it; a 401 is not a failed span, a 5xx would be.
+func TestRouteSpan(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", awstest.Endpoint(t, "dynamodb"))
+	table := awstest.Table(t, awstest.DynamoDB(t))
+	exp := tracetest.NewInMemoryExporter()
+	app, err := wiring.New(t.Context(), "", wiring.Options{
+		Getenv:  env(merge(legacyKeys(), map[string]string{"TABLE_NAME": table, "LOG_LEVEL": "error"})),
+		Tracing: tracing.New(exp, "nango-list-connections"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := app.Lambda("nango-list-connections")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.Issue([]byte("jwt-secret-for-wiring-tests-0123456789"), auth.DevClaims{UserID: "u1", OrgID: "acme", TTL: time.Hour}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, tc := range []struct {
+		name   string
+		bearer string
+		status int
+	}{{"listed", tok, 200}, {"unauthenticated", "not-a-token", 401}} {
+		exp.Reset()
+		res, err := h(t.Context(), events.APIGatewayV2HTTPRequest{
+			RouteKey: "GET /api/v1/nango/connections", RawPath: "/api/v1/nango/connections",
+			Headers: map[string]string{"authorization": "Bearer " + tc.bearer, "traceparent": traceparent},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{
+				RequestID: "req-" + tc.name, HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/api/v1/nango/connections"},
+			},
+		})
+		if err != nil || res.StatusCode != tc.status {
+			t.Fatalf("%s: %d %v, want %d", tc.name, res.StatusCode, err, tc.status)
+		}
+		var root tracetest.SpanStub
+		var dynamo int
+		for _, s := range exp.GetSpans() {
+			if s.Name == "nango-list-connections" {
+				root = s
+			}
+			if strings.HasPrefix(s.Name, "DynamoDB.") {
+				dynamo++
+			}
+		}
+		if root.SpanContext.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || root.Parent.SpanID().String() != "00f067aa0ba902b7" || root.SpanKind != trace.SpanKindServer {
+			t.Errorf("%s: route span %+v, want a server span continuing the traceparent", tc.name, root.SpanContext)
+		}
+		if root.Status.Code != codes.Unset {
+			t.Errorf("%s: route span status %v, want unset", tc.name, root.Status)
+		}
+		if want := tc.status == 200; (dynamo > 0) != want {
+			t.Errorf("%s: %d DynamoDB spans, want some %v", tc.name, dynamo, want)
+		}
+	}
 }
