@@ -22,51 +22,56 @@
 // ratio is the SDK's share of a function's, which no wiring can remove
 // while the functions use those clients.
 //
-// Figures of 2 December 2026 (linux/amd64, 2 shared cores, moto; three
+// The functions are measured traced, as deployed with the ADOT collector
+// layer: OTEL_EXPORTER_OTLP_ENDPOINT points at a loopback collector, and
+// the benchmark fails for a function that exports no trace of its first
+// invocation (the export is in answer-ms, not in init-ms: nothing is
+// dialled at init).
+//
+// Figures of 3 December 2026 (linux/amd64, 2 shared cores, moto; three
 // runs of -benchtime 10x, median of the runs' medians, and the runs'
 // range of x-floor):
 //
-//	row                      init-ms  x-floor  (range)      answer-ms
-//	floor                      9.9     1.02   (1.01-1.08)     10.3
-//	sdk-clients               11.0     1.18   (1.18-1.19)     11.4
-//	connection-sweeper        12.1     1.28   (1.19-1.32)     18.5
-//	execute-connector         12.1     1.28   (1.28-1.31)     29.5
-//	nango-authorize           13.0     1.29   (1.24-1.29)     24.3
-//	nango-callback            12.4     1.26   (1.25-1.28)     13.4
-//	nango-delete-connection   12.2     1.29   (1.22-1.33)     16.7
-//	nango-get-connection      11.4     1.30   (1.27-1.33)     15.9
-//	nango-list-connections    12.8     1.32   (1.24-1.34)     19.5
-//	nango-refresh             12.0     1.24   (1.23-1.28)     21.0
-//	nango-webhook             12.7     1.28   (1.26-1.29)     18.5
+//	row                        init-ms x-floor  (range)     answer-ms
+//	floor                          8.6    1.02  (0.86-1.05)       9.2
+//	sdk-clients                   13.5    1.23  (1.19-1.26)      14.1
+//	connection-sweeper            12.3    1.25  (1.22-1.33)      27.2
+//	execute-connector             24.6    2.28  (2.04-2.32)      41.9
+//	nango-authorize               12.9    1.27  (1.19-1.37)      26.5
+//	nango-callback                16.1    1.42  (1.31-1.49)      18.3
+//	nango-create-connection       13.3    1.26  (1.23-1.31)      39.0
+//	nango-delete-connection       14.6    1.24  (1.21-1.32)      22.9
+//	nango-get-connection          14.7    1.30  (1.24-1.42)      23.4
+//	nango-get-connector           13.3    1.24  (1.24-1.28)      24.7
+//	nango-list-connections        14.1    1.30  (1.05-1.35)      25.0
+//	nango-list-connectors         15.8    1.34  (1.26-1.38)      37.5
+//	nango-list-executions         14.4    1.32  (1.31-1.33)      21.2
+//	nango-refresh                 15.2    1.34  (1.28-1.49)      27.5
+//	nango-rotate-credentials      12.3    1.37  (1.20-1.54)      24.1
+//	nango-update-connection       12.7    1.34  (1.31-1.45)      23.1
+//	nango-webhook                 12.4    1.45  (1.37-1.50)      20.9
 //
-// The three functions added later that day (API-key connections and
-// sharing), in a session of three runs of -benchtime 10x with every other
-// function measured alongside: nango-create-connection 1.40 (1.27-1.42),
-// nango-rotate-credentials 1.43 (1.38-1.47), nango-update-connection 1.45
-// (1.42-1.50), against 1.24-1.42 for the functions above in the same runs
-// (a slower session than the table's): the same wiring, in the same band.
+// Before that day's changes (COLDSTART_BASELINE=21df3cc, one run of 10x)
+// every function was at 5.8-7.7x: the catalogue compiled the 61 actions'
+// JSON Schemas at init (40 ms), and the schema validator's package init
+// compiles every draft's metaschema (7.9 ms). The schemas are now made and
+// compiled on an action's first use, and only the executor links the
+// validator (internal/schema), which is the executor's remaining 1 x of
+// floor: santhosh-tekuri/jsonschema v6 has no lazy form, and the
+// validators without that cost that were tried (google/jsonschema-go,
+// kaptinlin/jsonschema v0.4) report a first failure as text or with
+// unreliable locations, not the tree the error words are made from.
 //
-// The deployment measured is configured for every connector (the built-in
-// OAuth's clients and PUBLIC_URL included), so that no "configuration value
-// missing" line is part of the measure (the table above was taken with
-// five of them; one run of -benchtime 10x so configured gave 1.21-1.33).
-//
-// COLDSTART_BASELINE=<revision> adds each function as built at that
-// revision, against the same floor. With the revision before the provider
-// port (ffd2e1b), one run of -benchtime 10x gave 1.21-1.31 for the old
-// bootstraps and 1.16-1.32 for these: the redesign did not move init.
-//
-// Where the 2-3 ms above the floor go (GODEBUG=inittrace=1 and timing
-// probes, not kept): before main, package init costs 3.4 ms against the
-// floor's 1.7 ms, 1.4 ms of the difference in the SDK's
-// service/dynamodb/schemas (0.70), service/kms/schemas (0.37), their
-// endpoint tables (0.24) and dynamodbstreams/schemas (0.07, through the
-// attribute-value marshaller), and about 0.2 ms in the service's own
-// packages; the bootstrap is 11.1 MiB on arm64 against the floor's 8.6
-// (sdk-clients 9.4). After main, internal/wiring's work beside the
-// floor's (config, secret read) is about 0.6 ms: the store, the five
-// "configuration value missing" lines, the catalogue, the policy. Building
-// that work while the secret is read (a goroutine) measured no change.
+// Where the rest goes (GODEBUG=inittrace=1 and timing probes, not kept):
+// package init is about 6 ms against the floor's 3, most of the
+// difference in the AWS SDK's DynamoDB and KMS clients (service schemas
+// and endpoint tables: the sdk-clients row); OpenTelemetry's SDK,
+// propagators and otelhttp add about 0.3 ms (the exporter and the AWS
+// middleware are the tracing package's own: otlptracehttp and otelaws
+// would link gRPC, protobuf, SQS, SNS and S3, about 3 ms). After main,
+// the wiring's work beside the floor's (config, secret read) is about
+// 0.7 ms: the registry and catalogue 0.5 (after the API-key patterns lost
+// their bounded repetitions, 1.3 ms before), the store, the policy.
 //
 // It is a benchmark, not a test, on purpose: wall-clock figures vary with
 // the machine and its load, so nothing asserts on them; the benchmark only
