@@ -1,11 +1,8 @@
 package actions
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -18,9 +15,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/automators/connectors/internal/tstest/openapicheck"
 	"github.com/automators/connectors/internal/tstest/reftest"
 )
 
@@ -40,9 +36,10 @@ func init() {
 
 // kinDoc is a loaded, routed document.
 type kinDoc struct {
-	doc    *openapi3.T
-	router routers.Router
-	server string // the document's first server, without a trailing slash
+	*openapicheck.Doc
+	// serverPath is the first server's path, which the sent paths hold
+	// (Asana's /api/1.0) and the router adds again.
+	serverPath string
 	// aliases maps a path the provider also serves to the document's
 	// (x-path-aliases: hubspot-deals.json names /crm/v3/objects/deals as
 	// /crm/v3/objects/0-3).
@@ -171,14 +168,14 @@ func newKinDoc(path string, patch func(*openapi3.T)) (*kinDoc, error) {
 	if patch != nil {
 		patch(doc)
 	}
-	if len(doc.Servers) == 0 {
-		return nil, errors.New("the document names no server")
-	}
-	r, err := gorillamux.NewRouter(doc)
+	od, err := openapicheck.New(doc, kinAuth)
 	if err != nil {
-		return nil, fmt.Errorf("routing: %w", err)
+		return nil, err
 	}
-	d := &kinDoc{doc: doc, router: r, server: strings.TrimRight(doc.Servers[0].URL, "/"), aliases: map[string]string{}}
+	d := &kinDoc{Doc: od, aliases: map[string]string{}}
+	if u, err := url.Parse(doc.Servers[0].URL); err == nil {
+		d.serverPath = strings.TrimRight(u.Path, "/")
+	}
 	if m, ok := doc.Extensions["x-path-aliases"].(map[string]any); ok {
 		for from, to := range m {
 			if s, ok := to.(string); ok {
@@ -189,31 +186,25 @@ func newKinDoc(path string, patch func(*openapi3.T)) (*kinDoc, error) {
 	return d, nil
 }
 
-// route finds r's operation: r went to a test server, so it is routed on
-// the document's server with the same path (or the path it is an alias
-// of) and query.
-func (d *kinDoc) route(r sentRequest) (*http.Request, *routers.Route, map[string]string, error) {
+// exchange is r and its answer as openapicheck validates them, routed on
+// the path r's is an alias of, without the server's own path.
+func (d *kinDoc) exchange(r sentRequest, status int, answer []byte) (*openapicheck.Exchange, openapicheck.Options, error) {
+	hr, err := http.NewRequest(r.method, r.url.String(), nil)
+	if err != nil {
+		return nil, openapicheck.Options{}, err
+	}
+	hr.Header = r.header.Clone()
 	path := r.url.EscapedPath()
 	for from, to := range d.aliases {
 		if path == from || strings.HasPrefix(path, from+"/") {
 			path = to + strings.TrimPrefix(path, from)
 		}
 	}
-	// The sent path holds the server's own path (Asana's /api/1.0).
-	if u, err := url.Parse(d.server); err == nil && u.Path != "" {
-		path = strings.TrimPrefix(path, strings.TrimRight(u.Path, "/"))
+	x := &openapicheck.Exchange{
+		Request: hr, RequestBody: r.body, Status: status,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: answer,
 	}
-	target := d.server + path
-	if r.url.RawQuery != "" {
-		target += "?" + r.url.RawQuery
-	}
-	hr, err := http.NewRequest(r.method, target, bytes.NewReader(r.body))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	hr.Header = r.header.Clone()
-	route, params, err := d.router.FindRoute(hr)
-	return hr, route, params, err
+	return x, openapicheck.Options{RoutePath: strings.TrimPrefix(path, d.serverPath)}, nil
 }
 
 // kinAuth checks that a request meets a security scheme as the document
@@ -268,32 +259,25 @@ func kinChecker(file string) func(t *testing.T, opID string, r sentRequest, stat
 // kinProblems are the ways r and its answer differ from operation opID
 // of d.
 func kinProblems(d *kinDoc, opID string, r sentRequest, status int, answer []byte) []string {
-	hr, route, params, err := d.route(r)
+	x, o, err := d.exchange(r, status, answer)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	op, err := d.Operation(x, o)
 	if err != nil {
 		return []string{fmt.Sprintf("%s %s is no operation of the document: %v", r.method, r.url.Path, err)}
 	}
 	var out []string
-	if route.Operation.OperationID != opID {
-		out = append(out, fmt.Sprintf("%s %s is operation %s", r.method, r.url.Path, route.Operation.OperationID))
+	if op.OperationID != opID {
+		out = append(out, fmt.Sprintf("%s %s is operation %s", r.method, r.url.Path, op.OperationID))
 	}
-	in := &openapi3filter.RequestValidationInput{
-		Request: hr, PathParams: params, Route: route,
-		// Defaults are not ours to check: Trello's get-members-id-boards
-		// declares a default outside its own enum.
-		Options: &openapi3filter.Options{AuthenticationFunc: kinAuth, MultiError: true, SkipSettingDefaults: true},
+	reqErr, respErr := d.Validate(x, o)
+	if reqErr != nil {
+		out = append(out, fmt.Sprintf("the request does not match the description: %v", reqErr))
 	}
-	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-		out = append(out, fmt.Sprintf("the request does not match the description: %v", err))
-	}
-	out = append(out, formKeyProblems(route.Operation, r)...)
-	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: status,
-		Header:  http.Header{"Content-Type": {"application/json"}},
-		Body:    io.NopCloser(bytes.NewReader(answer)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	})
-	if err != nil {
-		out = append(out, fmt.Sprintf("the answer (%d) does not match the description: %v", status, err))
+	out = append(out, formKeyProblems(op, r)...)
+	if respErr != nil {
+		out = append(out, fmt.Sprintf("the answer (%d) does not match the description: %v", status, respErr))
 	}
 	return out
 }
@@ -498,11 +482,11 @@ var kinCheckedFiles = map[string]struct{}{"stripe.json": {}, "hubspot.json": {},
 // findKinOperation is the operation of d with id opID, with the
 // document's security when it declares none of its own; nil when none.
 func findKinOperation(d *kinDoc, opID string) *openapi3.Operation {
-	for _, item := range d.doc.Paths.Map() {
+	for _, item := range d.T.Paths.Map() {
 		for _, op := range item.Operations() {
 			if op.OperationID == opID {
 				if op.Security == nil {
-					sec := d.doc.Security
+					sec := d.T.Security
 					cp := *op
 					cp.Security = &sec
 					return &cp

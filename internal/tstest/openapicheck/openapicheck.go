@@ -82,12 +82,20 @@ type Options struct {
 	Except func() bool
 }
 
-// Validate validates x's request, and its answer unless RequestOnly, and
-// returns the two results; an exchange with no operation has reqErr
-// wrapping ErrNoRoute.
-func (d *Doc) Validate(x *Exchange, o Options) (reqErr, respErr error) {
-	// Route on the document's server with the same path and query: the
-	// exchange went to a fake or a test server, not to the provider.
+// Operation returns the operation of the document x's request is, routed
+// as Validate routes it; an error wrapping ErrNoRoute when it is none.
+func (d *Doc) Operation(x *Exchange, o Options) (*openapi3.Operation, error) {
+	_, route, _, err := d.route(x, o)
+	if err != nil {
+		return nil, err
+	}
+	return route.Operation, nil
+}
+
+// route finds x's operation on the document's server with the same path
+// (or o.RoutePath) and query: the exchange went to a fake or a test
+// server, not to the provider.
+func (d *Doc) route(x *Exchange, o Options) (*http.Request, *routers.Route, map[string]string, error) {
 	routed := x.Request.Clone(context.Background())
 	routed.Body = io.NopCloser(bytes.NewReader(x.RequestBody))
 	path := x.Request.URL.EscapedPath()
@@ -100,17 +108,30 @@ func (d *Doc) Validate(x *Exchange, o Options) (reqErr, respErr error) {
 	}
 	full, err := http.NewRequest(x.Request.Method, target, nil)
 	if err != nil {
-		return err, nil
+		return nil, nil, nil, err
 	}
 	routed.URL = full.URL
 	routed.Host = full.URL.Host
 	route, params, err := d.router.FindRoute(routed)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNoRoute, err), nil
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrNoRoute, err)
+	}
+	return routed, route, params, nil
+}
+
+// Validate validates x's request, and its answer unless RequestOnly, and
+// returns the two results; an exchange with no operation has reqErr
+// wrapping ErrNoRoute. The document's parameter defaults are not filled
+// in: they are not what was sent, and not ours to check (Trello declares
+// one outside its own enum).
+func (d *Doc) Validate(x *Exchange, o Options) (reqErr, respErr error) {
+	routed, route, params, err := d.route(x, o)
+	if err != nil {
+		return err, nil
 	}
 	in := &openapi3filter.RequestValidationInput{
 		Request: routed, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: d.auth, MultiError: true},
+		Options: &openapi3filter.Options{AuthenticationFunc: d.auth, MultiError: true, SkipSettingDefaults: true},
 	}
 	reqErr = openapi3filter.ValidateRequest(context.Background(), in)
 	if o.RequestOnly {

@@ -24,6 +24,7 @@ const spec = `{
   "security": [{"key": []}],
   "paths": {
     "/things/{id}": {"get": {
+      "operationId": "getThing",
       "parameters": [
         {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
         {"name": "q", "in": "query", "required": true, "schema": {"type": "string"}}
@@ -180,5 +181,28 @@ func TestNewNeedsAServer(t *testing.T) {
 	doc.Servers = nil
 	if _, err := New(doc, nil); err == nil {
 		t.Fatal("New accepted a document with no server")
+	}
+}
+
+// TestOperation routes an exchange as Validate does: by its path, or by
+// RoutePath; none is ErrNoRoute.
+func TestOperation(t *testing.T) {
+	d := load(t)
+	tests := []struct {
+		path, route, want string
+	}{
+		{"/things/1?q=x", "", "getThing"},
+		{"/elsewhere", "/things/1", "getThing"},
+		{"/nothing", "", ""},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodGet, "http://fake"+tt.path, nil)
+		op, err := d.Operation(&Exchange{Request: req}, Options{RoutePath: tt.route})
+		switch {
+		case tt.want == "" && !errors.Is(err, ErrNoRoute):
+			t.Errorf("%s: %v, %v; want ErrNoRoute", tt.path, op, err)
+		case tt.want != "" && (err != nil || op.OperationID != tt.want):
+			t.Errorf("%s (route %q): %v, %v; want %s", tt.path, tt.route, op, err, tt.want)
+		}
 	}
 }
