@@ -6,6 +6,7 @@ import (
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/logging"
+	"github.com/automators/connectors/internal/metrics"
 )
 
 // historyTimeout bounds the history write: the answer to Step Functions
@@ -39,6 +40,7 @@ func (e *Executor) record(ctx context.Context, id string, in Input, conn *connec
 	defer cancel()
 	if werr := e.Executions.RecordExecution(wctx, ex); werr != nil {
 		e.historyFailures.Add(1)
+		metrics.Add(ctx, metrics.HistoryFailures, 1)
 		logging.FromContext(ctx).Warn("record execution history", "connection_id", conn.ID, "outcome", outcome, "err", werr)
 	}
 }

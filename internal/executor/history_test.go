@@ -1,6 +1,7 @@
 package executor_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
+	"github.com/automators/connectors/internal/metrics"
+	"github.com/automators/connectors/internal/tstest/emftest"
 )
 
 // historyOf lists connection id's whole history in org.
@@ -144,16 +147,25 @@ func (c *countingLog) RecordExecution(ctx context.Context, x connectors.Executio
 }
 
 // TestHistoryFailureNeverFailsTheExecution: a history write that fails is
-// counted and logged; the node still succeeds, once.
+// counted (HistoryFailures, and the metric of that name) and logged; the
+// node still succeeds, once.
 func TestHistoryFailureNeverFailsTheExecution(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.exec.Executions = failingLog{}
 	e.nangoConn("acme", "u1", "slack")
-	if _, err := e.exec.Execute(t.Context(), in("acme", "u1", "integration.slack.send_message", slackParams())); err != nil {
+	ctx, batch := metrics.Start(t.Context(), metrics.Function("execute-connector"))
+	if _, err := e.exec.Execute(ctx, in("acme", "u1", "integration.slack.send_message", slackParams())); err != nil {
 		t.Fatalf("a failed history write failed the execution: %v", err)
 	}
 	if n := e.exec.HistoryFailures(); n != 1 {
 		t.Fatalf("HistoryFailures = %d, want 1", n)
+	}
+	var out bytes.Buffer
+	if err := metrics.NewEMF(&out, nil).Flush(batch); err != nil {
+		t.Fatal(err)
+	}
+	if got := emftest.Index(emftest.Parse(t, out.Bytes()))["HistoryFailures{}"]; got != 1 {
+		t.Fatalf("HistoryFailures metric %v, want 1 (lines %s)", got, out.Bytes())
 	}
 	if n := e.slack.count(); n != 1 {
 		t.Fatalf("Slack got %d messages, want 1", n)

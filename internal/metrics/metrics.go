@@ -104,6 +104,9 @@ var (
 	Attempts = Define("Attempts", Count, connector...)
 	// IdempotentReplays counts executions answered with a recorded result.
 	IdempotentReplays = Define("IdempotentReplays", Count, connector...)
+	// HistoryFailures counts execution history records that could not be
+	// written (the execution itself is not failed for it).
+	HistoryFailures = Define("HistoryFailures", Count, []string{})
 
 	// Refreshes counts token refreshes that succeeded.
 	Refreshes = Define("Refreshes", Count, tokenSets...)

@@ -25,6 +25,7 @@ var emfDimensions = map[string][][]string{
 	"ProviderLatency":   {{"Connector"}},
 	"Attempts":          {{"Connector"}},
 	"IdempotentReplays": {{"Connector"}},
+	"HistoryFailures":   {nil},
 	"Refreshes":         {nil, {"Provider"}},
 	"RefreshFailures":   {nil, {"Provider"}},
 	"ReauthRequired":    {nil, {"Provider"}},
@@ -209,6 +210,7 @@ func TestApplicationAlarms(t *testing.T) {
 		{"refresh failures", emfNamespace, "RefreshFailures", map[string]string{}},
 		{"re-authorizations", emfNamespace, "ReauthRequired", map[string]string{}},
 		{"sweep failures", emfNamespace, "SweepFailed", map[string]string{}},
+		{"execution history not written", emfNamespace, "HistoryFailures", map[string]string{}},
 		{"dead-letter queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible", map[string]string{"QueueName": `{"Fn::GetAtt":["SweeperDeadLetterQueue","QueueName"]}`}},
 	}
 	for _, tt := range tests {
