@@ -161,6 +161,25 @@ func TestExecutionIsOneTrace(t *testing.T) {
 	if dynamo == 0 || http == 0 {
 		t.Errorf("%d DynamoDB spans and %d HTTP spans under the handler, want both (spans: %v)", dynamo, http, names(spans))
 	}
+	// No span holds the key or the customer's e-mail (user data): not in
+	// a name, an attribute, an event or a status.
+	for _, sp := range spans {
+		text := sp.Name + " " + sp.Status.Description
+		for _, kv := range sp.Attributes {
+			text += " " + kv.Value.Emit()
+		}
+		for _, ev := range sp.Events {
+			text += " " + ev.Name
+			for _, kv := range ev.Attributes {
+				text += " " + kv.Value.Emit()
+			}
+		}
+		for _, secret := range []string{"sk_test_tracing0123456789", "ada@example.com"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("span %q holds %q: %s", sp.Name, secret, text)
+			}
+		}
+	}
 	for _, h := range transport.seen {
 		if h.Get("Traceparent") != "" || h.Get("X-Amzn-Trace-Id") != "" {
 			t.Errorf("the provider was sent trace headers: %v", h)
