@@ -7,12 +7,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/wiring"
 )
 
 func main() {
-	// The schema validator is given here, not linked by the wiring: this is
-	// the one function that runs actions (internal/schema says why).
-	lambda.Start(wiring.MustExecutor(context.Background(), jsonschema.Compiler{}))
+	lambda.Start(wiring.MustExecutor(context.Background()))
 }

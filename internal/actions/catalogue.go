@@ -49,10 +49,10 @@ type Catalogue struct {
 // list), or when a connector that accepts API keys has no call to test
 // them with.
 //
-// Run validates parameters with schemas (internal/adapter/jsonschema);
-// nil makes a catalogue that describes and verifies but runs nothing, for
-// the functions that do not run actions. Each action's schemas are made
-// and compiled on its first use.
+// Run validates parameters with schemas (schema.Subset in the functions;
+// tests also use the library, internal/adapter/jsonschema); nil makes a
+// catalogue that describes and verifies but runs nothing. Each action's
+// schemas are made and compiled on its first use.
 func NewCatalogue(reg *registry.Registry, schemas schema.Compiler) (*Catalogue, error) {
 	return newCatalogue(reg, schemas, builtin())
 }

@@ -7,13 +7,14 @@ import (
 
 	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/registry"
+	"github.com/automators/connectors/internal/schema"
 )
 
 // testCatalogue is the catalogue over the default registry, as wiring
 // builds it.
 func testCatalogue(tb testing.TB) *Catalogue {
 	tb.Helper()
-	cat, err := NewCatalogue(registry.Default(), jsonschema.Compiler{})
+	cat, err := NewCatalogue(registry.Default(), schema.Subset{})
 	if err != nil {
 		tb.Fatalf("NewCatalogue: %v", err)
 	}

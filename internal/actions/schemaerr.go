@@ -1,7 +1,9 @@
 package actions
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +34,15 @@ func (s *spec) schemaErr(v *schema.Violation, in map[string]any) error {
 		}
 	}
 	if len(loc) == 0 {
+		// The parameters together break a rule of the action's constraints.
+		switch names := s.constraintNames(v.Keyword); {
+		case v.Keyword == "oneOf" && len(names) > 1:
+			return s.paramErr(names[0], "cannot be given with %s: give exactly one", strings.Join(names[1:], " or "))
+		case v.Keyword == "not" && len(names) > 0:
+			return s.paramErr(names[0], "is not allowed with the other parameters given")
+		case v.Keyword == "minProperties":
+			return s.paramErr("", "give at least %s parameters", v.Want[0])
+		}
 		return s.paramErr("", "%s", v.Message)
 	}
 	return s.paramErr(fieldName(loc), "%s", s.problem(v, valueAt(in, loc)))
@@ -47,8 +58,10 @@ func (s *spec) problem(v *schema.Violation, x any) string {
 	}
 	switch v.Keyword {
 	case "type":
-		want := make([]string, len(v.Want))
-		for i, w := range v.Want {
+		types := slices.Clone(v.Want)
+		slices.SortFunc(types, func(a, b string) int { return slices.Index(typeOrder, a) - slices.Index(typeOrder, b) })
+		want := make([]string, len(types))
+		for i, w := range types {
 			want[i] = jsonTypeWords[w]
 		}
 		if p.Kind != "" && p.Kind != String {
@@ -80,8 +93,70 @@ func (s *spec) problem(v *schema.Violation, x any) string {
 		return fmt.Sprintf("must be an identifier, got %q", fmt.Sprint(x))
 	case "format":
 		return fmt.Sprintf("must be a valid %s", v.Want[0])
+	case "const":
+		return fmt.Sprintf("must be %s, got %q", v.Want[0], fmt.Sprint(x))
+	case "maxItems":
+		return fmt.Sprintf("must have at most %s items", v.Want[0])
+	case "maxProperties":
+		return fmt.Sprintf("must have at most %s entries", v.Want[0])
+	case "propertyNames":
+		return fmt.Sprintf("has a key %q that is not allowed", v.Want[0])
+	case "contains":
+		return "has no item of the kind it needs"
+	case "false":
+		return "is not allowed"
+	}
+	if v.Keyword == "minimum" {
+		return fmt.Sprintf("must be at least %s, got %v", v.Want[0], x)
+	}
+	if v.Keyword == "maximum" {
+		return fmt.Sprintf("must be at most %s, got %v", v.Want[0], x)
 	}
 	return v.Message
+}
+
+// typeOrder is the order a message lists JSON types in.
+var typeOrder = []string{"null", "boolean", "number", "integer", "string", "array", "object"}
+
+// constraintNames are the properties the action's constraints name under
+// keyword, in order: each branch's required property for "oneOf", the
+// forbidden one for "not". The words of a rule the parameters break
+// together come from the action's own schema, not from a validator.
+func (s *spec) constraintNames(keyword string) []string {
+	var c any
+	if s.constraints == "" || json.Unmarshal([]byte(s.constraints), &c) != nil {
+		return nil
+	}
+	var names []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				if k != keyword {
+					walk(x[k])
+					continue
+				}
+				branches, _ := x[k].([]any)
+				if keyword == "not" {
+					branches = []any{x[k]}
+				}
+				for _, b := range branches {
+					if bm, ok := b.(map[string]any); ok {
+						if req, ok := bm["required"].([]any); ok && len(req) > 0 {
+							names = append(names, fmt.Sprint(req[0]))
+						}
+					}
+				}
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(c)
+	return names
 }
 
 // jsonTypeWords say a JSON Schema type as a message does.

@@ -26,6 +26,10 @@ func TestSchemaErrorWords(t *testing.T) {
 		{"gmail", "send_email", map[string]any{"to": "a@example.com", "subject": "s\r\nBcc: v@example.com", "body": "b"}, "subject", "must be a single line"},
 		{"google-sheets", "append_values", map[string]any{"spreadsheet_id": "..", "range": "A1", "values": []any{[]any{"a"}}}, "spreadsheet_id", `must be an identifier, got ".."`},
 		{"google-sheets", "append_values", map[string]any{"spreadsheet_id": "s", "range": "A1", "values": []any{}}, "values", "must not be empty"},
+		// Rules the parameters break together, worded from the action's constraints.
+		{"stripe", "create_refund", map[string]any{"charge": "ch_1", "payment_intent": "pi_1"}, "charge", "cannot be given with payment_intent: give exactly one"},
+		{"stripe", "create_invoice", map[string]any{"customer": "cus_1", "days_until_due": 30.0}, "days_until_due", "is not allowed with the other parameters given"},
+		{"gmail", "get_message", map[string]any{"message_id": "m1", "format": "full", "metadata_headers": []any{"From"}}, "format", `must be metadata, got "full"`},
 	}
 	for _, tt := range tests {
 		a, _ := cat.Lookup(tt.connector, tt.action)

@@ -1,9 +1,15 @@
-// Package schema is the port to a JSON Schema validator. The actions hold
-// their parameters to their input schemas through it; the validator itself
-// is an adapter (internal/adapter/jsonschema), which only the functions
-// that run actions link: the one that fits (santhosh-tekuri/jsonschema)
-// compiles every draft's metaschema in its package init, about 8 ms of
-// cold start that the functions that only describe actions do not pay.
+// Package schema validates values against JSON Schema documents: the
+// port (Compiler, Schema, Violation) the actions hold their parameters to,
+// and its implementation for the functions, Subset.
+//
+// Subset validates the keywords the actions' schema generator writes, and
+// refuses a document with any other. It exists for cold start: the library
+// that fits (santhosh-tekuri/jsonschema, internal/adapter/jsonschema)
+// compiles every draft's metaschema in its package init, about 8 ms, which
+// is as much again as the executor's whole SDK-init floor. The library
+// stays as the tests' oracle: internal/actions' TestSubsetAgreesWithTheLibrary
+// holds Subset's judgements and reported failures to it on every action's
+// schema, and no function links it (archtest).
 package schema
 
 import "strings"

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/automators/connectors/internal/adapter/httpapi"
-	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
@@ -51,8 +50,7 @@ func newComposioWorld(t *testing.T) *composioWorld {
 	t.Cleanup(w.fake.Close)
 	var err error
 	w.app, err = wiring.New(t.Context(), "test", wiring.Options{
-		Schemas: jsonschema.Compiler{},
-		Store:   boltStore(t),
+		Store: boltStore(t),
 		Getenv: env(merge(legacyKeys(), map[string]string{
 			"COMPOSIO_API_KEY": "composio-project-key", "COMPOSIO_BASE_URL": base,
 			"COMPOSIO_AUTH_CONFIGS": "slack=ac_slack1", "ROUTING_POLICY": "slack=composio",

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/wiring"
 )
@@ -22,9 +21,8 @@ func TestExecutorKeepsHistory(t *testing.T) {
 		t.Run("days="+tc.days, func(t *testing.T) {
 			store := boltStore(t)
 			app, err := wiring.New(t.Context(), "test", wiring.Options{
-				Schemas: jsonschema.Compiler{},
-				Store:   store,
-				Getenv:  env(merge(legacyKeys(), map[string]string{"EXECUTION_RETENTION_DAYS": tc.days, "LOG_LEVEL": "error"})),
+				Store:  store,
+				Getenv: env(merge(legacyKeys(), map[string]string{"EXECUTION_RETENTION_DAYS": tc.days, "LOG_LEVEL": "error"})),
 			})
 			if err != nil {
 				t.Fatal(err)

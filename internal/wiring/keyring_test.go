@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
 	"github.com/automators/connectors/internal/seal"
@@ -69,8 +68,7 @@ func TestSealerChoice(t *testing.T) {
 			store := openStore(t)
 			var logs bytes.Buffer
 			app, err := wiring.New(t.Context(), "", wiring.Options{
-				Schemas: jsonschema.Compiler{},
-				Getenv:  env(tt.vars), LogOutput: &logs, Store: store, KeyWrapper: tt.wrapper,
+				Getenv: env(tt.vars), LogOutput: &logs, Store: store, KeyWrapper: tt.wrapper,
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/automators/connectors/internal/adapter/httpapi"
-	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/executor"
@@ -85,7 +84,6 @@ func TestMetricsFlow(t *testing.T) {
 
 	out := &syncbuf.Buffer{}
 	app, err := wiring.New(t.Context(), "", wiring.Options{
-		Schemas: jsonschema.Compiler{},
 		Getenv: env(map[string]string{
 			"TABLE_NAME": table, "SECRETS_ID": secretID, "KMS_KEY_ID": keyARN,
 			"NANGO_HOST": nangoURL, "PROVIDER_BASE_URLS": "slack=" + slack.URL,

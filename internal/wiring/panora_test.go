@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/executor"
 	"github.com/automators/connectors/internal/local/panorafake"
@@ -48,8 +47,7 @@ func newPanoraWorld(t *testing.T) *panoraWorld {
 	t.Cleanup(w.fake.Close)
 	var err error
 	w.app, err = wiring.New(t.Context(), "test", wiring.Options{
-		Schemas: jsonschema.Compiler{},
-		Store:   boltStore(t),
+		Store: boltStore(t),
 		Getenv: env(merge(legacyKeys(), map[string]string{
 			"PANORA_API_KEY": "panora-api-key", "PANORA_DASHBOARD_TOKEN": "panora-dashboard-jwt",
 			"PANORA_HOST": host, "PANORA_CONNECT_HOST": w.fake.ConnectURL(),

@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/adapter/tracing"
 	"github.com/automators/connectors/internal/auth"
 	"github.com/automators/connectors/internal/connect"
@@ -65,7 +64,6 @@ func TestExecutionIsOneTrace(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tr := tracing.New(exp, "execute-connector")
 	app, err := wiring.New(t.Context(), "", wiring.Options{
-		Schemas:        jsonschema.Compiler{},
 		Getenv:         env(merge(legacyKeys(), map[string]string{"TABLE_NAME": table, "LOG_LEVEL": "error"})),
 		HTTPClient:     &http.Client{Transport: transport},
 		APIKeyVerifier: func(context.Context, registry.Manifest, connectors.Credentials) error { return nil },

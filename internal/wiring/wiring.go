@@ -73,12 +73,6 @@ type Options struct {
 	// Metrics receives each invocation's metrics; default EMF lines on
 	// os.Stdout, which CloudWatch Logs turns into metrics.
 	Metrics metrics.Sink
-	// Schemas validates actions' parameters (internal/adapter/jsonschema).
-	// The wiring does not import a validator itself, so that a function
-	// that runs no action does not link one (its package init costs about
-	// 8 ms of cold start): nil builds an executor that refuses every action
-	// as an internal error.
-	Schemas schema.Compiler
 	// Tracing makes spans of the handlers, the AWS SDK's calls and the
 	// outbound HTTP calls; nil: none (the Lambda entry points build it from
 	// the environment, tracing.FromEnv).
@@ -219,7 +213,7 @@ func newCore(ctx context.Context, function string, opts Options) (*core, error) 
 	}
 
 	reg := registry.Default().WithProviderConfigKeys(cfg.ProviderConfigKeys)
-	cat, err := actions.NewCatalogue(reg, opts.Schemas)
+	cat, err := actions.NewCatalogue(reg, schema.Subset{})
 	if err != nil {
 		return nil, err
 	}
@@ -397,12 +391,11 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// MustExecutor builds the execute-connector handler at cold start, with
-// schemas validating the actions' parameters, or exits. It builds no JWT
-// verifier and no connection service.
-func MustExecutor(ctx context.Context, schemas schema.Compiler) lambdatask.Task[executor.Input, executor.Output] {
+// MustExecutor builds the execute-connector handler at cold start, or
+// exits. It builds no JWT verifier and no connection service.
+func MustExecutor(ctx context.Context) lambdatask.Task[executor.Input, executor.Output] {
 	tr := must(tracing.FromEnv(os.Getenv, "execute-connector"))
-	return must(newCore(ctx, "", Options{Schemas: schemas, Tracing: tr})).executorTask()
+	return must(newCore(ctx, "", Options{Tracing: tr})).executorTask()
 }
 
 // MustSweeper builds the connection-sweeper handler at cold start, or

@@ -1,10 +1,10 @@
-// Package jsonschema is the JSON Schema validator of the actions
-// (schema.Compiler), on santhosh-tekuri/jsonschema: draft 2020-12 by
-// default, formats asserted, and of the validator's tree of failures the
-// one worth reporting, as a *schema.Violation.
+// Package jsonschema is a schema.Compiler on santhosh-tekuri/jsonschema:
+// draft 2020-12 by default, formats asserted, and of the validator's tree
+// of failures the one worth reporting, as a *schema.Violation.
 //
-// Its package init compiles every draft's metaschema (about 8 ms), so only
-// the functions that run actions link it: the executor and the local API.
+// It is the tests' oracle for schema.Subset, which the functions use: its
+// package init compiles every draft's metaschema (about 8 ms of cold
+// start), so no function links it (archtest).
 package jsonschema
 
 import (
@@ -89,9 +89,25 @@ func violation(ve *jsonschema.ValidationError) *schema.Violation {
 			out.Want = append(out.Want, fmt.Sprint(w))
 		}
 	case *kind.Minimum:
-		out.Keyword, out.Want = "minimum", []string{k.Want.RatString()}
+		f, _ := k.Want.Float64()
+		out.Keyword, out.Want = "minimum", []string{strconv.FormatFloat(f, 'f', -1, 64)}
 	case *kind.Maximum:
-		out.Keyword, out.Want = "maximum", []string{k.Want.RatString()}
+		f, _ := k.Want.Float64()
+		out.Keyword, out.Want = "maximum", []string{strconv.FormatFloat(f, 'f', -1, 64)}
+	case *kind.Const:
+		out.Keyword, out.Want = "const", []string{fmt.Sprint(k.Want)}
+	case *kind.MaxItems:
+		out.Keyword, out.Want = "maxItems", []string{strconv.Itoa(k.Want)}
+	case *kind.MaxProperties:
+		out.Keyword, out.Want = "maxProperties", []string{strconv.Itoa(k.Want)}
+	case *kind.PropertyNames:
+		out.Keyword, out.Want = "propertyNames", []string{k.Property}
+	case *kind.Contains:
+		out.Keyword = "contains"
+	case *kind.FalseSchema:
+		out.Keyword = "false"
+	case *kind.OneOf:
+		out.Keyword = "oneOf"
 	case *kind.MaxLength:
 		out.Keyword, out.Want = "maxLength", []string{strconv.Itoa(k.Want)}
 	case *kind.MinLength:
@@ -119,6 +135,12 @@ func violation(ve *jsonschema.ValidationError) *schema.Violation {
 // anyOf whose branches all fail on missing properties is kept whole.
 func mostSpecific(ve *jsonschema.ValidationError) *jsonschema.ValidationError {
 	if _, ok := ve.ErrorKind.(*kind.AnyOf); ok && len(ve.Causes) > 0 && allRequired(ve.Causes) {
+		return ve
+	}
+	switch ve.ErrorKind.(type) {
+	case *kind.PropertyNames, *kind.Contains:
+		// Their causes are about a key or an item, located as if each
+		// were the whole value: the failure is the key's or the array's.
 		return ve
 	}
 	if len(ve.Causes) == 0 {

@@ -9,8 +9,18 @@ import (
 )
 
 // TestViolation holds the failure reported for each keyword the actions'
-// schemas use: the keyword, where in the value, and what was wanted.
+// schemas use: the keyword, where in the value, and what was wanted; by
+// this adapter and by schema.Subset alike.
 func TestViolation(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		c    schema.Compiler
+	}{{"library", Compiler{}}, {"subset", schema.Subset{}}} {
+		t.Run(c.name, func(t *testing.T) { testViolation(t, c.c) })
+	}
+}
+
+func testViolation(t *testing.T, c schema.Compiler) {
 	const doc = `{
 		"type": "object",
 		"additionalProperties": false,
@@ -28,7 +38,7 @@ func TestViolation(t *testing.T) {
 		},
 		"anyOf": [{"required": ["a1"]}, {"required": ["a2"]}]
 	}`
-	s, err := Compiler{}.Compile("test", []byte(doc))
+	s, err := c.Compile("test", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,6 @@ import (
 
 	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/adapter/httpapi"
-	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/config"
 	"github.com/automators/connectors/internal/connectors"
 	"github.com/automators/connectors/internal/local/boltstore"
@@ -226,8 +225,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		log.Warn("LOCAL DATA KEYS IN USE: no KMS; organizations' data keys are wrapped by a local key derived from STATE_SIGNING_KEY")
 	}
 	app.App, err = wiring.New(ctx, "", wiring.Options{
-		Schemas: jsonschema.Compiler{},
-		Getenv:  env.get, LogOutput: opts.LogOutput, Store: app.store, HTTPClient: httpClient, KeyWrapper: wrapper,
+		Getenv: env.get, LogOutput: opts.LogOutput, Store: app.store, HTTPClient: httpClient, KeyWrapper: wrapper,
 		Metrics: metrics.Discard, // EMF lines would only crowd make run's log
 	})
 	if err != nil {

@@ -30,7 +30,6 @@ import (
 	"github.com/automators/connectors/internal/adapter/apigw"
 	"github.com/automators/connectors/internal/adapter/dynamostore"
 	"github.com/automators/connectors/internal/adapter/httpapi"
-	"github.com/automators/connectors/internal/adapter/jsonschema"
 	"github.com/automators/connectors/internal/adapter/legacyoauth"
 	"github.com/automators/connectors/internal/apikey"
 	"github.com/automators/connectors/internal/auth"
@@ -198,7 +197,6 @@ func New(t *testing.T, kind string, o Options) *Env {
 	}
 	// Google's endpoints are the fake's; Microsoft's stay as deployed.
 	app, err := wiring.New(t.Context(), o.Name, wiring.Options{
-		Schemas:    jsonschema.Compiler{},
 		Getenv:     func(k string) string { return e.Vars[k] },
 		LogOutput:  e.Logs,
 		Metrics:    metrics.NewEMF(e.Metrics, nil),
