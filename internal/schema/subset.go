@@ -422,17 +422,15 @@ func (n *node) validate(v any, loc []string) *failure {
 		var cs []*failure
 		for i, s := range n.oneOf {
 			f := s.validate(v, loc)
-			switch {
-			case f == nil && matched >= 0:
-				add(leaf("oneOf", fmt.Sprintf("valid against subschemas at indexes %d and %d", matched, i)))
-			case f == nil:
-				matched = i
-				continue
-			default:
+			if f != nil {
 				cs = append(cs, f)
 				continue
 			}
-			break
+			if matched >= 0 {
+				add(leaf("oneOf", fmt.Sprintf("valid against subschemas at indexes %d and %d", matched, i)))
+				break
+			}
+			matched = i
 		}
 		if matched < 0 {
 			add(&failure{loc: loc, keyword: "oneOf", msg: "oneOf failed, none matched", causes: cs})

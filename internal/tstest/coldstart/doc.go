@@ -33,34 +33,31 @@
 // range of x-floor):
 //
 //	row                        init-ms x-floor  (range)     answer-ms
-//	floor                          8.6    1.02  (0.86-1.05)       9.2
-//	sdk-clients                   13.5    1.23  (1.19-1.26)      14.1
-//	connection-sweeper            12.3    1.25  (1.22-1.33)      27.2
-//	execute-connector             24.6    2.28  (2.04-2.32)      41.9
-//	nango-authorize               12.9    1.27  (1.19-1.37)      26.5
-//	nango-callback                16.1    1.42  (1.31-1.49)      18.3
-//	nango-create-connection       13.3    1.26  (1.23-1.31)      39.0
-//	nango-delete-connection       14.6    1.24  (1.21-1.32)      22.9
-//	nango-get-connection          14.7    1.30  (1.24-1.42)      23.4
-//	nango-get-connector           13.3    1.24  (1.24-1.28)      24.7
-//	nango-list-connections        14.1    1.30  (1.05-1.35)      25.0
-//	nango-list-connectors         15.8    1.34  (1.26-1.38)      37.5
-//	nango-list-executions         14.4    1.32  (1.31-1.33)      21.2
-//	nango-refresh                 15.2    1.34  (1.28-1.49)      27.5
-//	nango-rotate-credentials      12.3    1.37  (1.20-1.54)      24.1
-//	nango-update-connection       12.7    1.34  (1.31-1.45)      23.1
-//	nango-webhook                 12.4    1.45  (1.37-1.50)      20.9
+//	floor                         10.5    0.95  (0.85-1.00)      11.1
+//	sdk-clients                   12.3    1.15  (1.14-1.25)      12.9
+//	connection-sweeper            14.5    1.23  (1.08-1.34)      33.2
+//	execute-connector             13.9    1.35  (1.29-1.41)      33.2
+//	nango-authorize               14.6    1.37  (1.23-1.37)      28.6
+//	nango-callback                15.2    1.31  (1.24-1.59)      18.0
+//	nango-create-connection       14.4    1.18  (1.02-1.33)      42.5
+//	nango-delete-connection       13.7    1.29  (1.09-1.47)      22.6
+//	nango-get-connection          15.3    1.49  (1.22-1.59)      23.4
+//	nango-get-connector           14.7    1.27  (1.26-1.41)      30.4
+//	nango-list-connections        14.7    1.31  (1.13-1.34)      26.4
+//	nango-list-connectors         15.1    1.20  (1.19-1.35)      36.2
+//	nango-list-executions         13.9    1.30  (1.28-1.36)      23.0
+//	nango-refresh                 15.0    1.33  (1.28-1.45)      27.3
+//	nango-rotate-credentials      13.9    1.27  (1.23-1.42)      26.1
+//	nango-update-connection       14.2    1.35  (1.25-1.41)      27.5
+//	nango-webhook                 13.2    1.26  (1.24-1.28)      23.9
 //
 // Before that day's changes (COLDSTART_BASELINE=21df3cc, one run of 10x)
 // every function was at 5.8-7.7x: the catalogue compiled the 61 actions'
 // JSON Schemas at init (40 ms), and the schema validator's package init
 // compiles every draft's metaschema (7.9 ms). The schemas are now made and
-// compiled on an action's first use, and only the executor links the
-// validator (internal/schema), which is the executor's remaining 1 x of
-// floor: santhosh-tekuri/jsonschema v6 has no lazy form, and the
-// validators without that cost that were tried (google/jsonschema-go,
-// kaptinlin/jsonschema v0.4) report a first failure as text or with
-// unreliable locations, not the tree the error words are made from.
+// compiled on an action's first use, with schema.Subset; the library
+// validator is the tests' oracle and no function links it. With it the
+// executor was at 2.28x (2.04-2.32) in the same kind of runs.
 //
 // Where the rest goes (GODEBUG=inittrace=1 and timing probes, not kept):
 // package init is about 6 ms against the floor's 3, most of the
