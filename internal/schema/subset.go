@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"regexp"
@@ -333,7 +334,7 @@ func (n *node) validate(v any, loc []string) *failure {
 			add(leaf("required", "missing properties "+strings.Join(quotedStrings(missing), ", "), missing...))
 		}
 		var extra []string
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			if ps, ok := n.props[k]; ok {
 				add(ps.validate(x[k], append(slices.Clip(loc), k)))
 			} else if n.additional != nil {
@@ -348,13 +349,13 @@ func (n *node) validate(v any, loc []string) *failure {
 			add(leaf("additionalProperties", "additional properties "+strings.Join(quotedStrings(extra), ", ")+" not allowed", extra...))
 		}
 		if n.propNames != nil {
-			for _, k := range sortedKeys(x) {
+			for _, k := range slices.Sorted(maps.Keys(x)) {
 				if n.propNames.validate(k, nil) != nil {
 					add(leaf("propertyNames", fmt.Sprintf("invalid propertyName %q", k), k))
 				}
 			}
 		}
-		for _, k := range sortedKeys(n.dependent) {
+		for _, k := range slices.Sorted(maps.Keys(n.dependent)) {
 			if _, ok := x[k]; ok {
 				add(n.dependent[k].validate(v, loc))
 			}
@@ -598,15 +599,6 @@ func quotedStrings(ss []string) []string {
 		out[i] = strconv.Quote(s)
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // checkEmail is the "email" format (RFC 5321's Mailbox, as JSON Schema
