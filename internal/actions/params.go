@@ -8,9 +8,8 @@ import (
 	"math"
 	"slices"
 
-	"github.com/automators/connectors/internal/schema"
-
 	"github.com/automators/connectors/internal/connectors"
+	"github.com/automators/connectors/internal/schema"
 )
 
 // Kind is the type of a parameter's value.

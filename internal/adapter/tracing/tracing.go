@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -143,7 +144,7 @@ type HandlerOptions[In, Out any] struct {
 // the answer is returned, as Lambda may freeze the process right after.
 func Handler[In, Out any](t *Tracing, name string, h func(context.Context, In) (Out, error), opts HandlerOptions[In, Out]) func(context.Context, In) (Out, error) {
 	tracer := t.provider.Tracer(instrumentation)
-	cold := true
+	var warm atomic.Bool // the local API and tests may call concurrently
 	return func(ctx context.Context, in In) (Out, error) {
 		ctx = t.propagator.Extract(ctx, propagation.MapCarrier{"X-Amzn-Trace-Id": lambdaTraceHeader(ctx)})
 		if opts.Carrier != nil {
@@ -151,8 +152,7 @@ func Handler[In, Out any](t *Tracing, name string, h func(context.Context, In) (
 				ctx = t.propagator.Extract(ctx, c)
 			}
 		}
-		attrs := []attribute.KeyValue{attribute.String("faas.name", name), attribute.Bool("faas.coldstart", cold)}
-		cold = false // Lambda runs one invocation at a time per process
+		attrs := []attribute.KeyValue{attribute.String("faas.name", name), attribute.Bool("faas.coldstart", !warm.Swap(true))}
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
 			attrs = append(attrs, attribute.String("faas.invocation_id", lc.AwsRequestID))
 		}
